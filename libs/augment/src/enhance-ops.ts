@@ -1,0 +1,77 @@
+// PIL ImageEnhance-style ops: blend the image with a "degenerate" version,
+// out = degenerate + factor * (img - degenerate). Factor 1 is the identity, 0 the degenerate image,
+// above 1 extrapolates.
+import type { Image } from './image.js';
+import { applyLut } from './lut-ops.js';
+
+function blendLut(degenerate: number, factor: number): Uint8Array {
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    lut[v] = Math.max(0, Math.min(255, Math.round(degenerate + factor * (v - degenerate))));
+  }
+  return lut;
+}
+
+/** Degenerate: black. */
+export function brightness(img: Image, factor: number): Image {
+  return applyLut(img, blendLut(0, factor));
+}
+
+/** Degenerate: a flat image at the mean grey level (luma for RGB). */
+export function contrast(img: Image, factor: number): Image {
+  const { data: src, channels: C } = img;
+  let sum = 0;
+  if (C >= 3) {
+    for (let i = 0; i < src.length; i += C) sum += 0.299 * src[i] + 0.587 * src[i + 1] + 0.114 * src[i + 2];
+  } else {
+    for (let i = 0; i < src.length; i += C) sum += src[i];
+  }
+  const mean = Math.round(sum / (src.length / C));
+  return applyLut(img, blendLut(mean, factor));
+}
+
+/** Saturation. Degenerate: the luma of each pixel. Needs 3+ channels; grayscale images are returned as is. */
+export function color(img: Image, factor: number): Image {
+  const { data: src, channels: C } = img;
+  if (C < 3) return img;
+  const out = new Uint8Array(src.length);
+  const dst = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < src.length; i += C) {
+    const r = src[i];
+    const g = src[i + 1];
+    const b = src[i + 2];
+    const grey = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    dst[i] = grey + factor * (r - grey);
+    dst[i + 1] = grey + factor * (g - grey);
+    dst[i + 2] = grey + factor * (b - grey);
+    for (let c = 3; c < C; c++) out[i + c] = src[i + c];
+  }
+  return { data: out, height: img.height, width: img.width, channels: C };
+}
+
+/**
+ * Degenerate: the image smoothed with PIL's SMOOTH kernel [[1,1,1],[1,5,1],[1,1,1]]/13, border pixels
+ * left unsmoothed (as PIL does), so factor < 1 blurs and > 1 sharpens.
+ */
+export function sharpness(img: Image, factor: number): Image {
+  const { data: src, height: H, width: W, channels: C } = img;
+  const out = src.slice();
+  if (H < 3 || W < 3) return { data: out, height: H, width: W, channels: C };
+  const dst = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  const row = W * C;
+  for (let y = 1; y < H - 1; y++) {
+    for (let x = 1; x < W - 1; x++) {
+      const p = y * row + x * C;
+      for (let c = 0; c < C; c++) {
+        const i = p + c;
+        const s =
+          src[i - row - C] + src[i - row] + src[i - row + C] +
+          src[i - C] + 5 * src[i] + src[i + C] +
+          src[i + row - C] + src[i + row] + src[i + row + C];
+        const degenerate = Math.round(s / 13);
+        dst[i] = degenerate + factor * (src[i] - degenerate);
+      }
+    }
+  }
+  return { data: out, height: H, width: W, channels: C };
+}

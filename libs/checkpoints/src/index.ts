@@ -1,0 +1,2 @@
+export * from './model-cache';
+export * from './model-checkpoints';

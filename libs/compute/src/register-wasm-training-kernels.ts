@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-grad-kernels';
+import { makeBatchMatMulWasm } from './wasm-matmul-kernel';
+import { makeLeadingReduceWasm } from './wasm-reduce-kernel';
+import { makeTileWasm } from './wasm-tile-kernel';
+
+/**
+ * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
+ * - Conv2DBackpropFilter: not registered at all in stock wasm, so any conv net fails to train.
+ * - Conv2DBackpropInput: stock wasm has a naive loop; ours runs on XNNPACK's Conv2D (4-8x faster).
+ * - BatchMatMul: stock wasm is ~10x slower with transposeA/transposeB, which dense layers' gradients use;
+ *   ours transposes explicitly and calls the stock kernel without flags.
+ * - Sum, Mean: stock wasm transposes before reducing over leading axes (every bias gradient, batch-norm
+ *   moments); ours accumulates columns directly.
+ * - Tile: stock wasm is element-wise; batch norm's gradient tiles [1,1,1,C] to [B,H,W,C] several times
+ *   per layer (28% of a resnet-small step); ours copies blocks.
+ * Found by profiling training steps of every zoo model on wasm (tf.profile). The other backward kernels
+ * they use (Step/Mul for ReLU, MaxPoolGrad, AvgPoolGrad, the ops batch norm's gradient is written in)
+ * exist in stock wasm and are not a bottleneck.
+ */
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Tile',
+];
+
+const stock = new Map<string, tf.KernelConfig>();
+let registered = false;
+
+function replace(config: tf.KernelConfig): void {
+  const existing = tf.getKernel(config.kernelName, config.backendName);
+  if (existing != null) {
+    // Keep the stock kernel so it can be restored or compared with; unregister first to avoid tfjs's
+    // "already registered" warning.
+    if (!stock.has(config.kernelName)) stock.set(config.kernelName, existing);
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+/** Replaces a stock wasm kernel by a wrapper that falls back to it; keeps its setup (its wasm binding). */
+function wrap(name: string, make: (stockFunc: tf.KernelFunc) => tf.KernelFunc): void {
+  const original = stock.get(name) ?? tf.getKernel(name, 'wasm');
+  if (original == null) throw new Error(`stock wasm kernel ${name} is not registered (is tfjs-backend-wasm loaded?)`);
+  replace({ kernelName: name, backendName: 'wasm', kernelFunc: make(original.kernelFunc), setupFunc: original.setupFunc });
+}
+
+/** Registers the project's wasm gradient kernels (idempotent). Call before or after the wasm backend starts. */
+export function registerWasmTrainingKernels(): readonly string[] {
+  if (registered) return WASM_TRAINING_KERNELS;
+  replace({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+  });
+  replace({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  });
+  wrap('BatchMatMul', makeBatchMatMulWasm);
+  wrap('Sum', (k) => makeLeadingReduceWasm(k, false));
+  wrap('Mean', (k) => makeLeadingReduceWasm(k, true));
+  wrap('Tile', makeTileWasm);
+  registered = true;
+  return WASM_TRAINING_KERNELS;
+}
+
+/** Puts the stock wasm kernels back (for benchmarks that compare with stock). */
+export function unregisterWasmTrainingKernels(): void {
+  if (!registered) return;
+  for (const name of WASM_TRAINING_KERNELS) {
+    if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
+    const original = stock.get(name);
+    if (original != null) {
+      tf.registerKernel(original);
+      // A stock kernel unregistered before the backend started never got its setup (its wasm binding).
+      const backend = tf.findBackend('wasm');
+      if (backend != null) original.setupFunc?.(backend);
+    }
+  }
+  registered = false;
+}

@@ -1,0 +1,42 @@
+import { tf } from '../index';
+
+/** max |a - b| / max |b|: relative error of wasm (a) against the cpu reference (b). */
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / (scale || 1);
+}
+
+/**
+ * Runs `f` on wasm and on cpu with the same input values; returns both flat outputs per result.
+ * Inputs are plain arrays so each backend makes its own tensors.
+ */
+export async function onBothBackends(
+  inputs: { values: Float32Array; shape: number[] }[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor[],
+): Promise<{ wasm: Float32Array[]; cpu: Float32Array[] }> {
+  const out: Record<string, Float32Array[]> = {};
+  for (const backend of ['wasm', 'cpu']) {
+    await tf.setBackend(backend);
+    out[backend] = tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.values, i.shape))).map((t) => t.dataSync() as Float32Array));
+  }
+  await tf.setBackend('wasm');
+  return { wasm: out.wasm, cpu: out.cpu };
+}
+
+/** Deterministic pseudo-random values in [-1, 1). */
+export function randomValues(shape: number[], seed: number): { values: Float32Array; shape: number[] } {
+  const n = shape.reduce((p, q) => p * q, 1);
+  const values = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    values[i] = (s / 0x100000000) * 2 - 1;
+  }
+  return { values, shape };
+}

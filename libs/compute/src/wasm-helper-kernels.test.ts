@@ -1,0 +1,56 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, initBackend } from './index';
+import { onBothBackends, randomValues, relError } from './test-support/compare';
+
+before(async () => {
+  delete process.env.SELFTRAIN_BACKEND;
+  await initBackend();
+});
+
+test('BatchMatMul with transpose flags matches cpu', async () => {
+  const a = randomValues([2, 5, 7], 1);
+  const b = randomValues([2, 7, 4], 2);
+  const aT = randomValues([2, 7, 5], 3);
+  const bT = randomValues([2, 4, 7], 4);
+  const { wasm, cpu } = await onBothBackends([a, b, aT, bT], (at, bt, atT, btT) => [
+    tf.matMul(at, bt),
+    tf.matMul(atT, bt, true, false),
+    tf.matMul(at, btT, false, true),
+    tf.matMul(atT, btT, true, true),
+    tf.matMul(tf.reshape(atT, [14, 5]), tf.reshape(bt, [14, 4]), true, false),
+  ]);
+  wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-5, `case ${i}: ${relError(w, cpu[i])}`));
+});
+
+test('Sum and Mean over leading and other axes match cpu', async () => {
+  const x = randomValues([3, 4, 5, 6], 5);
+  const { wasm, cpu } = await onBothBackends([x], (xt) => [
+    tf.sum(xt, [0, 1, 2]), tf.sum(xt, 0), tf.sum(xt, [0, 1], true), tf.sum(xt, [1, 3]), tf.sum(xt),
+    tf.mean(xt, [0, 1, 2]), tf.mean(xt, [0, 1, 2], true), tf.mean(xt, -1),
+  ]);
+  wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-5, `case ${i}: ${relError(w, cpu[i])}`));
+});
+
+test('Tile (leading repeat fast path and general) matches cpu', async () => {
+  const c = randomValues([1, 1, 1, 5], 6);
+  const g = randomValues([2, 3], 7);
+  const { wasm, cpu } = await onBothBackends([c, g], (ct, gt) => [
+    tf.tile(ct, [2, 3, 4, 1]), tf.tile(ct, [3, 1, 1, 1]), tf.tile(gt, [2, 2]), tf.tile(gt, [3, 1]),
+  ]);
+  wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-6, `case ${i}: ${relError(w, cpu[i])}`));
+});
+
+test('batch norm training gradients match cpu', async () => {
+  const x = randomValues([4, 5, 5, 3], 8);
+  const gamma = randomValues([3], 9);
+  const beta = randomValues([3], 10);
+  // A weighted sum, not sum(y^2): the latter's x-gradient cancels to ~0 and compares only rounding.
+  const weights = randomValues([4, 5, 5, 3], 11);
+  const { wasm, cpu } = await onBothBackends([x, gamma, beta, weights], (xt, gt, bt, wt) =>
+    tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return tf.batchNorm(a, mean, variance, b, g, 1e-5).mul(wt).sum();
+    })([xt, gt, bt]));
+  wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-4, `grad ${i}: ${relError(w, cpu[i])}`));
+});

@@ -1,0 +1,38 @@
+// The dataset manifest (<prefix>/manifest.json) is the only index of a dataset's shards; it is
+// written last, so finding it means the dataset is complete.
+import { CorruptDataError, NotFoundError } from '@selftrain/errors';
+import { DatasetManifest, type Split } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
+
+export const RECORD_FORMAT = 'tfrecord/tf.train.Example';
+
+export function manifestKey(prefix: string): string {
+  return `${prefix}/manifest.json`;
+}
+
+/** NotFoundError('dataset <prefix>') when the dataset is absent or incomplete (no manifest yet). */
+export async function loadManifest(store: ObjectStore, prefix: string): Promise<DatasetManifest> {
+  const key = manifestKey(prefix);
+  let json: unknown;
+  try {
+    json = await store.getJson(key);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(`dataset ${prefix}`, `dataset ${prefix} not found (no ${key})`);
+    throw err;
+  }
+  const manifest = DatasetManifest.fromJSON(json);
+  if (manifest.recordFormat !== RECORD_FORMAT) {
+    throw new CorruptDataError(key, 0, `record_format ${JSON.stringify(manifest.recordFormat)}, expected ${RECORD_FORMAT}`);
+  }
+  return manifest;
+}
+
+/** The named split; NotFoundError('split <name>') lists the ones that exist. */
+export function splitOf(manifest: DatasetManifest, name: string): Split {
+  const split = manifest.splits.find((s) => s.name === name);
+  if (!split) {
+    const names = manifest.splits.map((s) => s.name).join(', ') || 'none';
+    throw new NotFoundError(`split ${name}`, `split ${name} not found in dataset ${manifest.name}; available: ${names}`);
+  }
+  return split;
+}

@@ -1,0 +1,37 @@
+import { InputError } from './domain-errors';
+
+// Request validation: every rejection names the proto field, so a user's client can fix the call.
+
+export function requireString(value: string | undefined, field: string, maxLength = 256): string {
+  if (value === undefined || value === '') throw new InputError(field, 'is required');
+  if (value.length > maxLength) throw new InputError(field, `is longer than ${maxLength} characters`);
+  return value;
+}
+
+/** Ids that become parts of object keys: no path tricks, no control characters. */
+export function requireId(value: string | undefined, field: string): string {
+  const id = requireString(value, field, 128);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
+    throw new InputError(field, `must match [A-Za-z0-9][A-Za-z0-9._-]*, got ${JSON.stringify(id.slice(0, 40))}`);
+  }
+  return id;
+}
+
+/** An object key inside the bucket: relative, no '..' segments. */
+export function requireKey(value: string | undefined, field: string): string {
+  const key = requireString(value, field, 1024);
+  if (key.startsWith('/') || key.includes('\\') || key.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    throw new InputError(field, `is not a valid object key: ${JSON.stringify(key.slice(0, 80))}`);
+  }
+  return key;
+}
+
+/** A number field where 0 means "use the default" (proto3 has no presence for scalars). */
+export function numberOr(value: number | undefined, fallback: number, field: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+  if (value === undefined || value === 0) return fallback;
+  if (!Number.isFinite(value)) throw new InputError(field, `must be a finite number, got ${value}`);
+  if (range.integer && !Number.isInteger(value)) throw new InputError(field, `must be an integer, got ${value}`);
+  if (range.min !== undefined && value < range.min) throw new InputError(field, `must be >= ${range.min}, got ${value}`);
+  if (range.max !== undefined && value > range.max) throw new InputError(field, `must be <= ${range.max}, got ${value}`);
+  return value;
+}

@@ -1,0 +1,59 @@
+import type { ModelCache } from '@selftrain/checkpoints';
+import { loadManifest, readSplit, splitOf } from '@selftrain/data';
+import { InputError, numberOr, requireId, requireKey } from '@selftrain/errors';
+import { argmaxRows, classificationReport } from '@selftrain/metrics';
+import type { EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
+import { predictProbabilities } from '@selftrain/train';
+
+export interface EvaluatorDeps {
+  store: ObjectStore;
+  models: ModelCache;
+  backend: string;
+}
+
+export interface EvaluateInput {
+  checkpoint: string;
+  dataset: string;
+  split: string;
+  batchSize: number;
+  threshold: number;
+}
+
+export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
+  return {
+    checkpoint: requireKey(req.checkpoint, 'checkpoint'),
+    dataset: requireKey(req.dataset, 'dataset'),
+    split: req.split ? requireId(req.split, 'split') : 'test',
+    batchSize: numberOr(req.batchSize, 256, 'batch_size', { integer: true, min: 1, max: 4096 }),
+    threshold: numberOr(req.threshold, 0.5, 'threshold', { min: 0, max: 1 }),
+  };
+}
+
+/** Top-1, per-class accuracy, confusion, and how accurate the confident predictions are. */
+export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInput): Promise<EvaluateResponse> {
+  const manifest = await loadManifest(deps.store, input.dataset);
+  const split = splitOf(manifest, input.split);
+  if (!split.labeled) throw new InputError('split', `split ${input.split} has no labels to evaluate against`);
+  const { model, sha256 } = await deps.models.get(input.checkpoint);
+  const records = await readSplit(deps.store, manifest, input.split);
+  const numClasses = manifest.classNames.length;
+  const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
+  const probs = await predictProbabilities(model, records.map((r) => r.image), shape, { batchSize: input.batchSize });
+  const labels = records.map((r) => r.label ?? -1);
+  const predictions = argmaxRows(probs, numClasses);
+  const report = classificationReport(labels, predictions, numClasses, manifest.classNames);
+  let confident = 0;
+  let confidentRight = 0;
+  predictions.forEach((p, i) => {
+    if (probs[i * numClasses + p] >= input.threshold) {
+      confident += 1;
+      if (p === labels[i]) confidentRight += 1;
+    }
+  });
+  return {
+    top1: report.top1, perClassAccuracy: report.perClassAccuracy, confusion: report.confusion.flat(), numClasses,
+    count: records.length, classNames: manifest.classNames, checkpointSha256: sha256, confidentCount: confident,
+    confidentAccuracy: confident ? confidentRight / confident : 0, backend: deps.backend,
+  };
+}

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConflictError, NotFoundError, OverloadedError } from '@selftrain/errors';
+import { silentLogger } from '@selftrain/logger';
+import { JobState, type JobStatus, type TrainResult } from '@selftrain/proto';
+import { JobRegistry } from './job-registry';
+
+const result: TrainResult = { steps: 3, bestValTop1: 0.5, curve: [], backend: 'test', imagesPerSecond: 1 };
+
+function steps(n: number, gate?: Promise<void>) {
+  return async (ctx: Parameters<Parameters<JobRegistry['start']>[2]>[0]) => {
+    for (let i = 1; i <= n; i++) {
+      if (gate) await gate;
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      ctx.progress({ step: i, totalSteps: n, loss: 1 / i, learningRate: 0.1, imagesPerSecond: 10, etaSeconds: n - i, valTop1: 0, humanLoss: 0, pseudoLoss: 0 });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return result;
+  };
+}
+
+async function collect(reg: JobRegistry, id: string, after: number) {
+  const seqs: number[] = [];
+  const states: JobState[] = [];
+  for await (const e of reg.watch(id, after, new AbortController().signal)) { seqs.push(e.seq); states.push(e.state); }
+  return { seqs, states };
+}
+
+test('start is idempotent on job id and conflicts on a different request', async () => {
+  const reg = new JobRegistry({ logger: silentLogger, maxConcurrent: 2 });
+  const a = await reg.start('j1', 'digest-a', steps(3));
+  const b = await reg.start('j1', 'digest-a', steps(3));
+  assert.equal(a.created, true);
+  assert.equal(b.created, false);
+  await assert.rejects(reg.start('j1', 'digest-b', steps(3)), ConflictError);
+  const { states } = await collect(reg, 'j1', 0);
+  assert.equal(states.at(-1), JobState.JOB_STATE_SUCCEEDED);
+  assert.equal(reg.get('j1').result?.steps, 3);
+});
+
+test('watch resumes after a sequence number with no gaps', async () => {
+  const reg = new JobRegistry({ logger: silentLogger, maxConcurrent: 1 });
+  await reg.start('j', 'd', steps(5));
+  const all = await collect(reg, 'j', 0);
+  assert.deepEqual(all.seqs, all.seqs.map((_, i) => i + 1));
+  const tail = await collect(reg, 'j', 4);
+  assert.deepEqual(tail.seqs, all.seqs.filter((s) => s > 4));
+});
+
+test('admission limit, cancel, not found', async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const reg = new JobRegistry({ logger: silentLogger, maxConcurrent: 1 });
+  await reg.start('slow', 'd', steps(100, gate));
+  await assert.rejects(reg.start('other', 'd', steps(1)), OverloadedError);
+  reg.cancel('slow');
+  open();
+  const { states } = await collect(reg, 'slow', 0);
+  assert.equal(states.at(-1), JobState.JOB_STATE_CANCELLED);
+  assert.throws(() => reg.get('nope'), NotFoundError);
+});
+
+test('finished statuses are persisted and restored after a restart', async () => {
+  const saved = new Map<string, JobStatus>();
+  const store = { save: async (s: JobStatus) => void saved.set(s.jobId, s), load: async (id: string) => saved.get(id) };
+  const reg = new JobRegistry({ logger: silentLogger, maxConcurrent: 1, store });
+  await reg.start('p', 'd', steps(2));
+  await collect(reg, 'p', 0);
+  await new Promise((r) => setTimeout(r, 10));
+  const fresh = new JobRegistry({ logger: silentLogger, maxConcurrent: 1, store });
+  const status = await fresh.getOrRestore('p');
+  assert.equal(status.state, JobState.JOB_STATE_SUCCEEDED);
+  const again = await fresh.start('p', 'd', steps(2));
+  assert.equal(again.created, false);
+});

@@ -1,0 +1,3 @@
+export * from './labeling-options';
+export * from './select-pseudo-labels';
+export * from './label-shard';

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { ModelCache } from '@selftrain/checkpoints';
+import { loadManifest, readShard, writeShard, type ImageRecord } from '@selftrain/data';
+import { FailedPreconditionError, InputError, NotFoundError, requireKey } from '@selftrain/errors';
+import type { Logger } from '@selftrain/logger';
+import { confidenceHistogram } from '@selftrain/metrics';
+import { LabelStats, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
+import { predictProbabilities } from '@selftrain/train';
+import { resolveLabelingOptions, type ResolvedLabelingOptions } from './labeling-options';
+import { selectPseudoLabels } from './select-pseudo-labels';
+
+export interface LabelerDeps {
+  store: ObjectStore;
+  models: ModelCache;
+  backend: string;
+  logger: Logger;
+}
+
+export interface LabelShardInput {
+  checkpoint: string;
+  dataset: string;
+  shard: string;
+  outputPrefix: string;
+  options: ResolvedLabelingOptions;
+}
+
+export function validateLabelShardRequest(req: LabelShardRequest): LabelShardInput {
+  return {
+    checkpoint: requireKey(req.checkpoint, 'checkpoint'),
+    dataset: requireKey(req.dataset, 'dataset'),
+    shard: requireKey(req.shard, 'shard'),
+    outputPrefix: requireKey(req.outputPrefix, 'output_prefix'),
+    options: resolveLabelingOptions(req.options),
+  };
+}
+
+/**
+ * The output key is a digest of (teacher checkpoint sha256, input shard sha256, options): a finished
+ * shard is found and reused, a retried one overwrites its own partial output. The stats object is
+ * written last, so its presence means the shard is complete.
+ */
+export function pseudoShardKeys(outputPrefix: string, checkpointSha: string, shardSha: string, options: ResolvedLabelingOptions) {
+  const digest = createHash('sha256').update(`${checkpointSha}\n${shardSha}\n${JSON.stringify(options)}`).digest('hex').slice(0, 24);
+  return { digest, shard: `${outputPrefix}/${digest}.tfrecord`, stats: `${outputPrefix}/${digest}.stats.json` };
+}
+
+interface StoredStats { output: Shard; labelStats: unknown }
+
+export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Promise<LabelShardResponse> {
+  const manifest = await loadManifest(deps.store, input.dataset);
+  const shardInfo = manifest.splits.flatMap((s) => s.shards).find((s) => s.key === input.shard);
+  if (!shardInfo) throw new NotFoundError(`shard ${input.shard}`, `shard ${input.shard} is not in the manifest of ${input.dataset}`);
+  const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
+  const keys = pseudoShardKeys(input.outputPrefix, checkpointSha, shardInfo.sha256, input.options);
+
+  const previous = await deps.store.stat(keys.stats);
+  if (previous) {
+    const stored = await deps.store.getJson<StoredStats>(keys.stats);
+    return { output: stored.output, stats: { key: keys.stats, sha256: previous.sha256, sizeBytes: previous.sizeBytes }, labelStats: LabelStats.fromJSON(stored.labelStats), reused: true, backend: deps.backend };
+  }
+
+  const started = Date.now();
+  const bytes = await deps.store.get(input.shard);
+  const records = readShard(bytes, input.shard);
+  const numClasses = manifest.classNames.length;
+  const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
+  for (const r of records) {
+    if (r.height !== shape.height || r.width !== shape.width || r.channels !== shape.channels) {
+      throw new InputError('shard', `record ${r.key} in ${input.shard} is ${r.height}x${r.width}x${r.channels}, the dataset is ${shape.height}x${shape.width}x${shape.channels}`);
+    }
+  }
+  const probs = await predictProbabilities(model, records.map((r) => r.image), shape, { batchSize: input.options.batchSize, temperature: input.options.soft ? input.options.temperature : 1 });
+  const predictions = records.map((_, i) => {
+    let label = 0;
+    for (let c = 1; c < numClasses; c++) if (probs[i * numClasses + c] > probs[i * numClasses + label]) label = c;
+    return { index: i, label, confidence: probs[i * numClasses + label] };
+  });
+  const selection = selectPseudoLabels(predictions, numClasses, input.options);
+  const seen = new Set<number>();
+  const out: ImageRecord[] = selection.kept.map((i, n) => ({
+    ...records[i],
+    // Duplicates get their own key, so every record key in a pseudo-label set is unique.
+    key: seen.has(i) ? `${records[i].key}#dup${n}` : (seen.add(i), records[i].key),
+    label: input.options.soft ? undefined : predictions[i].label,
+    probabilities: input.options.soft ? probs.slice(i * numClasses, (i + 1) * numClasses) : undefined,
+    confidence: predictions[i].confidence,
+  }));
+  const labelStats: LabelStats = {
+    records: records.length, kept: selection.kept.length - selection.duplicated, dropped: records.length - (selection.kept.length - selection.duplicated),
+    keptPerClass: selection.keptPerClass, droppedPerClass: selection.droppedPerClass,
+    confidenceHistogram: confidenceHistogram(predictions.map((p) => p.confidence), 10), duplicated: selection.duplicated,
+  };
+  if (out.length === 0 && records.length > 0) {
+    deps.logger.warn({ shard: input.shard, threshold: input.options.threshold }, 'no record of this shard passed the threshold');
+  }
+  const written = await deps.store.put(keys.shard, writeShard(out), 'application/octet-stream');
+  const output: Shard = { key: keys.shard, records: out.length, sha256: written.sha256, sizeBytes: written.sizeBytes };
+  const statsArtifact = await deps.store.putJson(keys.stats, {
+    output, labelStats: LabelStats.toJSON(labelStats), input: { shard: input.shard, sha256: shardInfo.sha256 },
+    checkpoint: { key: input.checkpoint, sha256: checkpointSha }, options: input.options, seconds: (Date.now() - started) / 1000,
+  });
+  deps.logger.info({ shard: input.shard, kept: labelStats.kept, dropped: labelStats.dropped, ms: Date.now() - started }, 'labeled shard');
+  return { output, stats: statsArtifact, labelStats, reused: false, backend: deps.backend };
+}
+
+/** The driver's guard: a teacher that keeps (almost) nothing must not train a student on empty labels. */
+export function assertEnoughPseudoLabels(kept: number, total: number, minFraction = 0.01): void {
+  if (total > 0 && kept / total < minFraction) {
+    throw new FailedPreconditionError(`the teacher kept ${kept} of ${total} pseudo-labels (< ${minFraction * 100}%); lower labeling.threshold or train a better teacher`);
+  }
+}

@@ -1,0 +1,28 @@
+import { tf } from '@selftrain/compute';
+
+/**
+ * Hands out one initializer seed per layer from the model seed, in build order, so the same spec and
+ * seed always give the same initial weights (and different layers never share a seed).
+ */
+export class SeedSequence {
+  private next: number;
+  constructor(private readonly seed: number | undefined) {
+    this.next = seed ?? 0;
+  }
+
+  private take(): number | undefined {
+    if (this.seed == null) return undefined;
+    this.next = (this.next * 1103515245 + 12345) % 2147483647;
+    return this.next;
+  }
+
+  /** He-normal for layers followed by a ReLU. */
+  he(): ReturnType<typeof tf.initializers.heNormal> {
+    return tf.initializers.heNormal({ seed: this.take() });
+  }
+
+  /** Glorot-uniform for the linear classifier. */
+  glorot(): ReturnType<typeof tf.initializers.heNormal> {
+    return tf.initializers.glorotUniform({ seed: this.take() });
+  }
+}

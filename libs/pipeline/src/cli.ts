@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
+import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
+import { ingestFashionMnist } from '@selftrain/data';
+import { createLogger } from '@selftrain/logger';
+import { RunRecord } from '@selftrain/proto';
+import { runPipeline } from './driver';
+import { startLocalStack } from './local-stack';
+import { openStore, selftrainHome } from './open-store';
+import { ProgressDisplay } from './progress-display';
+import { resultsTable } from './results-table';
+import { loadRunRecord } from './run-record-store';
+import { connectServices } from './service-clients';
+import { loadSpecFile, SpecError } from './spec';
+
+const USAGE = `usage:
+  selftrain run [SPEC.yaml|SPEC.json]   run teacher -> labeler -> student -> evaluator (default spec: Fashion-MNIST)
+  selftrain status RUN                  print a run record
+  selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P]
+  selftrain up [--labelers N]           start the services locally and print their addresses
+
+Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
+Logs: LOG_LEVEL (default warn for the CLI); service logs under SELFTRAIN_HOME/services/`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const logger = createLogger('selftrain', process.env.LOG_LEVEL ?? 'warn');
+  const display = new ProgressDisplay();
+  switch (command) {
+    case 'run': {
+      const spec = loadSpecFile(args.find((a) => !a.startsWith('--')));
+      const { store, config, close } = await openStore(logger);
+      const remote = spec.services.teacher !== '';
+      const stack = remote ? undefined : await startLocalStack({ home: selftrainHome(), labelers: spec.local.labelers, logger, storage: config });
+      const addresses = stack?.addresses ?? spec.services;
+      const clients = connectServices(addresses);
+      const started = Date.now();
+      try {
+        display.note(`services: teacher ${addresses.teacher}, student ${addresses.student}, evaluator ${addresses.evaluator}, labelers ${addresses.labelers.join(' ')}`);
+        const record = await runPipeline(spec, { store, clients, logger, display, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` });
+        process.stdout.write(`\n${resultsTable(record)}\n\nrun ${record.runId} ${record.state} in ${((Date.now() - started) / 1000).toFixed(0)} s; record: s3://${config.bucket}/runs/${record.runId}/run.json\n`);
+        return 0;
+      } finally {
+        clients.close();
+        await stack?.stop();
+        await close();
+      }
+    }
+    case 'status': {
+      const runId = args[0];
+      if (!runId) throw new InputError('RUN', 'give the run id (the spec name)');
+      const { store, close } = await openStore(logger);
+      try {
+        const record = await loadRunRecord(store, runId);
+        if (!record) { process.stderr.write(`no run ${runId} in bucket ${store.bucket}\n`); return 1; }
+        if (args.includes('--json')) { process.stdout.write(`${JSON.stringify(RunRecord.toJSON(record), null, 2)}\n`); return 0; }
+        process.stdout.write(`run ${record.runId}: ${record.state}${record.error ? ` (${record.error})` : ''}\n`);
+        for (const g of record.generations) {
+          for (const name of ['teacher', 'labeling', 'student', 'evaluation'] as const) {
+            const s = g[name];
+            process.stdout.write(`  gen ${g.index} ${name.padEnd(10)} ${s?.state ?? 'pending'} ${s?.seconds ? `${s.seconds.toFixed(0)} s` : ''} ${s?.outputs?.[0]?.key ?? ''}\n`);
+          }
+        }
+        process.stdout.write(`\n${resultsTable(record)}\n`);
+        return 0;
+      } finally {
+        await close();
+      }
+    }
+    case 'ingest': {
+      if (args[0] !== 'fashion-mnist') throw new InputError('source', `unknown source ${JSON.stringify(args[0] ?? '')}; supported: fashion-mnist`);
+      const { store, close } = await openStore(logger);
+      try {
+        const n = (name: string) => (flag(args, name) === undefined ? undefined : Number(flag(args, name)));
+        const result = await ingestFashionMnist(store, {
+          sourceDir: flag(args, '--source'), prefix: flag(args, '--prefix'), labelsPerClass: n('--labels-per-class'), seed: n('--seed'),
+          onProgress: (done, total) => display.update('ingest', done, total),
+        });
+        display.finish('ingest', `${result.reused ? 'already there' : 'written'}: ${result.manifestArtifact.key} (${result.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')})`);
+        return 0;
+      } finally {
+        await close();
+      }
+    }
+    case 'up': {
+      const { config, close } = await openStore(logger);
+      const stack = await startLocalStack({ home: selftrainHome(), labelers: Number(flag(args, '--labelers') ?? 1), logger, storage: config });
+      process.stdout.write(`${JSON.stringify({ storage: `http://${config.endPoint}:${config.port}/${config.bucket}`, ...stack.addresses }, null, 2)}\n`);
+      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await stack.stop();
+      await close();
+      return 0;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return command === undefined || command === '--help' || command === 'help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof SpecError) {
+      process.stderr.write(`invalid spec:\n${err.problems.map((p) => `  ${p.message}`).join('\n')}\n`);
+      process.exit(2);
+    }
+    if (err instanceof InputError || err instanceof InputErrors || err instanceof ConflictError) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,240 @@
+import { createHash } from 'node:crypto';
+import { ingestFashionMnist, splitOf } from '@selftrain/data';
+import { ConflictError } from '@selftrain/errors';
+import { assertEnoughPseudoLabels } from '@selftrain/labeling';
+import type { Logger } from '@selftrain/logger';
+import {
+  JobState, type Artifact, type EvaluateRequest, type EvaluateResponse, type Generation, type LabelShardRequest,
+  type LabelShardResponse, type LabelStats, type RunRecord, type Shard, type Stage, type StartJobResponse,
+  type StartStudentRequest, type StartTeacherRequest, type TrainResult,
+} from '@selftrain/proto';
+import { call } from '@selftrain/rpc';
+import type { ObjectStore } from '@selftrain/storage';
+import { ProgressDisplay } from './progress-display';
+import { loadRunRecord, saveRunRecord } from './run-record-store';
+import type { ServiceClients } from './service-clients';
+import type { RunSpec } from './spec';
+import { trainOptionsFromSpec } from './train-options-from-spec';
+import { followJob } from './watch-job';
+
+export interface DriverDeps {
+  store: ObjectStore;
+  clients: ServiceClients;
+  logger: Logger;
+  display: ProgressDisplay;
+  requestId: string;
+}
+
+/** The part of a spec that decides results (not where services run): reruns of it reuse stages. */
+export function specDigest(spec: RunSpec): string {
+  const { services: _s, local: _l, ...defining } = spec;
+  return createHash('sha256').update(JSON.stringify(defining)).digest('hex');
+}
+
+const EVAL_DEADLINE_MS = 30 * 60_000;
+const LABEL_DEADLINE_MS = 30 * 60_000;
+
+function emptyStage(): Stage {
+  return { state: 'pending', jobId: '', startedAt: '', finishedAt: '', outputs: [], inputs: [], error: '', seconds: 0, backend: '' };
+}
+
+function newGeneration(index: number): Generation {
+  return { index, teacher: emptyStage(), labeling: emptyStage(), student: emptyStage(), evaluation: emptyStage(), pseudoShards: [] };
+}
+
+/**
+ * Runs teacher -> labeler -> student -> evaluator for G generations (the student becomes the next
+ * teacher). The run record in the bucket is updated after every stage; a stage that already succeeded
+ * with this spec is reused, so a rerun (or --resume after a failure) continues where it stopped.
+ */
+export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunRecord> {
+  const { store, clients, display, logger } = deps;
+  const digest = specDigest(spec);
+  const now = new Date().toISOString();
+  let record = await loadRunRecord(store, spec.name);
+  if (record && record.specSha256 !== digest) {
+    throw new ConflictError(`run ${spec.name} already exists with a different spec (${record.specSha256.slice(0, 12)}); give this spec another name`);
+  }
+  record ??= { runId: spec.name, specJson: JSON.stringify(spec), specSha256: digest, dataset: spec.dataset.prefix, generations: [], state: 'running', createdAt: now, updatedAt: now, error: '' };
+  record.state = 'running';
+  record.error = '';
+  const rec = record;
+  const save = () => saveRunRecord(store, rec);
+  await save();
+
+  const stage = async <T>(gen: Generation, name: 'teacher' | 'labeling' | 'student' | 'evaluation', work: (s: Stage) => Promise<T>): Promise<T | undefined> => {
+    const s = gen[name] as Stage;
+    if (s.state === 'succeeded') {
+      display.finish(`gen ${gen.index} ${name}`, 'reused (finished earlier)');
+      return undefined;
+    }
+    Object.assign(s, { state: 'running', startedAt: new Date().toISOString(), error: '' });
+    await save();
+    const t0 = Date.now();
+    try {
+      const out = await work(s);
+      Object.assign(s, { state: 'succeeded', finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000 });
+      await save();
+      return out;
+    } catch (err) {
+      Object.assign(s, { state: 'failed', finishedAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, error: (err as Error).message });
+      rec.state = 'failed';
+      rec.error = `generation ${gen.index} ${name}: ${(err as Error).message}`;
+      await save().catch((e: unknown) => logger.error({ err: e }, 'could not save the run record'));
+      throw err;
+    }
+  };
+
+  display.note(`run ${spec.name}: dataset ${spec.dataset.source} -> ${spec.dataset.prefix}`);
+  const ingest = await ingestFashionMnist(store, {
+    sourceDir: spec.dataset.source_dir || undefined, prefix: spec.dataset.prefix, labelsPerClass: spec.dataset.labels_per_class,
+    valPerClass: spec.dataset.val_per_class, shardSize: spec.dataset.shard_size, seed: spec.dataset.seed,
+    limitTrain: spec.dataset.limit_train || undefined, limitTest: spec.dataset.limit_test || undefined,
+    onProgress: (done, total) => display.update('ingest', done, total),
+  });
+  const manifest = ingest.manifest;
+  display.finish('ingest', `${ingest.reused ? 'reused' : 'written'}: ${manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
+  const unlabeled = splitOf(manifest, 'unlabeled');
+  const datasetArtifact: Artifact = ingest.manifestArtifact;
+
+  for (let g = 0; g < spec.generations; g++) {
+    const gen = rec.generations[g] ?? newGeneration(g);
+    rec.generations[g] = gen;
+    const jobId = (role: string) => `${spec.name}-g${g}-${role}-${digest.slice(0, 10)}`;
+
+    // Teacher: trained on human labels in generation 0; afterwards the previous student.
+    await stage(gen, 'teacher', async (s) => {
+      if (g > 0) {
+        const previous = rec.generations[g - 1];
+        gen.teacherCheckpoint = previous.studentCheckpoint;
+        s.inputs = previous.studentCheckpoint ? [previous.studentCheckpoint] : [];
+        s.outputs = s.inputs;
+        display.finish(`gen ${g} teacher`, `the student of generation ${g - 1}`);
+        return;
+      }
+      const request: StartTeacherRequest = {
+        jobId: jobId('teacher'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val',
+        options: trainOptionsFromSpec(spec.teacher), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
+      };
+      const result = await trainingJob('teacher', request, `gen ${g} teacher`);
+      Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact], outputs: [result.bestCheckpoint!], backend: result.backend });
+      gen.teacherCheckpoint = result.bestCheckpoint;
+      gen.teacherTrain = result;
+    });
+    const teacherCkpt = gen.teacherCheckpoint!;
+
+    // Pseudo-labels for every unlabeled shard, fanned out over the labelers with bounded concurrency.
+    await stage(gen, 'labeling', async (s) => {
+      const outputs = await labelAll(teacherCkpt, unlabeled.shards, g);
+      gen.pseudoShards = outputs.map((o) => o.output!);
+      gen.labelStats = sumStats(outputs.map((o) => o.labelStats!));
+      assertEnoughPseudoLabels(gen.labelStats.kept, gen.labelStats.records, spec.labeling.min_kept_fraction);
+      Object.assign(s, { inputs: [teacherCkpt, ...unlabeled.shards.map(shardArtifact)], outputs: [...gen.pseudoShards.map(shardArtifact), ...outputs.map((o) => o.stats!)], backend: outputs[0]?.backend ?? '' });
+      display.finish(`gen ${g} labeling`, `kept ${gen.labelStats.kept} of ${gen.labelStats.records} (${outputs.filter((o) => o.reused).length} shards reused)`);
+    });
+
+    await stage(gen, 'student', async (s) => {
+      const st = spec.student;
+      const request: StartStudentRequest = {
+        jobId: jobId('student'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
+        options: trainOptionsFromSpec(st), outputPrefix: `runs/${spec.name}/gen${g}/student`, alpha: st.alpha,
+        pseudoFraction: st.pseudo_fraction, disableLossNormalization: !st.loss_normalization,
+      };
+      const result = await trainingJob('student', request, `gen ${g} student`);
+      Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact, ...gen.pseudoShards.map(shardArtifact)], outputs: [result.bestCheckpoint!], backend: result.backend });
+      gen.studentCheckpoint = result.bestCheckpoint;
+      gen.studentTrain = result;
+    });
+
+    await stage(gen, 'evaluation', async (s) => {
+      const studentCkpt = gen.studentCheckpoint!;
+      display.update(`gen ${g} evaluation`, 0, 3);
+      gen.teacherEval = await evaluate(teacherCkpt.key, 'test');
+      display.update(`gen ${g} evaluation`, 1, 3);
+      gen.teacherValEval = await evaluate(teacherCkpt.key, 'val', spec.labeling.threshold);
+      display.update(`gen ${g} evaluation`, 2, 3);
+      gen.studentEval = await evaluate(studentCkpt.key, 'test');
+      Object.assign(s, { inputs: [teacherCkpt, studentCkpt, datasetArtifact], outputs: [], backend: gen.studentEval.backend });
+      display.finish(`gen ${g} evaluation`, `teacher ${(100 * gen.teacherEval.top1).toFixed(2)} -> student ${(100 * gen.studentEval.top1).toFixed(2)} top-1 on test`);
+    });
+  }
+  rec.state = 'succeeded';
+  await save();
+  return rec;
+
+  async function trainingJob(role: 'teacher' | 'student', request: StartTeacherRequest | StartStudentRequest, label: string): Promise<TrainResult> {
+    const client = role === 'teacher' ? clients.teacher : clients.student;
+    const started = await call<typeof request, StartJobResponse>(client, client.startTraining as never, 'StartTraining', request, { requestId: deps.requestId });
+    if (!started.created) display.note(`${label}: job ${request.jobId} already exists; following it`);
+    const status = await followJob(client, started, (e) => {
+      const p = e.progress;
+      if (p) display.update(label, p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} val ${(100 * p.valTop1).toFixed(1)}% ${p.imagesPerSecond.toFixed(0)} img/s eta ${Math.round(p.etaSeconds)}s`);
+    }, { requestId: deps.requestId });
+    if (status.state !== JobState.JOB_STATE_SUCCEEDED || !status.result?.bestCheckpoint) {
+      throw new Error(`${role} job ${request.jobId} ended ${JobState[status.state]}: ${status.error || 'no checkpoint'}`);
+    }
+    display.finish(label, `${status.result.steps} steps, best val top-1 ${(100 * status.result.bestValTop1).toFixed(2)}%, ${status.result.imagesPerSecond.toFixed(0)} img/s on ${status.result.backend}`);
+    return status.result;
+  }
+
+  async function labelAll(checkpoint: Artifact, shards: Shard[], g: number): Promise<LabelShardResponse[]> {
+    const total = shards.reduce((n, s) => n + s.records, 0);
+    const cap = spec.labeling.per_class_cap || Math.ceil(total / manifest.classNames.length);
+    const results: LabelShardResponse[] = new Array(shards.length);
+    const limit = Math.max(1, spec.labeling.concurrency) * clients.labelers.length;
+    let next = 0;
+    let done = 0;
+    const label = `gen ${g} labeling`;
+    display.update(label, 0, shards.length);
+    const worker = async (w: number) => {
+      for (let i = next++; i < shards.length; i = next++) {
+        const shard = shards[i];
+        const request: LabelShardRequest = {
+          checkpoint: checkpoint.key, dataset: spec.dataset.prefix, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
+          options: {
+            threshold: spec.labeling.threshold, soft: spec.labeling.soft, temperature: spec.labeling.temperature, balance: spec.labeling.balance,
+            // Noisy Student's per-class cap K is over the whole set; each shard gets its share.
+            perClassCap: spec.labeling.balance ? Math.max(1, Math.round((cap * shard.records) / total)) : 0,
+            balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: 256,
+          },
+        };
+        // A failed shard is retried on the next labeler; the output key makes a retry overwrite itself.
+        let lastError: unknown;
+        for (let attempt = 0; attempt < Math.max(2, clients.labelers.length); attempt++) {
+          const labeler = clients.labelers[(w + attempt) % clients.labelers.length];
+          try {
+            results[i] = await call<LabelShardRequest, LabelShardResponse>(labeler, labeler.labelShard as never, 'LabelShard', request, { deadlineMs: LABEL_DEADLINE_MS, requestId: deps.requestId });
+            lastError = undefined;
+            break;
+          } catch (err) {
+            lastError = err;
+            logger.warn({ shard: shard.key, attempt, error: (err as Error).message }, 'labeling a shard failed; retrying');
+          }
+        }
+        if (lastError) throw lastError;
+        done += 1;
+        display.update(label, done, shards.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, shards.length) }, (_, w) => worker(w)));
+    return results;
+  }
+
+  function evaluate(checkpoint: string, split: string, threshold = 0.5): Promise<EvaluateResponse> {
+    const request: EvaluateRequest = { checkpoint, dataset: spec.dataset.prefix, split, batchSize: 256, threshold };
+    return call<EvaluateRequest, EvaluateResponse>(clients.evaluator, clients.evaluator.evaluate as never, 'Evaluate', request, { deadlineMs: EVAL_DEADLINE_MS, requestId: deps.requestId });
+  }
+}
+
+function shardArtifact(s: Shard): Artifact {
+  return { key: s.key, sha256: s.sha256, sizeBytes: s.sizeBytes };
+}
+
+export function sumStats(all: LabelStats[]): LabelStats {
+  const add = (a: number[], b: number[]) => (a.length ? a.map((x, i) => x + (b[i] ?? 0)) : [...b]);
+  return all.reduce<LabelStats>((acc, s) => ({
+    records: acc.records + s.records, kept: acc.kept + s.kept, dropped: acc.dropped + s.dropped,
+    keptPerClass: add(acc.keptPerClass, s.keptPerClass), droppedPerClass: add(acc.droppedPerClass, s.droppedPerClass),
+    confidenceHistogram: add(acc.confidenceHistogram, s.confidenceHistogram), duplicated: acc.duplicated + s.duplicated,
+  }), { records: 0, kept: 0, dropped: 0, keptPerClass: [], droppedPerClass: [], confidenceHistogram: [], duplicated: 0 });
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { InputError, InputErrors } from '@selftrain/errors';
+
+/**
+ * The run spec (YAML or JSON). Every key is declared here with its type and default; an unknown key or
+ * a wrong type is an error naming its path (`teacher.max_steps`), and the CLI exits 2.
+ */
+type Field =
+  | { kind: 'number'; default: number; min?: number; max?: number; integer?: boolean }
+  | { kind: 'string'; default: string; choices?: string[] }
+  | { kind: 'boolean'; default: boolean }
+  | { kind: 'strings'; default: string[] }
+  | { kind: 'section'; fields: Record<string, Field> };
+
+const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Field => ({ kind: 'number', default: d, min, max, integer: true });
+const num = (d: number, min = 0, max = Number.MAX_VALUE): Field => ({ kind: 'number', default: d, min, max });
+const str = (d: string, choices?: string[]): Field => ({ kind: 'string', default: d, choices });
+const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
+const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
+const MODELS = ['cnn-small', 'resnet-small'];
+
+const trainFields = (d: { steps: number; batch: number; augment: string; dropout: number; sd: number; lr: number; width: number }) => ({
+  model: str('cnn-small', MODELS), width: num(d.width, 0.125, 8), batch_size: int(d.batch, 2, 4096), max_steps: int(d.steps, 1),
+  learning_rate: num(d.lr, 1e-7, 10), momentum: num(0.9, 0, 0.999), weight_decay: num(5e-4, 0, 0.1), warmup_steps: int(50),
+  checkpoint_every: int(500, 1), eval_every: int(100, 1), patience: int(0), augment: str(d.augment, AUGMENTS),
+  dropout: num(d.dropout, 0, 0.95), stochastic_depth: num(d.sd, 0, 0.95), seed: int(1, 0, 2 ** 31 - 1),
+  randaugment_n: int(2, 1, 6), randaugment_m: int(9, 1, 10), label_smoothing: num(0, 0, 0.5),
+});
+
+export const SPEC_SCHEMA: Record<string, Field> = {
+  name: str('fashion-mnist-default'),
+  generations: int(1, 1, 10),
+  dataset: { kind: 'section', fields: {
+    source: str('fashion-mnist', ['fashion-mnist']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
+    labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
+    limit_train: int(0), limit_test: int(0),
+  } },
+  teacher: { kind: 'section', fields: trainFields({ steps: 1200, batch: 64, augment: 's1', dropout: 0.3, sd: 0, lr: 0.05, width: 1 }) },
+  labeling: { kind: 'section', fields: {
+    threshold: num(0.5, 0, 1), soft: bool(false), temperature: num(1, 0.05, 20), balance: bool(false),
+    per_class_cap: int(0), balance_min_confidence: num(0.3, 0, 1), concurrency: int(2, 1, 64), min_kept_fraction: num(0.01, 0, 1),
+  } },
+  student: { kind: 'section', fields: {
+    ...trainFields({ steps: 2400, batch: 128, augment: 's4', dropout: 0.5, sd: 0, lr: 0.05, width: 1 }),
+    alpha: num(1, 1e-3, 100), pseudo_fraction: num(0.5, 0.05, 0.95), loss_normalization: bool(true),
+  } },
+  services: { kind: 'section', fields: {
+    // Empty: start the four services locally as processes (with `local.labelers` labelers).
+    teacher: str(''), student: str(''), evaluator: str(''), labelers: { kind: 'strings', default: [] },
+  } },
+  local: { kind: 'section', fields: { labelers: int(2, 1, 16) } },
+};
+
+export interface TrainSpec {
+  model: string; width: number; batch_size: number; max_steps: number; learning_rate: number; momentum: number;
+  weight_decay: number; warmup_steps: number; checkpoint_every: number; eval_every: number; patience: number;
+  augment: string; dropout: number; stochastic_depth: number; seed: number; randaugment_n: number; randaugment_m: number;
+  label_smoothing: number;
+}
+
+/** The completed spec; its shape is SPEC_SCHEMA's (kept side by side: one declares, one types). */
+export interface RunSpec {
+  name: string;
+  generations: number;
+  dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number };
+  teacher: TrainSpec;
+  labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number };
+  student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean };
+  services: { teacher: string; student: string; evaluator: string; labelers: string[] };
+  local: { labelers: number };
+}
+
+type Spec = Record<string, unknown>;
+
+export class SpecError extends InputErrors {}
+
+/** Validates and completes a spec object with defaults; throws SpecError listing every problem. */
+export function validateSpec(raw: unknown, where = 'spec'): RunSpec {
+  const problems: InputError[] = [];
+  const out = walk(raw ?? {}, SPEC_SCHEMA, '', problems, where);
+  if (problems.length) throw new SpecError(problems);
+  return out as unknown as RunSpec;
+}
+
+function walk(value: unknown, fields: Record<string, Field>, path: string, problems: InputError[], where: string): Spec {
+  const out: Spec = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(new InputError(path || where, `must be a mapping, got ${describe(value)}`));
+    value = {};
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!(key in fields)) problems.push(new InputError(`${path}${key}`, `unknown key (known: ${Object.keys(fields).join(', ')})`));
+  }
+  for (const [key, field] of Object.entries(fields)) {
+    const at = `${path}${key}`;
+    const v = obj[key];
+    if (field.kind === 'section') { out[key] = walk(v ?? {}, field.fields, `${at}.`, problems, where); continue; }
+    if (v === undefined || v === null) { out[key] = field.default; continue; }
+    switch (field.kind) {
+      case 'number':
+        if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(new InputError(at, `must be a number, got ${describe(v)}`));
+        else if (field.integer && !Number.isInteger(v)) problems.push(new InputError(at, `must be an integer, got ${v}`));
+        else if ((field.min !== undefined && v < field.min) || (field.max !== undefined && v > field.max)) problems.push(new InputError(at, `must be in [${field.min}, ${field.max}], got ${v}`));
+        break;
+      case 'string':
+        if (typeof v !== 'string') problems.push(new InputError(at, `must be a string, got ${describe(v)}`));
+        else if (field.choices && !field.choices.includes(v)) problems.push(new InputError(at, `must be one of ${field.choices.join(', ')}, got ${JSON.stringify(v)}`));
+        break;
+      case 'boolean':
+        if (typeof v !== 'boolean') problems.push(new InputError(at, `must be true or false, got ${describe(v)}`));
+        break;
+      case 'strings':
+        if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) problems.push(new InputError(at, `must be a list of strings, got ${describe(v)}`));
+        break;
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+export function loadSpecFile(path: string | undefined): RunSpec {
+  if (!path) return validateSpec({});
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SpecError([new InputError(path, `cannot read: ${(err as Error).message}`)]);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new SpecError([new InputError(path, `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`)]);
+  }
+  return validateSpec(raw, path);
+}

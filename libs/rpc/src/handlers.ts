@@ -1,0 +1,97 @@
+import {
+  status, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall,
+  type ServerWritableStream, type sendUnaryData,
+} from '@grpc/grpc-js';
+import type { Logger } from '@selftrain/logger';
+import { OverloadedError } from '@selftrain/errors';
+import { statusOf, toServiceError } from './error-mapping';
+import { requestIdOf, type RequestContext } from './request-context';
+
+/** Shared by every handler of one server: its logger and its admission limit. */
+export class HandlerScope {
+  private inFlight = 0;
+  constructor(
+    readonly logger: Logger,
+    readonly maxInFlight = 64,
+  ) {}
+
+  admit(method: string): () => void {
+    if (this.inFlight >= this.maxInFlight) {
+      throw new OverloadedError(`${method}: ${this.inFlight} calls in flight (limit ${this.maxInFlight}); retry later`);
+    }
+    this.inFlight += 1;
+    let released = false;
+    return () => {
+      if (!released) this.inFlight -= 1;
+      released = true;
+    };
+  }
+
+  context(method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): RequestContext {
+    const requestId = requestIdOf(call.metadata);
+    const controller = new AbortController();
+    call.on('cancelled', () => controller.abort());
+    return { requestId, logger: this.logger.child({ method, requestId }), signal: controller.signal };
+  }
+
+  logFailure(ctx: RequestContext, err: unknown, started: number): void {
+    const code = statusOf(err);
+    const fields = { code: status[code], ms: Date.now() - started };
+    if (code === status.INTERNAL) ctx.logger.error({ ...fields, err }, 'call failed');
+    else ctx.logger.warn({ ...fields, error: err instanceof Error ? err.message : String(err) }, 'call rejected');
+  }
+}
+
+export function unary<Req, Res>(
+  scope: HandlerScope,
+  method: string,
+  fn: (request: Req, ctx: RequestContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const started = Date.now();
+    const ctx = scope.context(method, call as ServerUnaryCall<unknown, unknown>);
+    let release: () => void = () => {};
+    // Exactly one callback per call, on every path.
+    Promise.resolve()
+      .then(() => {
+        release = scope.admit(method);
+        return fn(call.request, ctx);
+      })
+      .then(
+        (response) => {
+          ctx.logger.info({ code: 'OK', ms: Date.now() - started }, 'call done');
+          callback(null, response);
+        },
+        (err: unknown) => {
+          scope.logFailure(ctx, err, started);
+          callback(toServiceError(err));
+        },
+      )
+      .finally(() => release());
+  };
+}
+
+export function serverStream<Req, Res>(
+  scope: HandlerScope,
+  method: string,
+  fn: (request: Req, ctx: RequestContext, send: (message: Res) => void) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call: ServerWritableStream<Req, Res>) => {
+    const started = Date.now();
+    const ctx = scope.context(method, call as ServerWritableStream<unknown, unknown>);
+    // Watch streams are long-lived and cheap: they are not counted against the admission limit.
+    Promise.resolve()
+      .then(() => fn(call.request, ctx, (message) => { if (!ctx.signal.aborted) call.write(message); }))
+      .then(
+        () => {
+          ctx.logger.info({ code: 'OK', ms: Date.now() - started }, 'stream done');
+          call.end();
+        },
+        (err: unknown) => {
+          if (ctx.signal.aborted) return;
+          scope.logFailure(ctx, err, started);
+          call.destroy(Object.assign(new Error(toServiceError(err).details), toServiceError(err)));
+        },
+      );
+  };
+}

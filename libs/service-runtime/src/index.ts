@@ -1,0 +1,4 @@
+export * from './service-config';
+export * from './run-service';
+export * from './job-status-store';
+export * from './job-service-handlers';

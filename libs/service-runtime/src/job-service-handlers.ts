@@ -1,0 +1,37 @@
+import { requireId } from '@selftrain/errors';
+import type { JobRegistry } from '@selftrain/jobs';
+import type { CancelJobRequest, GetInfoRequest, GetJobRequest, JobEvent, JobStatus, ServiceInfo, StartJobResponse, WatchJobRequest } from '@selftrain/proto';
+import { serverStream, unary, type RequestContext } from '@selftrain/rpc';
+import type { ServiceDeps } from './run-service';
+
+export const SELFTRAIN_VERSION = '0.1.0';
+
+export function serviceInfo(deps: ServiceDeps): ServiceInfo {
+  return { service: deps.config.service, backend: deps.backend.name, version: SELFTRAIN_VERSION, gpu: deps.backend.gpu };
+}
+
+export function getInfoHandler(deps: ServiceDeps) {
+  return unary<GetInfoRequest, ServiceInfo>(deps.scope, 'GetInfo', async () => serviceInfo(deps));
+}
+
+/** The job half of a training service (Start/Watch/Get/Cancel/Info); `start` validates and launches. */
+export function jobServiceHandlers<StartReq>(
+  deps: ServiceDeps,
+  jobs: JobRegistry,
+  start: (request: StartReq, ctx: RequestContext) => Promise<StartJobResponse>,
+) {
+  return {
+    startTraining: unary<StartReq, StartJobResponse>(deps.scope, 'StartTraining', start),
+    watchJob: serverStream<WatchJobRequest, JobEvent>(deps.scope, 'WatchJob', async (req, ctx, send) => {
+      const jobId = requireId(req.jobId, 'job_id');
+      for await (const event of jobs.watch(jobId, Math.max(0, req.afterSeq || 0), ctx.signal)) send(event);
+    }),
+    getJob: unary<GetJobRequest, JobStatus>(deps.scope, 'GetJob', async (req) => jobs.getOrRestore(requireId(req.jobId, 'job_id'))),
+    cancelJob: unary<CancelJobRequest, JobStatus>(deps.scope, 'CancelJob', async (req) => {
+      const jobId = requireId(req.jobId, 'job_id');
+      await jobs.getOrRestore(jobId);
+      return jobs.cancel(jobId);
+    }),
+    getInfo: getInfoHandler(deps),
+  };
+}

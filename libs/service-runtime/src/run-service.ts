@@ -1,0 +1,82 @@
+import { writeFileSync } from 'node:fs';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { initBackend, type BackendInfo } from '@selftrain/compute';
+import { InputErrors } from '@selftrain/errors';
+import { createLogger, type Logger } from '@selftrain/logger';
+import { HandlerScope, startGrpcServer } from '@selftrain/rpc';
+import { S3ObjectStore, type ObjectStore } from '@selftrain/storage';
+import { readServiceConfig, redactServiceConfig, type ServiceConfig } from './service-config';
+
+export interface ServiceDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  store: ObjectStore;
+  backend: BackendInfo;
+  scope: HandlerScope;
+}
+
+export interface ServiceParts {
+  implementation: UntypedServiceImplementation;
+  /** Called on SIGTERM before the server stops: checkpoint or finish running work. */
+  drain?(): Promise<void>;
+}
+
+export interface ServiceSpec {
+  /** Short name: teacher, labeler, student, evaluator. */
+  name: string;
+  /** Fully qualified gRPC service name. */
+  serviceName: string;
+  definition: ServiceDefinition;
+  purpose: 'train' | 'infer';
+  create(deps: ServiceDeps): ServiceParts;
+}
+
+/**
+ * A service's whole life: validate config (all problems at once, exit 2), pick the compute backend,
+ * reach the bucket, serve (with health and reflection), and on SIGTERM/SIGINT stop accepting, let
+ * running jobs checkpoint, and exit 0.
+ */
+export async function runService(spec: ServiceSpec): Promise<void> {
+  const bootLogger = createLogger(spec.name);
+  let config: ServiceConfig;
+  try {
+    config = readServiceConfig(spec.name);
+  } catch (err) {
+    if (err instanceof InputErrors) {
+      bootLogger.error({ problems: err.problems.map((p) => p.message) }, 'invalid configuration');
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(spec.name, config.logLevel);
+  logger.info({ config: redactServiceConfig(config) }, 'starting');
+  process.env.SELFTRAIN_BACKEND = config.backend;
+  const backend = await initBackend({ purpose: spec.purpose, logger });
+  logger.info({ backend: backend.name, package: backend.package, gpu: backend.gpu, tried: backend.tried }, 'compute backend');
+  const store = await S3ObjectStore.connect(config.storage, logger);
+  const scope = new HandlerScope(logger, config.maxInFlightCalls);
+  const parts = spec.create({ config, logger, store, backend, scope });
+  const server = await startGrpcServer({
+    serviceName: spec.serviceName, definition: spec.definition, implementation: parts.implementation,
+    host: config.host, port: config.port, logger,
+  });
+  if (config.portFile) writeFileSync(config.portFile, String(server.port));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining running work');
+    const force = setTimeout(() => {
+      logger.error({ graceSeconds: config.shutdownGraceSeconds }, 'shutdown grace period over; exiting');
+      process.exit(1);
+    }, config.shutdownGraceSeconds * 1000);
+    await parts.drain?.();
+    await server.shutdown(5_000);
+    clearTimeout(force);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

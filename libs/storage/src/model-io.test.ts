@@ -1,0 +1,91 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { NotFoundError } from '@selftrain/errors';
+import { startEmbeddedS3, type EmbeddedS3 } from './embedded-s3';
+import { bucketModelHandler, loadModelFromBucket, readCheckpointMetadata, saveModelToBucket } from './model-io';
+import { S3ObjectStore } from './s3-object-store';
+
+let dir: string;
+let s3: EmbeddedS3;
+let store: S3ObjectStore;
+
+before(async () => {
+  await tf.setBackend('cpu');
+  dir = await mkdtemp(join(tmpdir(), 'model-io-test-'));
+  s3 = await startEmbeddedS3({ directory: dir });
+  store = await S3ObjectStore.connect(s3.config);
+});
+after(async () => {
+  store?.close();
+  await s3?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function smallModel(): tf.LayersModel {
+  const m = tf.sequential();
+  m.add(tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu' }));
+  m.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
+  m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+  return m;
+}
+
+test('save then load through the bucket gives identical predictions', async () => {
+  const model = smallModel();
+  const x = tf.randomNormal([5, 4], 0, 1, 'float32', 7);
+  const before = (model.predict(x) as tf.Tensor).arraySync();
+
+  const art = await saveModelToBucket(store, 'ckpt/teacher/step-1/', model, { step: 1, dataset: 'fmnist' });
+  assert.equal(art.key, 'ckpt/teacher/step-1/model.json');
+  assert.deepEqual(await store.list('ckpt/teacher/step-1/'), ['ckpt/teacher/step-1/model.json', 'ckpt/teacher/step-1/weights.bin']);
+
+  const json = await store.getJson<tf.io.ModelJSON>('ckpt/teacher/step-1/model.json');
+  assert.deepEqual(json.weightsManifest.map((g) => g.paths), [['weights.bin']]);
+  assert.equal(json.format, 'layers-model');
+  assert.match(String(json.generatedBy), /TensorFlow\.js/);
+  assert.ok('convertedBy' in json && json.modelTopology && json.weightsManifest[0].weights.length === 4);
+  assert.equal(json.trainingConfig, undefined, 'no optimizer state unless asked for');
+
+  const loaded = await loadModelFromBucket(store, art.key);
+  const after = (loaded.predict(x) as tf.Tensor).arraySync();
+  assert.deepEqual(after, before);
+  assert.deepEqual(await readCheckpointMetadata(store, art.key), { step: 1, dataset: 'fmnist' });
+  tf.dispose([x]);
+});
+
+test('bucketModelHandler works with model.save and tf.loadLayersModel directly', async () => {
+  const model = smallModel();
+  const result = await model.save(bucketModelHandler(store, 'ckpt/direct'));
+  assert.ok((result.modelArtifactsInfo.weightDataBytes ?? 0) > 0);
+  const loaded = await tf.loadLayersModel(bucketModelHandler(store, 'ckpt/direct'));
+  const x = tf.ones([2, 4]);
+  assert.deepEqual((loaded.predict(x) as tf.Tensor).arraySync(), (model.predict(x) as tf.Tensor).arraySync());
+  assert.equal(await readCheckpointMetadata(store, 'ckpt/direct/model.json'), undefined);
+});
+
+test('includeOptimizer keeps trainingConfig and optimizer weights for resuming', async () => {
+  const model = smallModel();
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  const x = tf.randomNormal([8, 4], 0, 1, 'float32', 3);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
+  await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+  const art = await saveModelToBucket(store, 'ckpt/resume', model, { step: 1 }, { includeOptimizer: true });
+  const json = await store.getJson<tf.io.ModelJSON>(art.key);
+  assert.ok(json.trainingConfig);
+  const loaded = await loadModelFromBucket(store, art.key);
+  const want = await model.optimizer.getWeights();
+  const got = await loaded.optimizer.getWeights();
+  assert.equal(got.length, want.length);
+  assert.deepEqual(got.map((w) => w.tensor.arraySync()), want.map((w) => w.tensor.arraySync()));
+  tf.dispose([x, y]);
+});
+
+test('a missing model.json is a NotFoundError naming the key', async () => {
+  await store.put('ckpt/partial/weights.bin', Buffer.from([1, 2, 3, 4]));
+  await assert.rejects(loadModelFromBucket(store, 'ckpt/partial/model.json'),
+    (err: unknown) => err instanceof NotFoundError && err.what === 'ckpt/partial/model.json');
+  await assert.rejects(tf.loadLayersModel(bucketModelHandler(store, 'ckpt/partial')), NotFoundError);
+});

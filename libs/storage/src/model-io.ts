@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs';
+import { CorruptDataError, InputError } from '@selftrain/errors';
+import type { Artifact } from '@selftrain/proto';
+import { validateKey } from './keys';
+import type { ObjectStore } from './object-store';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+function checkpointDir(prefix: string): string {
+  const dir = prefix.replace(/\/+$/, '');
+  validateKey(dir, 'prefix');
+  return dir;
+}
+
+function dirOf(key: string): string {
+  const i = key.lastIndexOf('/');
+  return i < 0 ? '' : key.slice(0, i);
+}
+
+function join(dir: string, name: string): string {
+  return dir ? `${dir}/${name}` : name;
+}
+
+/**
+ * Writes weights first and model.json last, so a model.json in the bucket always names complete weights:
+ * a reader that finds model.json has a whole checkpoint, and a crash mid-save leaves none.
+ */
+async function saveArtifacts(
+  store: ObjectStore,
+  dir: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<{ modelJson: Artifact; weights?: Artifact; info: tf.io.ModelArtifactsInfo }> {
+  if (artifacts.modelTopology instanceof ArrayBuffer) {
+    throw new InputError('modelTopology', 'binary (GraphDef) topologies are not supported; save a LayersModel');
+  }
+  const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const weights = await store.put(join(dir, WEIGHTS_BIN), new Uint8Array(weightData));
+  const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }];
+  // The same fields tf.io's own handlers write (its builder for them is not exported).
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology as object,
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy,
+    weightsManifest: manifest,
+  };
+  if (artifacts.trainingConfig != null) modelJson.trainingConfig = artifacts.trainingConfig;
+  if (artifacts.userDefinedMetadata != null) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+  if (artifacts.signature != null) modelJson.signature = artifacts.signature;
+  if (artifacts.modelInitializer != null) modelJson.modelInitializer = artifacts.modelInitializer;
+  if (artifacts.initializerSignature != null) modelJson.initializerSignature = artifacts.initializerSignature;
+  const json = await store.putJson(join(dir, MODEL_JSON), modelJson);
+  return { modelJson: json, weights, info: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+}
+
+async function loadArtifacts(store: ObjectStore, modelJsonKey: string): Promise<tf.io.ModelArtifacts> {
+  const modelJson = await store.getJson<tf.io.ModelJSON>(modelJsonKey);
+  if (modelJson == null || typeof modelJson !== 'object' || modelJson.modelTopology == null) {
+    throw new CorruptDataError(modelJsonKey, 0, 'not a TF.js model.json (no modelTopology)');
+  }
+  const dir = dirOf(modelJsonKey);
+  return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+    const specs: tf.io.WeightsManifestEntry[] = [];
+    const buffers: Buffer[] = [];
+    for (const group of manifest ?? []) {
+      specs.push(...group.weights);
+      for (const p of group.paths) buffers.push(await store.get(validateKey(join(dir, p), `${modelJsonKey}.weightsManifest.paths`)));
+    }
+    const all = Buffer.concat(buffers);
+    // An exact-size ArrayBuffer: Buffer's backing store can be a larger shared pool.
+    return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+  });
+}
+
+/** A tf.io.IOHandler that saves to `<prefix>/weights.bin` + `<prefix>/model.json` and loads them back. */
+export function bucketModelHandler(store: ObjectStore, prefix: string): tf.io.IOHandler {
+  const dir = checkpointDir(prefix);
+  return {
+    save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      const { info } = await saveArtifacts(store, dir, artifacts);
+      return { modelArtifactsInfo: info };
+    },
+    load: () => loadArtifacts(store, join(dir, MODEL_JSON)),
+  };
+}
+
+/**
+ * Saves a LayersModel under `prefix`; `metadata` lands in model.json's userDefinedMetadata. Returns model.json's
+ * Artifact. Pass `{ includeOptimizer: true }` to keep trainingConfig and optimizer state for resuming training.
+ */
+export async function saveModelToBucket(
+  store: ObjectStore,
+  prefix: string,
+  model: tf.LayersModel,
+  metadata?: object,
+  saveConfig?: tf.io.SaveConfig,
+): Promise<Artifact> {
+  const dir = checkpointDir(prefix);
+  let saved: Artifact | undefined;
+  await model.save({
+    save: async (artifacts) => {
+      const merged = metadata ? { ...artifacts, userDefinedMetadata: { ...artifacts.userDefinedMetadata, ...metadata } } : artifacts;
+      const r = await saveArtifacts(store, dir, merged);
+      saved = r.modelJson;
+      return { modelArtifactsInfo: r.info };
+    },
+  }, saveConfig);
+  if (!saved) throw new Error(`model.save did not call the save handler for ${dir}`);
+  return saved;
+}
+
+/** Loads a LayersModel from its model.json key (weights resolved relative to it). NotFoundError when absent. */
+export async function loadModelFromBucket(store: ObjectStore, modelJsonKey: string): Promise<tf.LayersModel> {
+  validateKey(modelJsonKey, 'modelJsonKey');
+  return tf.loadLayersModel({ load: () => loadArtifacts(store, modelJsonKey) });
+}
+
+/** The userDefinedMetadata saved with a checkpoint (undefined when there is none), without loading weights. */
+export async function readCheckpointMetadata(
+  store: ObjectStore,
+  modelJsonKey: string,
+): Promise<Record<string, unknown> | undefined> {
+  validateKey(modelJsonKey, 'modelJsonKey');
+  const json = await store.getJson<tf.io.ModelJSON>(modelJsonKey);
+  return (json?.userDefinedMetadata as Record<string, unknown> | undefined) ?? undefined;
+}

@@ -1,0 +1,175 @@
+import { createRng } from '@selftrain/augment';
+import { tf } from '@selftrain/compute';
+import { CancelledError } from '@selftrain/errors';
+import type { Logger } from '@selftrain/logger';
+import { argmaxRows, top1 } from '@selftrain/metrics';
+import type { Artifact, CurvePoint, Progress, TrainResult } from '@selftrain/proto';
+import { imagesToTensor, targetsToTensor, type Example, type ImageShape } from './batch';
+import { cosineLearningRate } from './learning-rate';
+import { LossNormalizer } from './loss-normalizer';
+import { predictProbabilities } from './predict';
+import { SgdMomentum } from './sgd-momentum';
+import type { ResolvedTrainOptions } from './train-options';
+
+/** Where pseudo-labeled examples come from: a sampler over a stream (see ShuffleBuffer). */
+export interface ExampleSampler {
+  sample(n: number): Promise<Example[]>;
+}
+
+export interface PseudoLabelSettings {
+  sampler: ExampleSampler;
+  /** Fraction of each batch that is pseudo-labeled (the paper: 0.5). */
+  fraction: number;
+  alpha: number;
+  normalizeLoss: boolean;
+}
+
+export interface TrainClassifierInput {
+  model: tf.LayersModel;
+  shape: ImageShape;
+  numClasses: number;
+  labeled: Example[];
+  validation: Example[];
+  options: ResolvedTrainOptions;
+  pseudo?: PseudoLabelSettings;
+  /** Persists the model; `kind` 'best' is the early-stopping pick, 'last' the periodic checkpoint. */
+  saveCheckpoint(kind: 'best' | 'last', step: number, meta: Record<string, unknown>): Promise<Artifact>;
+  onProgress?(progress: Progress, message?: string, checkpoint?: Artifact): void;
+  signal?: AbortSignal;
+  logger?: Logger;
+  backend: string;
+}
+
+/**
+ * The training loop shared by teacher and student: SGD + momentum, cosine decay with warmup, weight
+ * decay, seeded augmentation, periodic checkpoints, early stopping on the validation slice, and, for
+ * the student, batches mixing human and pseudo labels under the paper's loss normalization.
+ */
+export async function trainClassifier(input: TrainClassifierInput): Promise<TrainResult> {
+  const { model, shape, numClasses, options: o, pseudo } = input;
+  const rng = createRng(o.seed);
+  const augment = { level: o.augment, randAugmentN: o.randAugmentN, randAugmentM: o.randAugmentM };
+  const optimizer = new SgdMomentum(o.momentum, o.weightDecay);
+  const normalizer = new LossNormalizer(pseudo?.alpha ?? 1, 0.99, pseudo?.normalizeLoss ?? true);
+  const pseudoCount = pseudo ? Math.round(o.batchSize * pseudo.fraction) : 0;
+  const humanCount = o.batchSize - pseudoCount;
+  const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const curve: CurvePoint[] = [];
+  let order = shuffled(input.labeled.length, rng);
+  let cursor = 0;
+  let best: Artifact | undefined;
+  let last: Artifact | undefined;
+  let bestTop1 = -1;
+  let sinceBest = 0;
+  let lossAvg = 0;
+  let step = 0;
+  const started = Date.now();
+  let imagesSeen = 0;
+
+  const nextHuman = (): Example[] => {
+    const batch: Example[] = [];
+    while (batch.length < humanCount) {
+      if (cursor >= order.length) { order = shuffled(input.labeled.length, rng); cursor = 0; }
+      batch.push(input.labeled[order[cursor++]]);
+    }
+    return batch;
+  };
+
+  const evaluate = async (): Promise<number> => {
+    const probs = await predictProbabilities(model, input.validation.map((e) => e.image), shape);
+    return top1(input.validation.map((e) => e.label), argmaxRows(probs, numClasses));
+  };
+
+  const progress = (extra: Partial<Progress> = {}): Progress => {
+    const seconds = (Date.now() - started) / 1000;
+    const ips = imagesSeen / Math.max(seconds, 1e-3);
+    return {
+      step, totalSteps: o.maxSteps, loss: lossAvg, learningRate: cosineLearningRate(step, o.learningRate, o.maxSteps, o.warmupSteps),
+      imagesPerSecond: ips, etaSeconds: ((o.maxSteps - step) * o.batchSize) / Math.max(ips, 1e-3),
+      valTop1: Math.max(bestTop1, 0), humanLoss: normalizer.humanRunning(), pseudoLoss: normalizer.pseudoRunning(), ...extra,
+    };
+  };
+
+  try {
+    for (step = 0; step < o.maxSteps; ) {
+      if (input.signal?.aborted) {
+        last = await input.saveCheckpoint('last', step, { step, interrupted: true });
+        throw input.signal.reason instanceof Error ? input.signal.reason : new CancelledError('cancelled');
+      }
+      const human = nextHuman();
+      const pseudoBatch = pseudo ? await pseudo.sampler.sample(pseudoCount) : [];
+      const batch = human.concat(pseudoBatch);
+      const lr = cosineLearningRate(step, o.learningRate, o.maxSteps, o.warmupSteps);
+      const weights = normalizer.weights();
+      const [lossValue, humanLoss, pseudoLoss] = tf.tidy(() => {
+        const x = imagesToTensor(batch, shape, augment, rng);
+        const y = targetsToTensor(batch, numClasses);
+        // The two partial losses are kept past variableGrads' own scope so the normalizer can read them.
+        let lh: tf.Scalar | undefined;
+        let lp: tf.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
+          const perExample = tf.losses.softmaxCrossEntropy(y, logits, undefined, o.labelSmoothing, tf.Reduction.NONE) as tf.Tensor1D;
+          lh = tf.keep(tf.mean(perExample.slice(0, humanCount)) as tf.Scalar);
+          if (pseudoCount === 0) return tf.mul(lh, 1) as tf.Scalar;
+          lp = tf.keep(tf.mean(perExample.slice(humanCount, pseudoCount)) as tf.Scalar);
+          return tf.add(tf.mul(lh, weights.human), tf.mul(lp, weights.pseudo)) as tf.Scalar;
+        }, variables);
+        optimizer.apply(variables, grads, lr);
+        const values = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN];
+        lh?.dispose();
+        lp?.dispose();
+        return values;
+      });
+      if (!Number.isFinite(lossValue)) throw new Error(`loss is ${lossValue} at step ${step}; lower options.learning_rate`);
+      if (pseudo) normalizer.update(humanLoss, pseudoLoss);
+      lossAvg = step === 0 ? lossValue : 0.95 * lossAvg + 0.05 * lossValue;
+      step += 1;
+      imagesSeen += batch.length;
+
+      const evalNow = step % o.evalEvery === 0 || step === o.maxSteps;
+      let message = '';
+      let checkpoint: Artifact | undefined;
+      if (evalNow) {
+        const valTop1 = await evaluate();
+        curve.push({ step, loss: lossAvg, valTop1, learningRate: lr });
+        if (valTop1 > bestTop1) {
+          bestTop1 = valTop1;
+          sinceBest = 0;
+          best = await input.saveCheckpoint('best', step, { step, valTop1 });
+          checkpoint = best;
+        } else sinceBest += 1;
+        message = `step ${step}: val top-1 ${valTop1.toFixed(4)} (best ${bestTop1.toFixed(4)})`;
+        input.logger?.info({ step, loss: lossAvg, valTop1, lr }, 'evaluated');
+      }
+      if (step % o.checkpointEvery === 0) {
+        last = await input.saveCheckpoint('last', step, { step });
+        checkpoint ??= last;
+      }
+      if (evalNow || step % 10 === 0) input.onProgress?.(progress(), message, checkpoint);
+      if (o.patience > 0 && sinceBest >= o.patience) {
+        input.logger?.info({ step, bestTop1 }, 'early stop: validation top-1 stopped improving');
+        break;
+      }
+      // Let gRPC calls (Watch, Get, health) through between steps.
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!last || curve.length === 0 || (curve.at(-1)?.step ?? 0) !== step) last = await input.saveCheckpoint('last', step, { step });
+  } finally {
+    optimizer.dispose();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    bestCheckpoint: best ?? last, lastCheckpoint: last, bestValTop1: Math.max(bestTop1, 0), steps: step, curve,
+    backend: input.backend, imagesPerSecond: imagesSeen / Math.max(seconds, 1e-3),
+  };
+}
+
+function shuffled(n: number, rng: { int(n: number): number }): Int32Array {
+  const a = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}

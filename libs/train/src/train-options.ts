@@ -1,0 +1,80 @@
+import { InputError, numberOr } from '@selftrain/errors';
+import { Augment, type TrainOptions } from '@selftrain/proto';
+
+export type AugmentLevel = 'none' | 's1' | 's2' | 's3' | 's4';
+
+/** TrainOptions with every default filled in and every value checked. */
+export interface ResolvedTrainOptions {
+  model: string;
+  width: number;
+  batchSize: number;
+  maxSteps: number;
+  learningRate: number;
+  momentum: number;
+  weightDecay: number;
+  warmupSteps: number;
+  checkpointEvery: number;
+  evalEvery: number;
+  patience: number;
+  augment: AugmentLevel;
+  dropout: number;
+  stochasticDepth: number;
+  seed: number;
+  initCheckpoint: string;
+  randAugmentN: number;
+  randAugmentM: number;
+  labelSmoothing: number;
+}
+
+export const TEACHER_DEFAULTS: ResolvedTrainOptions = {
+  model: 'cnn-small', width: 1, batchSize: 64, maxSteps: 1500, learningRate: 0.05, momentum: 0.9,
+  weightDecay: 5e-4, warmupSteps: 50, checkpointEvery: 250, evalEvery: 100, patience: 0, augment: 's1',
+  dropout: 0.3, stochasticDepth: 0, seed: 1, initCheckpoint: '', randAugmentN: 2, randAugmentM: 9, labelSmoothing: 0,
+};
+
+const AUGMENT_NAMES: Record<number, AugmentLevel> = {
+  [Augment.AUGMENT_NONE]: 'none', [Augment.AUGMENT_S1]: 's1', [Augment.AUGMENT_S2]: 's2',
+  [Augment.AUGMENT_S3]: 's3', [Augment.AUGMENT_S4]: 's4',
+};
+
+export const MODEL_CHOICES = ['cnn-small', 'resnet-small'];
+
+/** `prefix` is the request field holding the options, so errors name e.g. "options.batch_size". */
+export function resolveTrainOptions(o: TrainOptions | undefined, defaults: ResolvedTrainOptions, prefix = 'options'): ResolvedTrainOptions {
+  const f = (name: string) => `${prefix}.${name}`;
+  const model = o?.model || defaults.model;
+  if (!MODEL_CHOICES.includes(model)) throw new InputError(f('model'), `unknown model ${JSON.stringify(model)}; choose one of ${MODEL_CHOICES.join(', ')}`);
+  const augmentCode = o?.augment ?? Augment.AUGMENT_UNSPECIFIED;
+  let augment = defaults.augment;
+  if (augmentCode !== Augment.AUGMENT_UNSPECIFIED) {
+    const name = AUGMENT_NAMES[augmentCode];
+    if (!name) throw new InputError(f('augment'), `unknown augmentation ${augmentCode}`);
+    augment = name;
+  }
+  const int = { integer: true };
+  const resolved: ResolvedTrainOptions = {
+    model,
+    width: numberOr(o?.width, defaults.width, f('width'), { min: 0.125, max: 8 }),
+    batchSize: numberOr(o?.batchSize, defaults.batchSize, f('batch_size'), { ...int, min: 2, max: 4096 }),
+    maxSteps: numberOr(o?.maxSteps, defaults.maxSteps, f('max_steps'), { ...int, min: 1, max: 10_000_000 }),
+    learningRate: numberOr(o?.learningRate, defaults.learningRate, f('learning_rate'), { min: 1e-7, max: 10 }),
+    momentum: numberOr(o?.momentum, defaults.momentum, f('momentum'), { min: 0, max: 0.999 }),
+    weightDecay: numberOr(o?.weightDecay, defaults.weightDecay, f('weight_decay'), { min: 0, max: 0.1 }),
+    warmupSteps: numberOr(o?.warmupSteps, defaults.warmupSteps, f('warmup_steps'), { ...int, min: 0 }),
+    checkpointEvery: numberOr(o?.checkpointEvery, defaults.checkpointEvery, f('checkpoint_every'), { ...int, min: 1 }),
+    evalEvery: numberOr(o?.evalEvery, defaults.evalEvery, f('eval_every'), { ...int, min: 1 }),
+    patience: numberOr(o?.patience, defaults.patience, f('patience'), { ...int, min: 0 }),
+    augment,
+    dropout: numberOr(o?.dropout, defaults.dropout, f('dropout'), { min: 0, max: 0.95 }),
+    stochasticDepth: numberOr(o?.stochasticDepth, defaults.stochasticDepth, f('stochastic_depth'), { min: 0, max: 0.95 }),
+    seed: numberOr(o?.seed, defaults.seed, f('seed'), { ...int, min: 0, max: 2 ** 31 - 1 }),
+    initCheckpoint: o?.initCheckpoint ?? defaults.initCheckpoint,
+    randAugmentN: numberOr(o?.randaugmentN, defaults.randAugmentN, f('randaugment_n'), { ...int, min: 1, max: 6 }),
+    randAugmentM: numberOr(o?.randaugmentM, defaults.randAugmentM, f('randaugment_m'), { ...int, min: 1, max: 10 }),
+    labelSmoothing: numberOr(o?.labelSmoothing, defaults.labelSmoothing, f('label_smoothing'), { min: 0, max: 0.5 }),
+  };
+  if (resolved.stochasticDepth > 0 && model === 'cnn-small') {
+    throw new InputError(f('stochastic_depth'), 'needs residual blocks: use model resnet-small (cnn-small has none)');
+  }
+  return resolved;
+}

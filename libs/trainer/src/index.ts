@@ -1,0 +1,4 @@
+export * from './dataset-examples';
+export * from './request-digest';
+export * from './training-jobs';
+export * from './validate-requests';

@@ -1,0 +1,79 @@
+import { createRng } from '@selftrain/augment';
+import type { BackendInfo } from '@selftrain/compute';
+import { loadManifest, splitOf, streamShards } from '@selftrain/data';
+import { InputError, NotFoundError } from '@selftrain/errors';
+import type { JobContext } from '@selftrain/jobs';
+import { TrainResult } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
+import { ShuffleBuffer, trainClassifier, type Example } from '@selftrain/train';
+import { loadLabeledSplit } from './dataset-examples';
+import { checkpointSaver, initialModel } from '@selftrain/checkpoints';
+import type { StudentTrainingRequest, TrainingRequest } from './validate-requests';
+
+export interface TrainerDeps {
+  store: ObjectStore;
+  backend: BackendInfo;
+}
+
+/** Pseudo-labeled records held at once while the student streams the pseudo-label shards. */
+const PSEUDO_BUFFER = 8192;
+
+async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, student?: StudentTrainingRequest): Promise<TrainResult> {
+  const labeled = await loadLabeledSplit(deps.store, req.dataset, req.trainSplit, 'train_split');
+  const validation = await loadLabeledSplit(deps.store, req.dataset, req.validationSplit, 'validation_split');
+  const numClasses = labeled.manifest.classNames.length;
+  const model = await initialModel(deps.store, req.options, labeled.shape, numClasses);
+  try {
+    let pseudo;
+    if (student) {
+      const shards = student.pseudoShards;
+      const rng = createRng(req.options.seed + 7919);
+      const open = () => mapRecords(streamShards(deps.store, shards, { verifySha256: true }), numClasses);
+      pseudo = { sampler: new ShuffleBuffer<Example>(open, PSEUDO_BUFFER, rng), fraction: student.pseudoFraction, alpha: student.alpha, normalizeLoss: student.normalizeLoss };
+    }
+    ctx.logger.info({ labeled: labeled.examples.length, validation: validation.examples.length, options: req.options }, 'training');
+    const result = await trainClassifier({
+      model, shape: labeled.shape, numClasses, labeled: labeled.examples, validation: validation.examples, options: req.options, pseudo,
+      saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, {
+        jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: student ? 'student' : 'teacher',
+      }),
+      onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
+      signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
+    });
+    await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function* mapRecords(records: AsyncIterable<{ key: string; image: Uint8Array; label?: number; probabilities?: Float32Array }>, numClasses: number): AsyncGenerator<Example> {
+  for await (const r of records) {
+    if (r.label === undefined && !r.probabilities) throw new InputError('pseudo_shards', `record ${r.key} has neither a label nor probabilities`);
+    if (r.probabilities && r.probabilities.length !== numClasses) throw new InputError('pseudo_shards', `record ${r.key} has ${r.probabilities.length} probabilities, expected ${numClasses}`);
+    yield { image: r.image, label: r.label ?? 0, probabilities: r.probabilities };
+  }
+}
+
+export function teacherJob(deps: TrainerDeps, req: TrainingRequest) {
+  return (ctx: JobContext) => train(deps, req, ctx);
+}
+
+export function studentJob(deps: TrainerDeps, req: StudentTrainingRequest) {
+  return (ctx: JobContext) => train(deps, req, ctx, req);
+}
+
+/** Checked in the Start call, so a missing input is NOT_FOUND to the caller rather than a failed job minutes later. */
+export async function preflightTraining(store: ObjectStore, req: TrainingRequest | StudentTrainingRequest): Promise<void> {
+  const manifest = await loadManifest(store, req.dataset);
+  splitOf(manifest, req.trainSplit);
+  splitOf(manifest, req.validationSplit);
+  if (req.options.initCheckpoint && !(await store.exists(req.options.initCheckpoint))) {
+    throw new NotFoundError(`options.init_checkpoint ${req.options.initCheckpoint}`);
+  }
+  if ('pseudoShards' in req) {
+    for (const [i, shard] of req.pseudoShards.entries()) {
+      if (!(await store.exists(shard.key))) throw new NotFoundError(`pseudo_shards[${i}] ${shard.key}`);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { InputError, numberOr, requireId, requireKey } from '@selftrain/errors';
+import type { Shard, StartStudentRequest, StartTeacherRequest } from '@selftrain/proto';
+import { resolveTrainOptions, TEACHER_DEFAULTS, type ResolvedTrainOptions } from '@selftrain/train';
+
+export interface TrainingRequest {
+  jobId: string;
+  dataset: string;
+  trainSplit: string;
+  validationSplit: string;
+  outputPrefix: string;
+  options: ResolvedTrainOptions;
+}
+
+export interface StudentTrainingRequest extends TrainingRequest {
+  pseudoShards: Shard[];
+  alpha: number;
+  pseudoFraction: number;
+  normalizeLoss: boolean;
+}
+
+export const STUDENT_DEFAULTS: ResolvedTrainOptions = {
+  ...TEACHER_DEFAULTS, augment: 's4', dropout: 0.5, batchSize: 128, maxSteps: 3000,
+};
+
+function common(req: StartTeacherRequest | StartStudentRequest, defaults: ResolvedTrainOptions): TrainingRequest {
+  const options = resolveTrainOptions(req.options, defaults);
+  if (options.initCheckpoint) requireKey(options.initCheckpoint, 'options.init_checkpoint');
+  return {
+    jobId: requireId(req.jobId, 'job_id'),
+    dataset: requireKey(req.dataset, 'dataset'),
+    trainSplit: req.trainSplit ? requireId(req.trainSplit, 'train_split') : 'labeled',
+    validationSplit: req.validationSplit ? requireId(req.validationSplit, 'validation_split') : 'val',
+    outputPrefix: requireKey(req.outputPrefix, 'output_prefix'),
+    options,
+  };
+}
+
+export function validateTeacherRequest(req: StartTeacherRequest): TrainingRequest {
+  return common(req, TEACHER_DEFAULTS);
+}
+
+export function validateStudentRequest(req: StartStudentRequest): StudentTrainingRequest {
+  const base = common(req, STUDENT_DEFAULTS);
+  if (req.pseudoShards.length === 0) throw new InputError('pseudo_shards', 'is empty: the student needs pseudo-labeled shards');
+  req.pseudoShards.forEach((s, i) => requireKey(s.key, `pseudo_shards[${i}].key`));
+  return {
+    ...base,
+    pseudoShards: req.pseudoShards,
+    alpha: numberOr(req.alpha, 1, 'alpha', { min: 1e-3, max: 100 }),
+    pseudoFraction: numberOr(req.pseudoFraction, 0.5, 'pseudo_fraction', { min: 0.05, max: 0.95 }),
+    normalizeLoss: !req.disableLossNormalization,
+  };
+}
