@@ -11,8 +11,11 @@ function randomImage(n: number, seed: number): Uint8Array {
 
 test('grayscale round trip keeps every pixel and the label', () => {
   const rec: ImageRecord = { key: 'train-00001', image: randomImage(784, 1), height: 28, width: 28, channels: 1, label: 7 };
-  const back = decodeImageExample(encodeImageExample(rec), 'here');
+  const bytes = encodeImageExample(rec);
+  const { encoded, ...back } = decodeImageExample(bytes, 'here');
   assert.deepEqual(back, rec);
+  // Re-encoding a decoded record reuses its PNG: byte-identical, no second compression.
+  assert.deepEqual(encodeImageExample({ ...back, encoded }), bytes);
 });
 
 test('RGB and RGBA round trips, with soft labels, confidence and a utf8 key', () => {
@@ -27,7 +30,7 @@ test('RGB and RGBA round trips, with soft labels, confidence and a utf8 key', ()
       probabilities: probs,
       confidence: Math.fround(0.7),
     };
-    const back = decodeImageExample(encodeImageExample(rec), 'here');
+    const { encoded: _png, ...back } = decodeImageExample(encodeImageExample(rec), 'here');
     assert.deepEqual(back, rec);
     assert.equal(back.label, undefined);
   }

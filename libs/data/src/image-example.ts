@@ -18,6 +18,11 @@ export interface ImageRecord {
   probabilities?: Float32Array;
   /** Teacher confidence of a pseudo-label. Stored as float32. */
   confidence?: number;
+  /**
+   * The PNG as read from a shard. When present, encoding reuses it instead of compressing the pixels
+   * again (the labeler copies images into pseudo-label shards unchanged); drop it if you edit `image`.
+   */
+  encoded?: Uint8Array;
 }
 
 export const FEATURE = {
@@ -60,7 +65,7 @@ export function encodeImageExample(rec: ImageRecord): Uint8Array {
   if (rec.label !== undefined && !(Number.isInteger(rec.label) && rec.label >= 0)) {
     throw new InputError('label', `must be a non-negative integer, got ${rec.label} (${rec.key})`);
   }
-  const png = PNG.sync.write(
+  const png = rec.encoded ?? PNG.sync.write(
     { width, height, data: asBuffer(rec.image) } as PNG,
     { colorType, inputColorType: colorType, inputHasAlpha: channels === 4, bitDepth: 8 },
   );
@@ -140,7 +145,8 @@ export function decodeImageExample(buf: Uint8Array, where: string, offset = 0): 
     image.set(rgba.subarray(0, n * 4));
   }
 
-  const rec: ImageRecord = { key, image, height, width, channels };
+  // A copy, so a record kept for long does not pin the whole shard buffer it was read from.
+  const rec: ImageRecord = { key, image, height, width, channels, encoded: Uint8Array.from(encoded) };
   if (f[FEATURE.label] !== undefined) rec.label = intOf(FEATURE.label);
   const probs = f[FEATURE.probabilities]?.floatList?.value;
   if (probs !== undefined) rec.probabilities = Float32Array.from(probs);

@@ -30,7 +30,7 @@ async function storeWithShards(n: number, perShard: number): Promise<{ store: Me
 
 test('writeShard / readShard round trip', () => {
   const records = Array.from({ length: 25 }, (_, i) => rec(i));
-  assert.deepEqual(readShard(writeShard(records), 'x'), records);
+  assert.deepEqual(readShard(writeShard(records), 'x').map(({ encoded: _png, ...r }) => r), records);
 });
 
 test('a bit flip in a shard names the shard and the record offset', () => {

@@ -2,14 +2,15 @@
 // processes (two labelers), real Fashion-MNIST images, tiny training budgets.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { loadManifest } from '@selftrain/data';
+import { loadManifest, readShard } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
-import { DatasetManifest, EvaluateRequest, LabelShardRequest, StartTeacherRequest, type RunRecord } from '@selftrain/proto';
+import { Augment, DatasetManifest, EvaluateRequest, JobState, LabelShardRequest, StartTeacherRequest, type RunRecord, type StartJobResponse } from '@selftrain/proto';
 import { call, checkHealth, RpcError } from '@selftrain/rpc';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 import { runPipeline } from './driver';
@@ -17,6 +18,7 @@ import { startLocalStack, type LocalStack } from './local-stack';
 import { ProgressDisplay } from './progress-display';
 import { connectServices, type ServiceClients } from './service-clients';
 import { validateSpec, type RunSpec } from './spec';
+import { followJob } from './watch-job';
 
 let home: string;
 let s3: EmbeddedS3;
@@ -37,10 +39,12 @@ before(async () => {
   const train = { max_steps: 40, eval_every: 20, checkpoint_every: 20, batch_size: 32, warmup_steps: 5 };
   spec = validateSpec({
     name: 'it-tiny',
+    generations: 2,
     dataset: { prefix: 'datasets/fmnist-tiny', limit_train: 1400, limit_test: 300, labels_per_class: 20, val_per_class: 10, shard_size: 300 },
-    teacher: { ...train, augment: 's1' },
-    student: { ...train, augment: 's4' },
-    labeling: { threshold: 0.3, concurrency: 1 },
+    // Width 1 learns enough in 40 steps to be confident on some images; the thresholds are set to keep some.
+    teacher: { ...train, augment: 's1', width: 1 },
+    student: { ...train, augment: 's4', width: 1 },
+    labeling: { threshold: 0.2, concurrency: 1, balance: false },
   });
 });
 
@@ -87,6 +91,12 @@ test('the loop runs end to end and records every artifact with its lineage', asy
   assert.ok((g.teacherValEval?.confidentCount ?? 0) > 0);
   assert.equal(g.teacherTrain?.steps, 40);
   assert.ok((g.teacherTrain?.curve.length ?? 0) >= 2);
+  // Generation 1: the student of generation 0 is the teacher, and it labels again.
+  const g1 = first.generations[1];
+  assert.deepEqual(g1.teacherCheckpoint, g.studentCheckpoint);
+  assert.equal(g1.labeling?.inputs[0].key, g.studentCheckpoint?.key);
+  assert.notEqual(g1.studentCheckpoint?.key, g.studentCheckpoint?.key);
+  assert.equal(g1.teacherEval?.top1, g.studentEval?.top1, 'the same checkpoint scores the same');
   // The run record in the bucket is the one returned.
   const stored = await store.getJson<{ state: string }>(`runs/${spec.name}/run.json`);
   assert.equal(stored.state, 'succeeded');
@@ -100,13 +110,14 @@ test('rerunning the same spec reuses every finished stage', async () => {
   const g2 = second.generations[0];
   for (const name of ['teacher', 'labeling', 'student', 'evaluation'] as const) {
     assert.equal(g2[name]?.startedAt, g1[name]?.startedAt, `${name} not redone`);
+    assert.equal(second.generations[1][name]?.startedAt, first.generations[1][name]?.startedAt, `gen 1 ${name} not redone`);
   }
   assert.equal((await store.stat(g1.studentCheckpoint!.key))?.sha256, before?.sha256);
   assert.ok(Date.now() - started < 20_000, 'reuse is quick');
   // A labeler asked again for a finished shard reuses it.
   const again = await call(clients.labelers[0], clients.labelers[0].labelShard as never, 'LabelShard', {
     checkpoint: g1.teacherCheckpoint!.key, dataset: spec.dataset.prefix, shard: g1.labeling!.inputs[1].key,
-    outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.3, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: 256 },
+    outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.2, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: 256 },
   }) as { reused: boolean; output: { key: string } };
   assert.equal(again.reused, true);
   assert.equal(again.output.key, g1.pseudoShards[0].key);
@@ -158,4 +169,67 @@ test('every service answers the health check and reports its backend', async () 
   const info = await call(clients.teacher, clients.teacher.getInfo as never, 'GetInfo', {}) as { backend: string; service: string };
   assert.equal(info.service, 'teacher');
   assert.equal(info.backend, 'wasm');
+});
+
+test('the CLI: status prints the run record; a bad spec exits 2 naming the key', async () => {
+  const c = s3.config;
+  const env = { ...process.env, S3_ENDPOINT: `http://${c.endPoint}:${c.port}`, S3_BUCKET: c.bucket, S3_ACCESS_KEY: c.accessKey, S3_SECRET_KEY: c.secretKey };
+  const cli = path.resolve(__dirname, 'cli.js');
+  // Asynchronous: the S3 server the CLI talks to runs in this process and must keep answering.
+  const spawnSync = (bin: string, args: string[], opts: { env: NodeJS.ProcessEnv; encoding: 'utf8' }) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(bin, args, { env: opts.env, encoding: 'utf8' }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ status: code, stdout, stderr });
+      });
+    });
+  const status = await spawnSync(process.execPath, [cli, 'status', spec.name], { env, encoding: 'utf8' });
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, /run it-tiny: succeeded/);
+  assert.match(status.stdout, /gen 0 labeling\s+succeeded/);
+  assert.match(status.stdout, /\| gen \| teacher top-1 \| student top-1 \|/);
+  const badSpec = path.join(home, 'bad.yaml');
+  writeFileSync(badSpec, 'name: x\nteacher:\n  max_stepz: 10\nlabeling:\n  threshold: high\n');
+  const bad = await spawnSync(process.execPath, [cli, 'run', badSpec], { env, encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /teacher\.max_stepz: unknown key/);
+  assert.match(bad.stderr, /labeling\.threshold: must be a number/);
+  const missing = await spawnSync(process.execPath, [cli, 'status', 'no-such-run'], { env, encoding: 'utf8' });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no run no-such-run/);
+});
+
+test('soft labels with class balancing: distributions are written, classes capped and filled', async () => {
+  const g = first.generations[0];
+  const labeler = clients.labelers[1];
+  const res = await call(labeler, labeler.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
+    checkpoint: g.teacherCheckpoint!.key, dataset: spec.dataset.prefix, shard: g.labeling!.inputs[1].key, outputPrefix: 'runs/soft/pseudo',
+    options: { soft: true, temperature: 0.5, balance: true, perClassCap: 10, balanceMinConfidence: 0.3 },
+  })) as { output: { key: string; records: number }; labelStats: { keptPerClass: number[]; duplicated: number } };
+  const records = readShard(await store.get(res.output.key), res.output.key);
+  assert.equal(records.length, res.output.records);
+  assert.ok(records.every((r) => r.probabilities?.length === 10 && r.label === undefined));
+  assert.ok(records.every((r) => Math.abs(r.probabilities!.reduce((a, b) => a + b, 0) - 1) < 1e-4));
+  assert.ok(res.labelStats.keptPerClass.every((k) => k <= 10));
+  // Every class with at least one confident record is filled to the cap by duplication.
+  const filled = res.labelStats.keptPerClass.filter((k) => k > 0).length;
+  assert.equal(records.length, filled * 10);
+  assert.equal(new Set(records.map((r) => r.key)).size, records.length, 'duplicates get distinct keys');
+});
+
+test('a teacher can start from a checkpoint in the bucket (the pretrained init)', async () => {
+  const g = first.generations[0];
+  const { teacher } = clients;
+  const req = StartTeacherRequest.fromPartial({
+    jobId: 'init-from-ckpt', dataset: spec.dataset.prefix, outputPrefix: 'runs/init/teacher',
+    options: { initCheckpoint: g.teacherCheckpoint!.key, width: 1, maxSteps: 1, evalEvery: 1, learningRate: 1e-7, warmupSteps: 0, augment: Augment.AUGMENT_NONE },
+  });
+  const started = await call<StartTeacherRequest, StartJobResponse>(teacher, teacher.startTraining as never, 'StartTraining', req);
+  const done = await followJob(teacher, started, () => {}, { requestId: 'it-init' });
+  assert.equal(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
+  // One step at a tiny learning rate keeps the teacher's weights: its validation accuracy carries over.
+  assert.ok(Math.abs(done.result!.bestValTop1 - g.teacherTrain!.bestValTop1) <= 0.05, `${done.result!.bestValTop1} vs ${g.teacherTrain!.bestValTop1}`);
+  await assert.rejects(call(teacher, teacher.startTraining as never, 'StartTraining', StartTeacherRequest.fromPartial({
+    jobId: 'init-missing', dataset: spec.dataset.prefix, outputPrefix: 'runs/init2/teacher', options: { initCheckpoint: 'runs/none/model.json' },
+  })), NotFoundError);
 });

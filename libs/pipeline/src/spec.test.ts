@@ -11,7 +11,8 @@ test('an empty spec is the default Fashion-MNIST loop', () => {
   assert.equal(s.dataset.labels_per_class, 100);
   assert.equal(s.generations, 1);
   assert.equal(s.labeling.threshold, 0.5);
-  assert.equal(s.student.augment, 's4');
+  assert.equal(s.labeling.balance, true);
+  assert.equal(s.student.width, 0.5);
 });
 
 test('unknown keys and wrong types are reported together, each naming its path', () => {

@@ -20,10 +20,10 @@ const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
 const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
 const MODELS = ['cnn-small', 'resnet-small'];
 
-const trainFields = (d: { steps: number; batch: number; augment: string; dropout: number; sd: number; lr: number; width: number }) => ({
+const trainFields = (d: { steps: number; batch: number; augment: string; dropout: number; sd: number; lr: number; width: number; evalEvery: number }) => ({
   model: str('cnn-small', MODELS), width: num(d.width, 0.125, 8), batch_size: int(d.batch, 2, 4096), max_steps: int(d.steps, 1),
   learning_rate: num(d.lr, 1e-7, 10), momentum: num(0.9, 0, 0.999), weight_decay: num(5e-4, 0, 0.1), warmup_steps: int(50),
-  checkpoint_every: int(500, 1), eval_every: int(100, 1), patience: int(0), augment: str(d.augment, AUGMENTS),
+  checkpoint_every: int(500, 1), eval_every: int(d.evalEvery, 1), patience: int(0), augment: str(d.augment, AUGMENTS),
   dropout: num(d.dropout, 0, 0.95), stochastic_depth: num(d.sd, 0, 0.95), seed: int(1, 0, 2 ** 31 - 1),
   randaugment_n: int(2, 1, 6), randaugment_m: int(9, 1, 10), label_smoothing: num(0, 0, 0.5),
 });
@@ -36,13 +36,13 @@ export const SPEC_SCHEMA: Record<string, Field> = {
     labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
     limit_train: int(0), limit_test: int(0),
   } },
-  teacher: { kind: 'section', fields: trainFields({ steps: 1200, batch: 64, augment: 's1', dropout: 0.3, sd: 0, lr: 0.05, width: 1 }) },
+  teacher: { kind: 'section', fields: trainFields({ steps: 2000, batch: 64, augment: 's1', dropout: 0.3, sd: 0, lr: 0.05, width: 0.5, evalEvery: 200 }) },
   labeling: { kind: 'section', fields: {
-    threshold: num(0.5, 0, 1), soft: bool(false), temperature: num(1, 0.05, 20), balance: bool(false),
+    threshold: num(0.5, 0, 1), soft: bool(false), temperature: num(1, 0.05, 20), balance: bool(true),
     per_class_cap: int(0), balance_min_confidence: num(0.3, 0, 1), concurrency: int(2, 1, 64), min_kept_fraction: num(0.01, 0, 1),
   } },
   student: { kind: 'section', fields: {
-    ...trainFields({ steps: 2400, batch: 128, augment: 's4', dropout: 0.5, sd: 0, lr: 0.05, width: 1 }),
+    ...trainFields({ steps: 3500, batch: 128, augment: 's2', dropout: 0.3, sd: 0, lr: 0.05, width: 0.5, evalEvery: 250 }),
     alpha: num(1, 1e-3, 100), pseudo_fraction: num(0.5, 0.05, 0.95), loss_normalization: bool(true),
   } },
   services: { kind: 'section', fields: {

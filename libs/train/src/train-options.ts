@@ -27,8 +27,8 @@ export interface ResolvedTrainOptions {
 }
 
 export const TEACHER_DEFAULTS: ResolvedTrainOptions = {
-  model: 'cnn-small', width: 1, batchSize: 64, maxSteps: 1500, learningRate: 0.05, momentum: 0.9,
-  weightDecay: 5e-4, warmupSteps: 50, checkpointEvery: 250, evalEvery: 100, patience: 0, augment: 's1',
+  model: 'cnn-small', width: 0.5, batchSize: 64, maxSteps: 2000, learningRate: 0.05, momentum: 0.9,
+  weightDecay: 5e-4, warmupSteps: 50, checkpointEvery: 500, evalEvery: 200, patience: 0, augment: 's1',
   dropout: 0.3, stochasticDepth: 0, seed: 1, initCheckpoint: '', randAugmentN: 2, randAugmentM: 9, labelSmoothing: 0,
 };
 

@@ -1,23 +1,11 @@
 /**
  * Training / inference throughput of the default zoo model, wasm (with the project's kernels) vs the
- * pure-JS cpu backend, batch 64. Prints one JSON object. Run: `node libs/compute/dist/bench-kernels.js`
- * (build libs/compute and libs/models first). Takes ~30 s on 2 cores.
+ * pure-JS cpu backend, batch 64, measured in one process. Part of `npm run bench`. Takes ~30 s.
  */
-import { tf } from './index';
-import { initBackend } from './init-backend';
+import { initBackend, tf } from '@selftrain/compute';
+import * as models from '@selftrain/models';
 
-interface ModelsLib {
-  buildModel(spec: { name: string; inputShape: [number, number, number]; numClasses: number; seed?: number }): tf.LayersModel;
-  countFlops(model: tf.LayersModel): number;
-  countParams(model: tf.LayersModel): number;
-}
-
-// @selftrain/models depends on this lib, so it is loaded at run time rather than imported: a static
-// import would make the two libs' builds depend on each other.
-function loadModels(): ModelsLib {
-  const name = '@selftrain/models';
-  return require(name) as ModelsLib;
-}
+type ModelsLib = typeof models;
 
 const BATCH = 64;
 // The cpu backend trains at ~0.7 img/s: a batch-64 step alone would take ~90 s, so cpu training is
@@ -69,8 +57,7 @@ async function measure(
   return result;
 }
 
-async function main(): Promise<void> {
-  const models = loadModels();
+export async function benchTrainingSpeed() {
   const info = await initBackend({ prefer: 'wasm' });
   if (info.name !== 'wasm') throw new Error(`bench needs wasm, got ${info.name}`);
   const probe = models.buildModel({ name: 'cnn-small', inputShape: [28, 28, 1], numClasses: 10 });
@@ -79,14 +66,9 @@ async function main(): Promise<void> {
   const wasm = await measure('wasm', BATCH, 15, true, 20, models);
   const cpu = await measure('cpu', CPU_TRAIN_BATCH, 2, false, 1, models);
   await tf.setBackend('wasm');
-  process.stdout.write(JSON.stringify({
+  return {
     batch: BATCH, model, wasm, cpu,
     trainSpeedup: +(wasm.trainImgPerS / cpu.trainImgPerS).toFixed(1),
     kernels: 'project wasm kernels: Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul, Sum, Mean, Tile',
-  }, null, 2) + '\n');
+  };
 }
-
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the speed and memory figures, measured in one run on this machine.
+ *  1. training img/s of the default CNN on wasm with the project's kernels vs the pure-JS cpu backend;
+ *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
+ *  3. peak RSS of a labeler and a student process when the unlabeled set grows 10x (flat = streaming);
+ *  4. the stage times of the default loop, from its run record, when `npm start` has run.
+ * Prints a table and, last, one JSON object.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { initBackend } from '@selftrain/compute';
+import { loadManifest, readShard, splitOf, ingestFashionMnist } from '@selftrain/data';
+import { silentLogger } from '@selftrain/logger';
+import { buildModel } from '@selftrain/models';
+import { JobState, LabelShardRequest, StartStudentRequest, type JobStatus, type LabelShardResponse, type Shard, type StartJobResponse } from '@selftrain/proto';
+import { call } from '@selftrain/rpc';
+import { S3ObjectStore, saveModelToBucket, startEmbeddedS3 } from '@selftrain/storage';
+import { predictProbabilities } from '@selftrain/train';
+import { benchTrainingSpeed } from './bench-training-speed';
+import { startLocalStack } from './local-stack';
+import { selftrainHome } from './open-store';
+import { peakRssMiB } from './process-memory';
+import { loadRunRecord } from './run-record-store';
+import { connectServices } from './service-clients';
+
+const SMALL = 2;
+const LARGE = 20;
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = {};
+  process.stderr.write('training speed (wasm vs cpu)...\n');
+  await initBackend({ purpose: 'train' });
+  out.training = await benchTrainingSpeed();
+
+  const home = path.join(selftrainHome(), 'bench');
+  mkdirSync(home, { recursive: true });
+  const s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
+  const store = await S3ObjectStore.connect(s3.config);
+  const stack = await startLocalStack({ home, labelers: 1, logger: silentLogger, storage: s3.config });
+  const clients = connectServices(stack.addresses);
+  try {
+    process.stderr.write('dataset and a checkpoint...\n');
+    const { manifest } = await ingestFashionMnist(store, { prefix: 'datasets/fashion-mnist' });
+    const model = buildModel({ name: 'cnn-small', inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    const checkpoint = await saveModelToBucket(store, 'bench/checkpoint', model);
+    const shards = splitOf(manifest, 'unlabeled').shards;
+
+    // In-process: the same images, already decoded, straight through the model.
+    const images = (await Promise.all(shards.slice(0, SMALL).map(async (s) => readShard(await store.get(s.key), s.key)))).flat().map((r) => r.image);
+    const shape = { height: 28, width: 28, channels: 1 };
+    await predictProbabilities(model, images.slice(0, 256), shape);
+    let t = performance.now();
+    await predictProbabilities(model, images, shape, { batchSize: 256 });
+    const inProcess = images.length / ((performance.now() - t) / 1000);
+
+    // Through gRPC + S3: read shard, decode, infer, write the pseudo-label shard and its stats.
+    const label = async (list: Shard[], prefix: string) => {
+      const labeler = clients.labelers[0];
+      const outputs: LabelShardResponse[] = [];
+      for (const s of list) {
+        outputs.push(await call<LabelShardRequest, LabelShardResponse>(labeler, labeler.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
+          checkpoint: checkpoint.key, dataset: 'datasets/fashion-mnist', shard: s.key, outputPrefix: prefix, options: { threshold: 1e-6 },
+        }), { deadlineMs: 600_000 }));
+      }
+      return outputs;
+    };
+    const run = Date.now();
+    await label(shards.slice(0, 1), `bench/warm-${run}`);
+    t = performance.now();
+    const small = await label(shards.slice(0, SMALL), `bench/small-${run}`);
+    const viaGrpc = images.length / ((performance.now() - t) / 1000);
+    const labelerPid = stack.processes.find((p) => p.name.startsWith('labeler'))!.pid;
+    const labelerRssSmall = peakRssMiB(labelerPid);
+    // 10x the unlabeled set: the shard list repeated (fresh output keys, so every shard is labeled again).
+    const repeated = Array.from({ length: LARGE }, (_, i) => shards[i % shards.length]);
+    process.stderr.write(`labeling ${LARGE} shards...\n`);
+    const large = await label(repeated, `bench/large-${run}`);
+    const labelerRssLarge = peakRssMiB(labelerPid);
+    out.labeling = {
+      images: images.length, inProcessImgPerS: Math.round(inProcess), grpcS3ImgPerS: Math.round(viaGrpc),
+      overheadPercent: +(100 * (1 - viaGrpc / inProcess)).toFixed(1),
+      labelerPeakRssMiB: { [`${SMALL} shards`]: labelerRssSmall, [`${LARGE} shards`]: labelerRssLarge },
+    };
+
+    process.stderr.write('student memory with 1x and 10x pseudo-labels...\n');
+    const student = async (pseudo: Shard[], id: string) => {
+      const req = StartStudentRequest.fromPartial({
+        jobId: `bench-${id}-${run}`, dataset: 'datasets/fashion-mnist', pseudoShards: pseudo, outputPrefix: `bench/student-${id}-${run}`,
+        options: { maxSteps: 120, evalEvery: 1000, checkpointEvery: 1000, batchSize: 128 },
+      });
+      const started = await call<StartStudentRequest, StartJobResponse>(clients.student, clients.student.startTraining as never, 'StartTraining', req);
+      for (;;) {
+        const s = await call<{ jobId: string }, JobStatus>(clients.student, clients.student.getJob as never, 'GetJob', { jobId: started.status!.jobId });
+        if (s.state === JobState.JOB_STATE_SUCCEEDED) return;
+        if (s.state === JobState.JOB_STATE_FAILED || s.state === JobState.JOB_STATE_CANCELLED) throw new Error(s.error);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const studentPid = stack.processes.find((p) => p.name.startsWith('student'))!.pid;
+    await student(small.map((o) => o.output!), 'small');
+    const studentSmall = peakRssMiB(studentPid);
+    await student(large.map((o) => o.output!), 'large');
+    const studentLarge = peakRssMiB(studentPid);
+    out.studentPeakRssMiB = { [`${SMALL * 2048} pseudo-labels`]: studentSmall, [`${LARGE * 2048} pseudo-labels`]: studentLarge };
+    out.servicePeakRssMiB = Object.fromEntries(stack.processes.map((p) => [p.name, peakRssMiB(p.pid)]));
+
+    const record = await loadDefaultRecord();
+    out.defaultLoop = record;
+  } finally {
+    clients.close();
+    await stack.stop();
+    store.close();
+    await s3.close();
+  }
+
+  const tr = out.training as { wasm: { trainImgPerS: number; inferImgPerS: number }; cpu: { trainImgPerS: number }; trainSpeedup: number };
+  const lb = out.labeling as { inProcessImgPerS: number; grpcS3ImgPerS: number; overheadPercent: number; labelerPeakRssMiB: Record<string, number> };
+  const lines = [
+    ['training img/s, default CNN, wasm + project kernels', String(tr.wasm.trainImgPerS)],
+    ['training img/s, default CNN, cpu (pure JS)', String(tr.cpu.trainImgPerS)],
+    ['  wasm / cpu', `${tr.trainSpeedup}x`],
+    ['inference img/s, wasm', String(tr.wasm.inferImgPerS)],
+    ['labeling img/s in-process (inference only)', String(lb.inProcessImgPerS)],
+    ['labeling img/s through gRPC + S3', String(lb.grpcS3ImgPerS)],
+    ['  overhead', `${lb.overheadPercent} %`],
+    ...Object.entries(lb.labelerPeakRssMiB).map(([k, v]) => [`labeler peak RSS, ${k}`, `${v} MiB`]),
+    ...Object.entries(out.studentPeakRssMiB as Record<string, number>).map(([k, v]) => [`student peak RSS, ${k}`, `${v} MiB`]),
+  ];
+  process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(55)} ${v}`).join('\n')}\n\n${JSON.stringify(out, null, 2)}\n`);
+}
+
+/** The stage times of the default run, if `npm start` has run against the default local store. */
+async function loadDefaultRecord(): Promise<unknown> {
+  const s3 = await startEmbeddedS3({ directory: path.join(selftrainHome(), 's3'), port: 0 });
+  const store = await S3ObjectStore.connect({ ...s3.config, createBucket: true });
+  try {
+    const record = await loadRunRecord(store, 'fashion-mnist-default');
+    if (!record) return 'no default run yet: npm start';
+    const g = record.generations[0];
+    const stages = { teacher: g?.teacher?.seconds, labeling: g?.labeling?.seconds, student: g?.student?.seconds, evaluation: g?.evaluation?.seconds };
+    return { state: record.state, stageSeconds: stages, wallSeconds: (Date.parse(record.updatedAt) - Date.parse(record.createdAt)) / 1000, teacherTop1: g?.teacherEval?.top1, studentTop1: g?.studentEval?.top1 };
+  } finally {
+    store.close();
+    await s3.close();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
