@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '@selftrain/logger';
 import { startEmbeddedS3, type EmbeddedS3, type StorageConfig } from '@selftrain/storage';
@@ -41,11 +41,12 @@ export async function startServiceProcess(
   const portFile = path.join(runDir, `${name}-${index}.port`);
   rmSync(portFile, { force: true });
   const logFile = path.join(runDir, `${name}-${index}.log`);
-  const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, [entry], {
     env: { ...process.env, ...env, PORT_FILE: portFile }, stdio: ['ignore', out, out],
   });
+  // The child holds its own copy of the descriptor.
+  closeSync(out);
   const deadline = Date.now() + 120_000;
   while (!existsSync(portFile) || readFileSync(portFile, 'utf8') === '') {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} at start; see ${logFile}`);
