@@ -9,11 +9,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '@selftrain/compute';
 import { loadManifest, readShard, splitOf, ingestFashionMnist } from '@selftrain/data';
 import { silentLogger } from '@selftrain/logger';
 import { buildModel } from '@selftrain/models';
-import { JobState, LabelShardRequest, StartStudentRequest, type JobStatus, type LabelShardResponse, type Shard, type StartJobResponse } from '@selftrain/proto';
+import { JobState, LabelShardRequest, StartStudentRequest, type LabelShardResponse, type Shard, type StartJobResponse } from '@selftrain/proto';
 import { call } from '@selftrain/rpc';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3 } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
@@ -23,6 +22,7 @@ import { selftrainHome } from './open-store';
 import { peakRssMiB } from './process-memory';
 import { loadRunRecord } from './run-record-store';
 import { connectServices } from './service-clients';
+import { followJob } from './watch-job';
 
 const SMALL = 2;
 const LARGE = 20;
@@ -30,7 +30,6 @@ const LARGE = 20;
 async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   process.stderr.write('training speed (wasm vs cpu)...\n');
-  await initBackend({ purpose: 'train' });
   out.training = await benchTrainingSpeed();
 
   const home = path.join(selftrainHome(), 'bench');
@@ -90,19 +89,16 @@ async function main(): Promise<void> {
         options: { maxSteps: 120, evalEvery: 1000, checkpointEvery: 1000, batchSize: 128 },
       });
       const started = await call<StartStudentRequest, StartJobResponse>(clients.student, clients.student.startTraining as never, 'StartTraining', req);
-      for (;;) {
-        const s = await call<{ jobId: string }, JobStatus>(clients.student, clients.student.getJob as never, 'GetJob', { jobId: started.status!.jobId });
-        if (s.state === JobState.JOB_STATE_SUCCEEDED) return;
-        if (s.state === JobState.JOB_STATE_FAILED || s.state === JobState.JOB_STATE_CANCELLED) throw new Error(s.error);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      const status = await followJob(clients.student, started, () => {}, { requestId: `bench-${run}` });
+      if (status.state !== JobState.JOB_STATE_SUCCEEDED) throw new Error(`bench student ${id}: ${status.error}`);
     };
+    const records = (outputs: LabelShardResponse[]) => outputs.reduce((n, o) => n + (o.output?.records ?? 0), 0);
     const studentPid = stack.processes.find((p) => p.name.startsWith('student'))!.pid;
     await student(small.map((o) => o.output!), 'small');
     const studentSmall = peakRssMiB(studentPid);
     await student(large.map((o) => o.output!), 'large');
     const studentLarge = peakRssMiB(studentPid);
-    out.studentPeakRssMiB = { [`${SMALL * 2048} pseudo-labels`]: studentSmall, [`${LARGE * 2048} pseudo-labels`]: studentLarge };
+    out.studentPeakRssMiB = { [`${records(small)} pseudo-labels`]: studentSmall, [`${records(large)} pseudo-labels`]: studentLarge };
     out.servicePeakRssMiB = Object.fromEntries(stack.processes.map((p) => [p.name, peakRssMiB(p.pid)]));
 
     const record = await loadDefaultRecord();

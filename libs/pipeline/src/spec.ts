@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
+import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from '@selftrain/train';
+import { STUDENT_DEFAULTS } from '@selftrain/trainer';
 
 /**
  * The run spec (YAML or JSON). Every key is declared here with its type and default; an unknown key or
@@ -20,12 +22,14 @@ const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
 const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
 const MODELS = ['cnn-small', 'resnet-small'];
 
-const trainFields = (d: { steps: number; batch: number; augment: string; dropout: number; sd: number; lr: number; width: number; evalEvery: number }) => ({
-  model: str('cnn-small', MODELS), width: num(d.width, 0.125, 8), batch_size: int(d.batch, 2, 4096), max_steps: int(d.steps, 1),
-  learning_rate: num(d.lr, 1e-7, 10), momentum: num(0.9, 0, 0.999), weight_decay: num(5e-4, 0, 0.1), warmup_steps: int(50),
-  checkpoint_every: int(500, 1), eval_every: int(d.evalEvery, 1), patience: int(0), augment: str(d.augment, AUGMENTS),
-  dropout: num(d.dropout, 0, 0.95), stochastic_depth: num(d.sd, 0, 0.95), seed: int(1, 0, 2 ** 31 - 1),
-  randaugment_n: int(2, 1, 6), randaugment_m: int(9, 1, 10), label_smoothing: num(0, 0, 0.5),
+// Defaults come from the services' own (one place for each number); the spec adds types and ranges.
+const trainFields = (d: ResolvedTrainOptions) => ({
+  model: str(d.model, MODELS), width: num(d.width, 0.125, 8), batch_size: int(d.batchSize, 2, 4096), max_steps: int(d.maxSteps, 1),
+  learning_rate: num(d.learningRate, 1e-7, 10), momentum: num(d.momentum, 0, 0.999), weight_decay: num(d.weightDecay, 0, 0.1),
+  warmup_steps: int(d.warmupSteps), checkpoint_every: int(d.checkpointEvery, 1), eval_every: int(d.evalEvery, 1),
+  patience: int(d.patience), augment: str(d.augment, AUGMENTS), dropout: num(d.dropout, 0, 0.95),
+  stochastic_depth: num(d.stochasticDepth, 0, 0.95), seed: int(d.seed, 0, 2 ** 31 - 1),
+  randaugment_n: int(d.randAugmentN, 1, 6), randaugment_m: int(d.randAugmentM, 1, 10), label_smoothing: num(d.labelSmoothing, 0, 0.5),
 });
 
 export const SPEC_SCHEMA: Record<string, Field> = {
@@ -36,13 +40,13 @@ export const SPEC_SCHEMA: Record<string, Field> = {
     labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
     limit_train: int(0), limit_test: int(0),
   } },
-  teacher: { kind: 'section', fields: trainFields({ steps: 2000, batch: 64, augment: 's1', dropout: 0.3, sd: 0, lr: 0.05, width: 0.5, evalEvery: 200 }) },
+  teacher: { kind: 'section', fields: trainFields(TEACHER_DEFAULTS) },
   labeling: { kind: 'section', fields: {
     threshold: num(0.5, 0, 1), soft: bool(false), temperature: num(1, 0.05, 20), balance: bool(true),
     per_class_cap: int(0), balance_min_confidence: num(0.3, 0, 1), concurrency: int(2, 1, 64), min_kept_fraction: num(0.01, 0, 1),
   } },
   student: { kind: 'section', fields: {
-    ...trainFields({ steps: 3500, batch: 128, augment: 's2', dropout: 0.3, sd: 0, lr: 0.05, width: 0.5, evalEvery: 250 }),
+    ...trainFields(STUDENT_DEFAULTS),
     alpha: num(1, 1e-3, 100), pseudo_fraction: num(0.5, 0.05, 0.95), loss_normalization: bool(true),
   } },
   services: { kind: 'section', fields: {
