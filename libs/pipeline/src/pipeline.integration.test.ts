@@ -41,10 +41,12 @@ before(async () => {
     name: 'it-tiny',
     generations: 2,
     dataset: { prefix: 'datasets/fmnist-tiny', limit_train: 1400, limit_test: 300, labels_per_class: 20, val_per_class: 10, shard_size: 300 },
-    // Width 1 learns enough in 40 steps to be confident on some images; the thresholds are set to keep some.
+    // 40 steps train weak, untrustworthy models (their accuracy varies from run to run: initialisation and
+    // dropout are not seeded). A threshold of 0.1 keeps every record, since the top probability over ten
+    // classes is at least 0.1, so the plumbing is tested independently of how well the models learned.
     teacher: { ...train, augment: 's1', width: 1 },
-    student: { ...train, augment: 's4', width: 1 },
-    labeling: { threshold: 0.2, concurrency: 1, balance: false },
+    student: { ...train, augment: 's2', width: 1 },
+    labeling: { threshold: 0.1, concurrency: 1, balance: false },
   });
 });
 
@@ -117,7 +119,7 @@ test('rerunning the same spec reuses every finished stage', async () => {
   // A labeler asked again for a finished shard reuses it.
   const again = await call(clients.labelers[0], clients.labelers[0].labelShard as never, 'LabelShard', {
     checkpoint: g1.teacherCheckpoint!.key, dataset: spec.dataset.prefix, shard: g1.labeling!.inputs[1].key,
-    outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.2, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: 256 },
+    outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.1, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: 256 },
   }) as { reused: boolean; output: { key: string } };
   assert.equal(again.reused, true);
   assert.equal(again.output.key, g1.pseudoShards[0].key);
