@@ -1,2 +1,3 @@
 export * from './model-cache';
 export * from './model-checkpoints';
+export * from './training-state-store';

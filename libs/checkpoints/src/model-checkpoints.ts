@@ -2,7 +2,8 @@ import { tf } from '@selftrain/compute';
 import { buildModel } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
 import { loadModelFromBucket, saveModelToBucket, type ObjectStore } from '@selftrain/storage';
-import type { ImageShape, ResolvedTrainOptions } from '@selftrain/train';
+import type { ImageShape, ResolvedTrainOptions, TrainingState } from '@selftrain/train';
+import { saveTrainingState } from './training-state-store';
 
 /** A fresh model from the zoo, or the weights of a stored checkpoint (the "init" of the paper's tables). */
 export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, shape: ImageShape, numClasses: number): Promise<tf.LayersModel> {
@@ -25,6 +26,19 @@ export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, 
 }
 
 export function checkpointSaver(store: ObjectStore, model: tf.LayersModel, outputPrefix: string, meta: Record<string, unknown>) {
-  return (kind: 'best' | 'last', step: number, extra: Record<string, unknown>): Promise<Artifact> =>
-    saveModelToBucket(store, `${outputPrefix}/checkpoints/${kind}`, model, { ...meta, ...extra, kind, step });
+  return async (kind: 'best' | 'last', step: number, extra: Record<string, unknown>, state?: TrainingState): Promise<Artifact> => {
+    const dir = `${outputPrefix}/checkpoints/${kind}`;
+    if (state) await saveTrainingState(store, dir, state);
+    return saveModelToBucket(store, dir, model, { ...meta, ...extra, kind, step });
+  };
+}
+
+/** The model of a 'last' checkpoint, to resume training into (built like the job's own, then given its weights). */
+export async function loadWeightsInto(store: ObjectStore, model: tf.LayersModel, checkpoint: string): Promise<void> {
+  const saved = await loadModelFromBucket(store, checkpoint);
+  try {
+    model.setWeights(saved.getWeights());
+  } finally {
+    saved.dispose();
+  }
 }

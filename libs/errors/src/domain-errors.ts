@@ -58,3 +58,13 @@ export class FailedPreconditionError extends SelftrainError {}
 
 /** The work was cancelled by a caller or by shutdown. */
 export class CancelledError extends SelftrainError {}
+
+/** UNAVAILABLE: what was asked for lives on a process that is gone; asking again (or elsewhere) may work. */
+export class UnavailableError extends SelftrainError {
+  readonly unavailable = true;
+}
+
+/** Errors a caller may retry later: this library's UnavailableError, and others that mark themselves (storage outages). */
+export function isUnavailable(err: unknown): boolean {
+  return err instanceof SelftrainError && (err as { unavailable?: unknown }).unavailable === true;
+}

@@ -1,6 +1,6 @@
 import type { ModelCache } from '@selftrain/checkpoints';
 import { loadManifest, readSplit, splitOf } from '@selftrain/data';
-import { InputError, numberOr, requireId, requireKey } from '@selftrain/errors';
+import { InputError, MAX_PREFIX_BYTES, numberOr, requireId, requireKey } from '@selftrain/errors';
 import { argmaxRows, classificationReport } from '@selftrain/metrics';
 import type { EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
@@ -23,7 +23,7 @@ export interface EvaluateInput {
 export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
   return {
     checkpoint: requireKey(req.checkpoint, 'checkpoint'),
-    dataset: requireKey(req.dataset, 'dataset'),
+    dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
     split: req.split ? requireId(req.split, 'split') : 'test',
     batchSize: numberOr(req.batchSize, 256, 'batch_size', { integer: true, min: 1, max: 4096 }),
     threshold: numberOr(req.threshold, 0.5, 'threshold', { min: 0, max: 1 }),

@@ -5,7 +5,7 @@ import { silentLogger } from '@selftrain/logger';
 import { JobState, type JobStatus, type TrainResult } from '@selftrain/proto';
 import { JobRegistry } from './job-registry';
 
-const result: TrainResult = { steps: 3, bestValTop1: 0.5, curve: [], backend: 'test', imagesPerSecond: 1 };
+const result: TrainResult = { steps: 3, bestValTop1: 0.5, curve: [], backend: 'test', imagesPerSecond: 1, resumedFromStep: 0 };
 
 function steps(n: number, gate?: Promise<void>) {
   return async (ctx: Parameters<Parameters<JobRegistry['start']>[2]>[0]) => {
@@ -53,7 +53,7 @@ test('admission limit, cancel, not found', async () => {
   const reg = new JobRegistry({ logger: silentLogger, maxConcurrent: 1 });
   await reg.start('slow', 'd', steps(100, gate));
   await assert.rejects(reg.start('other', 'd', steps(1)), OverloadedError);
-  reg.cancel('slow');
+  await reg.cancel('slow');
   open();
   const { states } = await collect(reg, 'slow', 0);
   assert.equal(states.at(-1), JobState.JOB_STATE_CANCELLED);

@@ -1,4 +1,6 @@
-import { CancelledError, ConflictError, NotFoundError, OverloadedError } from '@selftrain/errors';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { CancelledError, ConflictError, NotFoundError, OverloadedError, UnavailableError } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { JobState, type Artifact, type JobEvent, type JobStatus, type Progress, type TrainResult } from '@selftrain/proto';
 
@@ -12,10 +14,17 @@ export interface JobContext {
 
 export type JobWork = (ctx: JobContext) => Promise<TrainResult>;
 
-/** Where finished job statuses are kept so Get still answers after a restart (the bucket, in services). */
+/**
+ * Where job statuses live so that every replica of a service sees them (the bucket, in services):
+ * the owner writes them as the job runs, any replica reads them, and a cancel asked of a replica that
+ * does not run the job is left as a marker for the owner.
+ */
 export interface JobStatusStore {
   save(status: JobStatus): Promise<void>;
   load(jobId: string): Promise<JobStatus | undefined>;
+  requestCancel?(jobId: string): Promise<void>;
+  cancelRequested?(jobId: string): Promise<boolean>;
+  clearCancel?(jobId: string): Promise<void>;
 }
 
 interface JobEntry {
@@ -25,7 +34,13 @@ interface JobEntry {
   controller: AbortController;
   done: Promise<void>;
   listeners: Set<() => void>;
+  /** Saves run one after another, so an older snapshot never lands after a newer one. */
+  saving: Promise<void>;
+  lastSavedAt: number;
 }
+
+const PROGRESS_SAVE_INTERVAL_MS = 1000;
+const REMOTE_POLL_MS = 1000;
 
 const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 const MAX_EVENTS_KEPT = 20_000;
@@ -42,35 +57,65 @@ export function isTerminal(state: JobState): boolean {
 export class JobRegistry {
   private readonly jobs = new Map<string, JobEntry>();
   private shuttingDown = false;
+  /** This process, as named in the statuses it owns. */
+  readonly owner: string;
+  private readonly leaseMs: number;
 
   constructor(
-    private readonly opts: { logger: Logger; maxConcurrent: number; store?: JobStatusStore },
-  ) {}
+    private readonly opts: {
+      logger: Logger; maxConcurrent: number; store?: JobStatusStore;
+      /** Told of every progress report (metrics: images/s). */
+      onProgress?: (progress: Progress) => void;
+      /** A running job's owner renews its lease every third of this; a job not renewed this long is orphaned. */
+      leaseMs?: number;
+      owner?: string;
+    },
+  ) {
+    this.owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+  }
+
+  /** Running on another replica that still renews its lease. */
+  private liveElsewhere(s: JobStatus): boolean {
+    return !isTerminal(s.state) && s.owner !== '' && s.owner !== this.owner && Date.now() - Date.parse(s.heartbeatAt) < this.leaseMs;
+  }
 
   running(): number {
     return [...this.jobs.values()].filter((j) => !isTerminal(j.status.state)).length;
   }
 
+  /** How many jobs this process holds in each state (for the jobs-by-state gauge). */
+  countByState(): Map<JobState, number> {
+    const counts = new Map<JobState, number>();
+    for (const j of this.jobs.values()) counts.set(j.status.state, (counts.get(j.status.state) ?? 0) + 1);
+    return counts;
+  }
+
   async start(jobId: string, requestDigest: string, work: JobWork): Promise<{ status: JobStatus; created: boolean }> {
-    const existing = this.jobs.get(jobId) ?? (await this.restore(jobId));
-    if (existing) {
-      if (existing.requestDigest && existing.requestDigest !== requestDigest) {
-        throw new ConflictError(`job ${jobId} already exists with a different request`);
-      }
-      return { status: existing.status, created: false };
-    }
+    const local = this.jobs.get(jobId);
+    const persisted = local ? undefined : await this.opts.store?.load(jobId);
+    const known = local?.status ?? persisted;
+    const digest = local?.requestDigest ?? persisted?.requestDigest ?? '';
+    if (known && digest && digest !== requestDigest) throw new ConflictError(`job ${jobId} already exists with a different request`);
+    if (local) return { status: local.status, created: false };
+    if (persisted && isTerminal(persisted.state)) return { status: this.restored(persisted).status, created: false };
+    if (persisted && this.liveElsewhere(persisted)) return { status: persisted, created: false };
+    // Unknown, or orphaned by a replica that stopped renewing its lease: run it here (it resumes from its checkpoint).
+    if (persisted) this.opts.logger.warn({ jobId, previousOwner: persisted.owner }, 'taking over an orphaned job');
     if (this.shuttingDown) throw new OverloadedError('service is shutting down');
     if (this.running() >= this.opts.maxConcurrent) {
       throw new OverloadedError(`${this.running()} jobs running (limit ${this.opts.maxConcurrent}); retry later`);
     }
     const now = new Date().toISOString();
     const entry: JobEntry = {
-      status: { jobId, state: JobState.JOB_STATE_QUEUED, error: '', lastSeq: 0, createdAt: now, finishedAt: '' },
+      status: { jobId, state: JobState.JOB_STATE_QUEUED, error: '', lastSeq: 0, createdAt: now, finishedAt: '', owner: this.owner, heartbeatAt: now, requestDigest },
       requestDigest,
       events: [],
       controller: new AbortController(),
       done: Promise.resolve(),
       listeners: new Set(),
+      saving: Promise.resolve(),
+      lastSavedAt: 0,
     };
     this.jobs.set(jobId, entry);
     const logger = this.opts.logger.child({ jobId });
@@ -85,23 +130,39 @@ export class JobRegistry {
     return entry.status;
   }
 
+  /** From this process, or from the bucket for a job another replica runs (read fresh each time). */
   async getOrRestore(jobId: string): Promise<JobStatus> {
-    const entry = this.jobs.get(jobId) ?? (await this.restore(jobId));
-    if (!entry) throw new NotFoundError(`job ${jobId}`);
-    return entry.status;
+    const entry = this.jobs.get(jobId);
+    if (entry) return entry.status;
+    const persisted = await this.opts.store?.load(jobId);
+    if (!persisted) throw new NotFoundError(`job ${jobId}`);
+    return isTerminal(persisted.state) ? this.restored(persisted).status : persisted;
   }
 
-  cancel(jobId: string): JobStatus {
+  /** Cancels here, or leaves a request for the replica that runs the job (it acts on its next lease renewal). */
+  async cancel(jobId: string): Promise<JobStatus> {
     const entry = this.jobs.get(jobId);
-    if (!entry) throw new NotFoundError(`job ${jobId}`);
-    if (!isTerminal(entry.status.state)) entry.controller.abort(new CancelledError('cancelled by request'));
-    return entry.status;
+    if (entry) {
+      if (!isTerminal(entry.status.state)) entry.controller.abort(new CancelledError('cancelled by request'));
+      return entry.status;
+    }
+    const status = await this.getOrRestore(jobId);
+    if (!isTerminal(status.state)) await this.opts.store?.requestCancel?.(jobId);
+    return status;
   }
 
   /** Events after `afterSeq`, then live ones, until the job ends or the signal aborts. */
   async *watch(jobId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<JobEvent> {
-    const entry = this.jobs.get(jobId) ?? (await this.restore(jobId));
-    if (!entry) throw new NotFoundError(`job ${jobId}`);
+    let entry = this.jobs.get(jobId);
+    if (!entry) {
+      const persisted = await this.opts.store?.load(jobId);
+      if (!persisted) throw new NotFoundError(`job ${jobId}`);
+      if (!isTerminal(persisted.state)) {
+        yield* this.watchElsewhere(jobId, afterSeq, signal);
+        return;
+      }
+      entry = this.restored(persisted);
+    }
     let next = afterSeq;
     for (;;) {
       const pending = entry.events.filter((e) => e.seq > next);
@@ -130,16 +191,60 @@ export class JobRegistry {
     await Promise.all([...this.jobs.values()].map((j) => j.done));
   }
 
+  /**
+   * A job another replica runs, followed through its status in the bucket: one event per change seen
+   * (intermediate progress is collapsed to the latest). Its owner stopping → UNAVAILABLE, and a Start
+   * (here or anywhere) takes it over.
+   */
+  private async *watchElsewhere(jobId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<JobEvent> {
+    let next = afterSeq;
+    while (!signal.aborted) {
+      const s = await this.opts.store!.load(jobId);
+      if (!s) throw new NotFoundError(`job ${jobId}`);
+      if (s.lastSeq > next) {
+        next = s.lastSeq;
+        yield { seq: s.lastSeq, jobId, state: s.state, progress: s.progress, message: s.error || `on ${s.owner}`, checkpoint: s.result?.bestCheckpoint, time: s.heartbeatAt };
+      }
+      if (isTerminal(s.state)) return;
+      if (!this.liveElsewhere(s)) throw new UnavailableError(`job ${jobId}: its replica ${s.owner || '(released)'} stopped; start it again to resume it from its last checkpoint`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, REMOTE_POLL_MS);
+        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+    }
+  }
+
+  /** Queues a save of the entry's current status (owner and lease stamped now). */
+  private persist(entry: JobEntry, logger: Logger, override: Partial<JobStatus> = {}): Promise<void> {
+    const store = this.opts.store;
+    if (!store) return Promise.resolve();
+    entry.lastSavedAt = Date.now();
+    const snapshot: JobStatus = { ...entry.status, owner: this.owner, heartbeatAt: new Date().toISOString(), ...override };
+    entry.saving = entry.saving.then(() => store.save(snapshot)).catch((err: unknown) => logger.error({ err }, 'could not persist job status'));
+    return entry.saving;
+  }
+
   private async run(entry: JobEntry, work: JobWork, logger: Logger): Promise<void> {
     await Promise.resolve();
     this.emit(entry, JobState.JOB_STATE_RUNNING, 'started');
+    void this.persist(entry, logger);
+    // The lease: renewed while the job runs; a cancel left by another replica is picked up here.
+    const lease = setInterval(() => {
+      void this.persist(entry, logger);
+      void this.opts.store?.cancelRequested?.(entry.status.jobId).then((asked) => {
+        if (asked && !entry.controller.signal.aborted) entry.controller.abort(new CancelledError('cancelled by request (through another replica)'));
+      }).catch(() => undefined);
+    }, Math.max(100, this.leaseMs / 3));
+    lease.unref();
     const ctx: JobContext = {
       jobId: entry.status.jobId,
       signal: entry.controller.signal,
       logger,
       progress: (progress, message = '', checkpoint) => {
         entry.status = { ...entry.status, progress };
+        this.opts.onProgress?.(progress);
         this.emit(entry, JobState.JOB_STATE_RUNNING, message, checkpoint);
+        if (Date.now() - entry.lastSavedAt >= PROGRESS_SAVE_INTERVAL_MS) void this.persist(entry, logger);
       },
     };
     try {
@@ -155,8 +260,17 @@ export class JobRegistry {
       if (cancelled) logger.warn({ error: message }, 'job cancelled');
       else logger.error({ err }, 'job failed');
     }
+    clearInterval(lease);
     entry.status = { ...entry.status, finishedAt: new Date().toISOString() };
-    await this.opts.store?.save({ ...entry.status }).catch((err: unknown) => logger.error({ err }, 'could not persist job status'));
+    // A job stopped by its own service's shutdown is interrupted, not finished: it is saved as still
+    // running but released (no owner), so the next Start, on any replica, resumes it from its checkpoint.
+    if (this.shuttingDown && entry.status.state === JobState.JOB_STATE_CANCELLED) {
+      logger.warn('job interrupted by shutdown; starting it again resumes from its last checkpoint');
+      await this.persist(entry, logger, { state: JobState.JOB_STATE_RUNNING, owner: '', finishedAt: '' });
+      return;
+    }
+    await this.persist(entry, logger, { owner: '' });
+    await this.opts.store?.clearCancel?.(entry.status.jobId).catch(() => undefined);
   }
 
   private emit(entry: JobEntry, state: JobState, message: string, checkpoint?: Artifact): void {
@@ -170,12 +284,13 @@ export class JobRegistry {
     for (const wake of [...entry.listeners]) wake();
   }
 
-  private async restore(jobId: string): Promise<JobEntry | undefined> {
-    const status = await this.opts.store?.load(jobId);
-    if (!status) return undefined;
+  /** A finished job from the bucket, kept here (it cannot change any more). */
+  private restored(status: JobStatus): JobEntry {
+    const jobId = status.jobId;
     const entry: JobEntry = {
-      status, requestDigest: '', controller: new AbortController(), done: Promise.resolve(), listeners: new Set(),
+      status, requestDigest: status.requestDigest, controller: new AbortController(), done: Promise.resolve(), listeners: new Set(),
       events: [{ seq: status.lastSeq, jobId, state: status.state, progress: status.progress, message: status.error || 'restored', checkpoint: status.result?.bestCheckpoint, time: status.finishedAt }],
+      saving: Promise.resolve(), lastSavedAt: 0,
     };
     this.jobs.set(jobId, entry);
     return entry;

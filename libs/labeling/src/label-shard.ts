@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelCache } from '@selftrain/checkpoints';
 import { loadManifest, readShard, writeShard, type ImageRecord } from '@selftrain/data';
-import { FailedPreconditionError, InputError, NotFoundError, requireKey } from '@selftrain/errors';
+import { FailedPreconditionError, InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { confidenceHistogram } from '@selftrain/metrics';
 import { LabelStats, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
@@ -28,9 +28,9 @@ export interface LabelShardInput {
 export function validateLabelShardRequest(req: LabelShardRequest): LabelShardInput {
   return {
     checkpoint: requireKey(req.checkpoint, 'checkpoint'),
-    dataset: requireKey(req.dataset, 'dataset'),
+    dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
     shard: requireKey(req.shard, 'shard'),
-    outputPrefix: requireKey(req.outputPrefix, 'output_prefix'),
+    outputPrefix: requireKey(req.outputPrefix, 'output_prefix', MAX_PREFIX_BYTES),
     options: resolveLabelingOptions(req.options),
   };
 }

@@ -3,8 +3,9 @@
  * `npm run bench`: the speed and memory figures, measured in one run on this machine.
  *  1. training img/s of the default CNN on wasm with the project's kernels vs the pure-JS cpu backend;
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
- *  3. peak RSS of a labeler and a student process when the unlabeled set grows 10x (flat = streaming);
- *  4. the stage times of the default loop, from its run record, when `npm start` has run.
+ *  3. labeling img/s with 1 and 2 labeler processes on the same shards (the scale-out figure);
+ *  4. peak RSS of a labeler and a student process when the unlabeled set grows 10x (flat = streaming);
+ *  5. the stage times of the default loop, from its run record, when `npm start` has run.
  * Prints a table and, last, one JSON object.
  */
 import { mkdirSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { peakRssMiB } from './process-memory';
 import { loadRunRecord } from './run-record-store';
 import { connectServices } from './service-clients';
 import { followJob } from './watch-job';
+import { benchLabelingScale } from './bench-labeling-scale';
 
 const SMALL = 2;
 const LARGE = 20;
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
   mkdirSync(home, { recursive: true });
   const s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
   const store = await S3ObjectStore.connect(s3.config);
-  const stack = await startLocalStack({ home, labelers: 1, logger: silentLogger, storage: s3.config });
+  const stack = await startLocalStack({ home, labelers: 2, logger: silentLogger, storage: s3.config });
   const clients = connectServices(stack.addresses);
   try {
     process.stderr.write('dataset and a checkpoint...\n');
@@ -82,6 +84,9 @@ async function main(): Promise<void> {
       labelerPeakRssMiB: { [`${SMALL} shards`]: labelerRssSmall, [`${LARGE} shards`]: labelerRssLarge },
     };
 
+    process.stderr.write('labeling with 1 and 2 labeler processes...\n');
+    out.labelingScaleImgPerS = await benchLabelingScale(clients, checkpoint.key, 'datasets/fashion-mnist', shards.slice(0, 6), run);
+
     process.stderr.write('student memory with 1x and 10x pseudo-labels...\n');
     const student = async (pseudo: Shard[], id: string) => {
       const req = StartStudentRequest.fromPartial({
@@ -121,9 +126,15 @@ async function main(): Promise<void> {
     ['labeling img/s through gRPC + S3', String(lb.grpcS3ImgPerS)],
     ['  overhead', `${lb.overheadPercent} %`],
     ...Object.entries(lb.labelerPeakRssMiB).map(([k, v]) => [`labeler peak RSS, ${k}`, `${v} MiB`]),
+    ...scaleLines(out.labelingScaleImgPerS as Record<string, number>),
     ...Object.entries(out.studentPeakRssMiB as Record<string, number>).map(([k, v]) => [`student peak RSS, ${k}`, `${v} MiB`]),
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(55)} ${v}`).join('\n')}\n\n${JSON.stringify(out, null, 2)}\n`);
+}
+
+function scaleLines(scale: Record<string, number>): string[][] {
+  const [one, many] = Object.values(scale);
+  return [...Object.entries(scale).map(([k, v]) => [`labeling img/s through gRPC + S3, ${k}`, String(v)]), ['  scale-out', `${(many / one).toFixed(2)}x`]];
 }
 
 /** The stage times of the default run, if `npm start` has run against the default local store. */

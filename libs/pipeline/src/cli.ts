@@ -4,23 +4,51 @@ import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
 import { ingestFashionMnist } from '@selftrain/data';
 import { createLogger } from '@selftrain/logger';
 import { RunRecord } from '@selftrain/proto';
+import { clientSecurityFromEnv } from '@selftrain/rpc';
 import { runPipeline } from './driver';
 import { startLocalStack } from './local-stack';
 import { openStore, selftrainHome } from './open-store';
 import { ProgressDisplay } from './progress-display';
 import { resultsTable } from './results-table';
 import { loadRunRecord } from './run-record-store';
-import { connectServices } from './service-clients';
-import { loadSpecFile, SpecError } from './spec';
+import { connectServices, serviceAddressesFromEnv } from './service-clients';
+import { waitForServices } from './wait-for-services';
+import { loadSpecFile, SpecError, validateSpec, type RunSpec } from './spec';
 
 const USAGE = `usage:
   selftrain run [SPEC.yaml|SPEC.json]   run teacher -> labeler -> student -> evaluator (default spec: Fashion-MNIST)
+  selftrain run --resume RUN            continue a run with the spec it started with (finished stages are reused)
   selftrain status RUN                  print a run record
   selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P]
   selftrain up [--labelers N]           start the services locally and print their addresses
 
 Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
+Services: SELFTRAIN_TEACHER, SELFTRAIN_STUDENT, SELFTRAIN_EVALUATOR, SELFTRAIN_LABELERS (host:port; labelers a comma list or
+  one name for many replicas; unset: the spec's services section, else the four services start locally)
+Security: GRPC_TLS_CA_FILE (TLS, trusting this CA), GRPC_TLS_CERT_FILE + GRPC_TLS_KEY_FILE (client certificate),
+  GRPC_TLS_SERVER_NAME, GRPC_AUTH_TOKEN_FILE or GRPC_AUTH_TOKEN (bearer token); SELFTRAIN_WAIT_SECONDS (wait for
+  remote services to be SERVING, default 300)
 Logs: LOG_LEVEL (default warn for the CLI); service logs under SELFTRAIN_HOME/services/`;
+
+/** `run --resume RUN`: the spec the run was started with, from its record; finished stages are reused. */
+async function specOfRun(runId: string, logger: ReturnType<typeof createLogger>): Promise<RunSpec> {
+  const { store, close } = await openStore(logger);
+  try {
+    const record = await loadRunRecord(store, runId);
+    if (!record) throw new InputError('--resume', `no run ${runId} in bucket ${store.bucket}`);
+    return validateSpec(JSON.parse(record.specJson));
+  } finally {
+    await close();
+  }
+}
+
+/** SELFTRAIN_WAIT_SECONDS: how long a run waits for remote services to be SERVING (default 300). */
+function waitSeconds(): number {
+  const raw = process.env.SELFTRAIN_WAIT_SECONDS;
+  const n = raw === undefined || raw === '' ? 300 : Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new InputError('SELFTRAIN_WAIT_SECONDS', `must be a number of seconds, got ${JSON.stringify(raw)}`);
+  return n;
+}
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -33,16 +61,25 @@ async function main(argv: string[]): Promise<number> {
   const display = new ProgressDisplay();
   switch (command) {
     case 'run': {
-      const spec = loadSpecFile(args.find((a) => !a.startsWith('--')));
+      const resumeId = flag(args, '--resume');
+      const spec = resumeId ? await specOfRun(resumeId, logger) : loadSpecFile(args.find((a) => !a.startsWith('--')));
+      const remote = serviceAddressesFromEnv() ?? (spec.services.teacher !== '' ? spec.services : undefined);
+      const security = clientSecurityFromEnv();
       const { store, config, close } = await openStore(logger);
-      const remote = spec.services.teacher !== '';
       const stack = remote ? undefined : await startLocalStack({ home: selftrainHome(), labelers: spec.local.labelers, logger, storage: config });
-      const addresses = stack?.addresses ?? spec.services;
-      const clients = connectServices(addresses);
+      const addresses = stack?.addresses ?? remote!;
+      if (remote) await waitForServices(remote, security, waitSeconds(), (m) => display.note(m));
+      const clients = connectServices(addresses, security);
       const started = Date.now();
       try {
         display.note(`services: teacher ${addresses.teacher}, student ${addresses.student}, evaluator ${addresses.evaluator}, labelers ${addresses.labelers.join(' ')}`);
-        const record = await runPipeline(spec, { store, clients, logger, display, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` });
+        const record = await runPipeline(spec, { store, clients, logger, display, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
+          // Finished stages are in the record: say how to continue rather than start over.
+          if (!(err instanceof ConflictError || err instanceof InputError || err instanceof InputErrors)) {
+            process.stderr.write(`run ${spec.name} stopped; once the cause is fixed, continue with: selftrain run --resume ${spec.name}\n`);
+          }
+          throw err;
+        });
         process.stdout.write(`\n${resultsTable(record)}\n\nrun ${record.runId} ${record.state} in ${((Date.now() - started) / 1000).toFixed(0)} s; record: s3://${config.bucket}/runs/${record.runId}/run.json\n`);
         return 0;
       } finally {

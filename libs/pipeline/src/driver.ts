@@ -10,6 +10,8 @@ import {
 } from '@selftrain/proto';
 import { call } from '@selftrain/rpc';
 import type { ObjectStore } from '@selftrain/storage';
+import { resolveReplicas, runOnReplicas } from './labeler-pool';
+import { verifyPseudoLabelSet } from './verify-pseudo-labels';
 import { ProgressDisplay } from './progress-display';
 import { loadRunRecord, saveRunRecord } from './run-record-store';
 import type { ServiceClients } from './service-clients';
@@ -134,6 +136,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     });
 
     await stage(gen, 'student', async (s) => {
+      await verifyPseudoLabelSet(store, unlabeled.shards, gen.labeling!.outputs.filter((a) => a.key.endsWith('.stats.json')), gen.pseudoShards);
       const st = spec.student;
       const request: StartStudentRequest = {
         jobId: jobId('student'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
@@ -164,12 +167,20 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
 
   async function trainingJob(role: 'teacher' | 'student', request: StartTeacherRequest | StartStudentRequest, label: string): Promise<TrainResult> {
     const client = role === 'teacher' ? clients.teacher : clients.student;
-    const started = await call<typeof request, StartJobResponse>(client, client.startTraining as never, 'StartTraining', request, { requestId: deps.requestId });
+    const startJob = () => call<typeof request, StartJobResponse>(client, client.startTraining as never, 'StartTraining', request, { requestId: deps.requestId });
+    const started = await startJob();
     if (!started.created) display.note(`${label}: job ${request.jobId} already exists; following it`);
     const status = await followJob(client, started, (e) => {
       const p = e.progress;
       if (p) display.update(label, p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} val ${(100 * p.valTop1).toFixed(1)}% ${p.imagesPerSecond.toFixed(0)} img/s eta ${Math.round(p.etaSeconds)}s`);
-    }, { requestId: deps.requestId });
+    }, {
+      requestId: deps.requestId,
+      restart: () => {
+        display.note(`${label}: the ${role} lost job ${request.jobId}; starting it again (it resumes from its last checkpoint)`);
+        return startJob();
+      },
+    });
+    if (status.result?.resumedFromStep) display.note(`${label}: resumed from step ${status.result.resumedFromStep} after the ${role} was lost`);
     if (status.state !== JobState.JOB_STATE_SUCCEEDED || !status.result?.bestCheckpoint) {
       throw new Error(`${role} job ${request.jobId} ended ${JobState[status.state]}: ${status.error || 'no checkpoint'}`);
     }
@@ -180,15 +191,14 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   async function labelAll(checkpoint: Artifact, shards: Shard[], g: number): Promise<LabelShardResponse[]> {
     const total = shards.reduce((n, s) => n + s.records, 0);
     const cap = spec.labeling.per_class_cap || Math.ceil(total / manifest.classNames.length);
-    const results: LabelShardResponse[] = new Array(shards.length);
-    const limit = Math.max(1, spec.labeling.concurrency) * clients.labelers.length;
-    let next = 0;
-    let done = 0;
     const label = `gen ${g} labeling`;
+    // Resolved now, not at start: replicas scaled up since the last stage get work too.
+    const replicas = (await resolveReplicas(clients.labelerEntries)).map((r) => ({ ...r, client: clients.labelerFor(r) }));
+    display.note(`${label}: ${replicas.length} labeler replica(s): ${replicas.map((r) => r.address).join(' ')}`);
+    let done = 0;
     display.update(label, 0, shards.length);
-    const worker = async (w: number) => {
-      for (let i = next++; i < shards.length; i = next++) {
-        const shard = shards[i];
+    try {
+      return await runOnReplicas(replicas, shards, (replica, shard) => {
         const request: LabelShardRequest = {
           checkpoint: checkpoint.key, dataset: spec.dataset.prefix, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
           options: {
@@ -198,26 +208,15 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
             balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: 256,
           },
         };
-        // A failed shard is retried on the next labeler; the output key makes a retry overwrite itself.
-        let lastError: unknown;
-        for (let attempt = 0; attempt < Math.max(2, clients.labelers.length); attempt++) {
-          const labeler = clients.labelers[(w + attempt) % clients.labelers.length];
-          try {
-            results[i] = await call<LabelShardRequest, LabelShardResponse>(labeler, labeler.labelShard as never, 'LabelShard', request, { deadlineMs: LABEL_DEADLINE_MS, requestId: deps.requestId });
-            lastError = undefined;
-            break;
-          } catch (err) {
-            lastError = err;
-            logger.warn({ shard: shard.key, attempt, error: (err as Error).message }, 'labeling a shard failed; retrying');
-          }
-        }
-        if (lastError) throw lastError;
-        done += 1;
-        display.update(label, done, shards.length);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, shards.length) }, (_, w) => worker(w)));
-    return results;
+        // The output key is a digest of the inputs: a retry on another replica overwrites, never duplicates.
+        return call<LabelShardRequest, LabelShardResponse>(replica.client, replica.client.labelShard as never, 'LabelShard', request, { deadlineMs: LABEL_DEADLINE_MS, requestId: deps.requestId });
+      }, {
+        perReplica: spec.labeling.concurrency, maxAttempts: Math.max(3, 2 * replicas.length), logger,
+        onDone: () => display.update(label, ++done, shards.length),
+      });
+    } finally {
+      for (const r of replicas) r.client.close();
+    }
   }
 
   function evaluate(checkpoint: string, split: string, threshold = 0.5): Promise<EvaluateResponse> {

@@ -13,7 +13,7 @@ export const WORKSPACE_ROOT = path.resolve(__dirname, '../../..');
 export interface LocalStack {
   storage: StorageConfig;
   addresses: { teacher: string; student: string; evaluator: string; labelers: string[] };
-  processes: { name: string; pid: number; child: ChildProcess }[];
+  processes: { name: string; pid: number; child: ChildProcess; ports: ServicePorts; log: string }[];
   stop(): Promise<void>;
 }
 
@@ -32,14 +32,18 @@ export function serviceEnvironment(storage: StorageConfig, extra: Record<string,
   };
 }
 
+/** The ports a service bound (health and metrics only when HEALTH_PORT / METRICS_PORT are set). */
+export interface ServicePorts { grpc: number; health?: number; metrics?: number }
+
 /** Starts a service process and resolves once it has bound its port (read from PORT_FILE). */
 export async function startServiceProcess(
   name: ServiceName, env: Record<string, string>, runDir: string, logger: Logger, index = 0,
-): Promise<{ address: string; child: ChildProcess }> {
+): Promise<{ address: string; child: ChildProcess; ports: ServicePorts; log: string }> {
   const entry = path.join(WORKSPACE_ROOT, 'services', name, 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const portFile = path.join(runDir, `${name}-${index}.port`);
   rmSync(portFile, { force: true });
+  rmSync(`${portFile}.json`, { force: true });
   const logFile = path.join(runDir, `${name}-${index}.log`);
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, [entry], {
@@ -54,8 +58,9 @@ export async function startServiceProcess(
     await new Promise((r) => setTimeout(r, 100));
   }
   const address = `127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
-  logger.debug({ name, address, pid: child.pid, log: logFile }, 'service started');
-  return { address, child };
+  const ports = JSON.parse(readFileSync(`${portFile}.json`, 'utf8')) as ServicePorts;
+  logger.debug({ name, address, ports, pid: child.pid, log: logFile }, 'service started');
+  return { address, child, ports, log: logFile };
 }
 
 /**
@@ -89,7 +94,7 @@ export async function startLocalStack(opts: {
     for (let i = 0; i < opts.labelers; i++) names.push(['labeler', i]);
     const started = await Promise.all(names.map(async ([name, i]) => {
       const s = await startServiceProcess(name, env, runDir, opts.logger, i);
-      processes.push({ name: `${name}-${i}`, pid: s.child.pid ?? 0, child: s.child });
+      processes.push({ name: `${name}-${i}`, pid: s.child.pid ?? 0, child: s.child, ports: s.ports, log: s.log });
       return [name, s.address] as const;
     }));
     const of = (n: ServiceName) => started.filter(([name]) => name === n).map(([, a]) => a);

@@ -1,23 +1,25 @@
 // The whole loop on real parts: an S3-compatible server on loopback, the four services as separate
-// processes (two labelers), real Fashion-MNIST images, tiny training budgets.
+// processes (two labelers) with TLS and a bearer token on every port, real Fashion-MNIST images, tiny
+// training budgets.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { loadManifest, readShard } from '@selftrain/data';
-import { InputError, NotFoundError } from '@selftrain/errors';
+import { FailedPreconditionError, InputError, NotFoundError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
 import { Augment, DatasetManifest, EvaluateRequest, JobState, LabelShardRequest, StartTeacherRequest, type RunRecord, type StartJobResponse } from '@selftrain/proto';
-import { call, checkHealth, RpcError } from '@selftrain/rpc';
+import { call, checkHealth, makeTestPki, RpcError, type ClientSecurity } from '@selftrain/rpc';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 import { runPipeline } from './driver';
-import { startLocalStack, type LocalStack } from './local-stack';
+import { serviceEnvironment, startLocalStack, startServiceProcess, type LocalStack } from './local-stack';
 import { ProgressDisplay } from './progress-display';
 import { connectServices, type ServiceClients } from './service-clients';
 import { validateSpec, type RunSpec } from './spec';
+import { verifyPseudoLabelSet } from './verify-pseudo-labels';
 import { followJob } from './watch-job';
 
 let home: string;
@@ -27,15 +29,31 @@ let stack: LocalStack;
 let clients: ServiceClients;
 let spec: RunSpec;
 let first: RunRecord;
+let security: ClientSecurity;
+let stackEnv: Record<string, string>;
+const TOKEN = 'integration-token-5f1c9a7e3b';
 
 const quietDisplay = new ProgressDisplay({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 
 before(async () => {
   home = mkdtempSync(path.join(tmpdir(), 'selftrain-it-'));
-  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
+  // Keys no log line could contain by chance, so the leak check below means something.
+  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0, accessKey: 'it-access-9d2e4b', secretKey: 'it-secret-7c1f0a5e' });
   store = await S3ObjectStore.connect(s3.config);
-  stack = await startLocalStack({ home, labelers: 2, logger: silentLogger, storage: s3.config, serviceEnv: { LOG_LEVEL: 'info' } });
-  clients = connectServices(stack.addresses);
+  const pki = makeTestPki(path.join(home, 'tls'));
+  const tokenFile = path.join(home, 'token');
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  stack = await startLocalStack({
+    home, labelers: 2, logger: silentLogger, storage: s3.config,
+    serviceEnv: stackEnv = {
+      LOG_LEVEL: 'info', GRPC_TLS_CERT_FILE: pki.files.serverCert, GRPC_TLS_KEY_FILE: pki.files.serverKey,
+      GRPC_AUTH_TOKEN_FILE: tokenFile, HEALTH_PORT: '0', METRICS_PORT: '0',
+      // A killed teacher's job is taken over 3 s after its last lease renewal (30 s by default).
+      JOB_LEASE_SECONDS: '3',
+    },
+  });
+  security = { tls: { ca: pki.read('ca') }, token: TOKEN };
+  clients = connectServices(stack.addresses, security);
   const train = { max_steps: 40, eval_every: 20, checkpoint_every: 20, batch_size: 32, warmup_steps: 5 };
   spec = validateSpec({
     name: 'it-tiny',
@@ -164,13 +182,142 @@ test('a corrupted shard fails with DATA_LOSS naming the shard and record offset;
   assert.deepEqual(await store.get(unlabeled.shards[0].key), original, 'the original shard is untouched');
 });
 
-test('every service answers the health check and reports its backend', async () => {
+test('every service answers the health check (TLS port and plaintext health port) and reports its backend', async () => {
   const { teacher, student, evaluator, labelers } = stack.addresses;
-  for (const address of [teacher, student, evaluator, ...labelers]) assert.equal(await checkHealth(address), 'SERVING');
-  assert.equal(await checkHealth(teacher, 'selftrain.v1.Teacher'), 'SERVING');
+  for (const address of [teacher, student, evaluator, ...labelers]) assert.equal(await checkHealth(address, '', 5000, security), 'SERVING');
+  assert.equal(await checkHealth(teacher, 'selftrain.v1.Teacher', 5000, security), 'SERVING');
+  for (const p of stack.processes) assert.equal(await checkHealth(`127.0.0.1:${p.ports.health}`), 'SERVING', `${p.name} health port`);
   const info = await call(clients.teacher, clients.teacher.getInfo as never, 'GetInfo', {}) as { backend: string; service: string };
   assert.equal(info.service, 'teacher');
   assert.equal(info.backend, 'wasm');
+});
+
+test('security: no token or a wrong one is UNAUTHENTICATED, plaintext is refused, and no secret reaches a log', async () => {
+  const noToken = connectServices(stack.addresses, { tls: security.tls });
+  const wrongToken = connectServices(stack.addresses, { ...security, token: `${TOKEN}-wrong` });
+  const plaintext = connectServices(stack.addresses, { token: TOKEN });
+  try {
+    for (const c of [noToken, wrongToken]) {
+      for (const client of [c.teacher, c.student, c.evaluator, ...c.labelers]) {
+        await assert.rejects(call(client, (client as typeof c.teacher).getInfo as never, 'GetInfo', {}), (e: unknown) => e instanceof RpcError && e.code === grpcStatus.UNAUTHENTICATED);
+      }
+    }
+    await assert.rejects(call(plaintext.teacher, plaintext.teacher.getInfo as never, 'GetInfo', {}, { deadlineMs: 5000 }), (e: unknown) => e instanceof RpcError && e.code === grpcStatus.UNAVAILABLE);
+  } finally {
+    for (const c of [noToken, wrongToken, plaintext]) c.close();
+  }
+  // Every service logged its calls (with the driver's request id) and never a secret.
+  const secrets = [TOKEN, s3.config.secretKey, s3.config.accessKey];
+  for (const p of stack.processes) {
+    const log = readFileSync(p.log, 'utf8');
+    assert.ok(log.length > 0, `${p.name} logged`);
+    for (const secret of secrets) assert.ok(!log.includes(secret), `${p.name}'s log holds a secret`);
+  }
+  const labelerLogs = stack.processes.filter((p) => p.name.startsWith('labeler')).map((p) => readFileSync(p.log, 'utf8')).join('');
+  assert.match(labelerLogs, /"requestId":"it-1"/, 'the driver\'s request id reaches the labelers\' logs');
+  assert.match(readFileSync(stack.processes.find((p) => p.name === 'teacher-0')!.log, 'utf8'), /"requestId":"it-1"/);
+});
+
+test('metrics: each service exports its calls, throughput and pseudo-label counts', async () => {
+  const scrape = async (name: string) => {
+    const p = stack.processes.find((x) => x.name === name)!;
+    const res = await fetch(`http://127.0.0.1:${p.ports.metrics}/metrics`);
+    assert.equal(res.status, 200);
+    return res.text();
+  };
+  const labelerText = (await scrape('labeler-0')) + (await scrape('labeler-1'));
+  const kept = [...labelerText.matchAll(/selftrain_pseudo_labels_total\{outcome="kept",service="labeler"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const dropped = [...labelerText.matchAll(/selftrain_pseudo_labels_total\{outcome="dropped",service="labeler"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  // Both generations labeled all 1,100 records once (later calls were reuses, which count nothing).
+  assert.ok(kept + dropped >= 2 * 1100, `kept ${kept} + dropped ${dropped}`);
+  assert.match(labelerText, /selftrain_rpc_calls_total\{method="\/selftrain.v1.Labeler\/LabelShard",code="OK",service="labeler"\}/);
+  assert.match(labelerText, /selftrain_rpc_calls_total\{method="\/selftrain.v1.Labeler\/GetInfo",code="UNAUTHENTICATED",service="labeler"\}/);
+  const teacherText = await scrape('teacher-0');
+  assert.match(teacherText, /selftrain_jobs\{state="JOB_STATE_SUCCEEDED",service="teacher"\} [1-9]/);
+  assert.match(teacherText, /selftrain_images_per_second\{stage="train",service="teacher"\} [1-9]/);
+  assert.match(await scrape('evaluator-0'), /selftrain_images_total\{stage="evaluate",service="evaluator"\} [1-9]/);
+});
+
+test('a labeler replica that is gone: its shards go to the others and the set is complete', async () => {
+  // Nothing listens on port 1: that replica fails every call, as a pre-empted pod's address does.
+  const withDead = connectServices({ ...stack.addresses, labelers: ['127.0.0.1:1', ...stack.addresses.labelers] }, security);
+  try {
+    const failover = { ...spec, name: 'it-failover', generations: 1 };
+    const rec = await runPipeline(failover, { store, clients: withDead, logger: silentLogger, display: quietDisplay, requestId: 'it-failover' });
+    assert.equal(rec.state, 'succeeded');
+    const g = rec.generations[0];
+    const manifest = await loadManifest(store, spec.dataset.prefix);
+    const unlabeled = manifest.splits.find((x) => x.name === 'unlabeled')!;
+    assert.equal(g.labelStats?.records, unlabeled.records, 'every unlabeled record labeled');
+    assert.equal(g.pseudoShards.length, unlabeled.shards.length, 'one pseudo shard per unlabeled shard, none twice');
+    assert.equal(new Set(g.pseudoShards.map((x) => x.key)).size, unlabeled.shards.length);
+  } finally {
+    withDead.close();
+  }
+});
+
+test('the S3 endpoint gone for 10 s mid-run: every call retries through it and the run completes', async () => {
+  const outage = { ...spec, name: 'it-outage', generations: 1 };
+  const running = runPipeline(outage, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-outage' });
+  // Down once the teacher is training (its checkpoints and the driver's record writes hit the outage).
+  const deadline = Date.now() + 60_000;
+  while (!(await store.exists(`runs/${outage.name}/gen0/teacher/checkpoints/best/model.json`))) {
+    assert.ok(Date.now() < deadline, 'the teacher never wrote a checkpoint');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { port } = s3.config;
+  await s3.close();
+  const downAt = Date.now();
+  await new Promise((r) => setTimeout(r, 10_000));
+  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port, accessKey: s3.config.accessKey, secretKey: s3.config.secretKey });
+  const rec = await running;
+  assert.equal(rec.state, 'succeeded');
+  assert.ok(Date.now() - downAt >= 10_000);
+  assert.equal(rec.generations[0].labelStats?.records, 1100);
+  assert.ok(await store.exists(rec.generations[0].studentCheckpoint!.key), 'the final checkpoint is in the bucket');
+});
+
+test('the teacher killed mid-training: restarted at its address, it resumes the job from its last checkpoint', async () => {
+  const killed = { ...spec, name: 'it-teacher-kill', generations: 1, teacher: { ...spec.teacher, max_steps: 100, checkpoint_every: 20, eval_every: 50 } };
+  const running = runPipeline(killed, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-teacher-kill' });
+  const last = `runs/${killed.name}/gen0/teacher/checkpoints/last/model.json`;
+  const deadline = Date.now() + 60_000;
+  while (!(await store.exists(last))) {
+    assert.ok(Date.now() < deadline, 'the teacher never checkpointed');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const victim = stack.processes.find((p) => p.name === 'teacher-0')!;
+  victim.child.kill('SIGKILL');
+  await new Promise((r) => victim.child.once('exit', r));
+  // Back at the same address, as a pod behind its Service.
+  const port = stack.addresses.teacher.split(':')[1];
+  const env = serviceEnvironment(s3.config, { ...stackEnv, GRPC_PORT: port });
+  const again = await startServiceProcess('teacher', env, path.join(home, 'services'), silentLogger, 1);
+  stack.processes.push({ name: 'teacher-1', pid: again.child.pid ?? 0, child: again.child, ports: again.ports, log: again.log });
+  const rec = await running;
+  assert.equal(rec.state, 'succeeded', rec.error);
+  const t = rec.generations[0].teacherTrain!;
+  assert.equal(t.steps, 100, 'ends at the same step count');
+  assert.ok(t.resumedFromStep >= 20 && t.resumedFromStep % 20 === 0, `resumed from ${t.resumedFromStep}`);
+  assert.equal(rec.generations[0].labelStats?.records, 1100, 'every unlabeled record labeled once');
+  assert.ok(await store.exists(rec.generations[0].studentCheckpoint!.key));
+});
+
+test('the student refuses an incomplete pseudo-label set, naming what is missing', async () => {
+  const g = first.generations[0];
+  const manifest = await loadManifest(store, spec.dataset.prefix);
+  const unlabeled = manifest.splits.find((x) => x.name === 'unlabeled')!.shards;
+  const stats = g.labeling!.outputs.filter((a) => a.key.endsWith('.stats.json'));
+  await verifyPseudoLabelSet(store, unlabeled, stats, g.pseudoShards);
+  await assert.rejects(verifyPseudoLabelSet(store, unlabeled, stats.slice(1), g.pseudoShards),
+    (e: unknown) => e instanceof FailedPreconditionError && /1 unlabeled shard\(s\) have no pseudo-labels/.test(e.message) && e.message.includes('unlabeled/'));
+  // A pseudo shard gone from the bucket (a copy of the set, so the run's own objects stay intact).
+  const copyKey = 'runs/verify-copy/pseudo/gone.tfrecord';
+  const copied = g.pseudoShards.map((x, i) => (i === 0 ? { ...x, key: copyKey } : x));
+  await assert.rejects(verifyPseudoLabelSet(store, unlabeled, stats, copied), (e: unknown) => e instanceof FailedPreconditionError && /is not in the run record/.test(e.message));
+  // A manifest whose shard has more records than were labeled.
+  const grown = unlabeled.map((u, i) => (i === 0 ? { ...u, records: u.records + 1 } : u));
+  await assert.rejects(verifyPseudoLabelSet(store, grown, stats, g.pseudoShards), (e: unknown) => e instanceof FailedPreconditionError && /records labeled, the manifest has/.test(e.message));
 });
 
 test('the CLI: status prints the run record; a bad spec exits 2 naming the key', async () => {
@@ -196,6 +343,24 @@ test('the CLI: status prints the run record; a bad spec exits 2 naming the key',
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /teacher\.max_stepz: unknown key/);
   assert.match(bad.stderr, /labeling\.threshold: must be a number/);
+  // --resume takes the spec from the run record; every stage is already done, so nothing is redone.
+  // Against the running services, configured as the pipeline Job is: addresses, CA and token from the environment.
+  const remote = {
+    ...env, SELFTRAIN_TEACHER: stack.addresses.teacher, SELFTRAIN_STUDENT: stack.addresses.student, SELFTRAIN_EVALUATOR: stack.addresses.evaluator,
+    SELFTRAIN_LABELERS: stack.addresses.labelers.join(','), GRPC_TLS_CA_FILE: path.join(home, 'tls', 'ca.crt'), GRPC_AUTH_TOKEN_FILE: path.join(home, 'token'),
+  };
+  const resumed = await spawnSync(process.execPath, [cli, 'run', '--resume', spec.name], { env: remote, encoding: 'utf8' });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stdout, /run it-tiny succeeded/);
+  const resumedRecord = await store.getJson<{ generations: { student: { startedAt: string } }[] }>(`runs/${spec.name}/run.json`);
+  assert.equal(resumedRecord.generations[1].student.startedAt, first.generations[1].student?.startedAt, 'the finished student was not retrained');
+  // A labeler that never comes up: the run waits SELFTRAIN_WAIT_SECONDS, then says which service is missing.
+  const waited = await spawnSync(process.execPath, [cli, 'run', '--resume', spec.name], { env: { ...remote, SELFTRAIN_LABELERS: '127.0.0.1:1', SELFTRAIN_WAIT_SECONDS: '1' }, encoding: 'utf8' });
+  assert.equal(waited.status, 1);
+  assert.match(waited.stderr, /services not SERVING after 1 s: labeler 127\.0\.0\.1:1/);
+  const noRun = await spawnSync(process.execPath, [cli, 'run', '--resume', 'no-such-run'], { env, encoding: 'utf8' });
+  assert.equal(noRun.status, 2);
+  assert.match(noRun.stderr, /--resume: no run no-such-run/);
   const missing = await spawnSync(process.execPath, [cli, 'status', 'no-such-run'], { env, encoding: 'utf8' });
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /no run no-such-run/);

@@ -1,5 +1,6 @@
 import type { Client } from '@grpc/grpc-js';
 import { JobState, type JobEvent, type JobStatus, type StartJobResponse, type TeacherClient } from '@selftrain/proto';
+import { NotFoundError } from '@selftrain/errors';
 import { call, RpcError, stream } from '@selftrain/rpc';
 
 type JobClient = Client & Pick<InstanceType<typeof TeacherClient>, 'watchJob' | 'getJob'>;
@@ -8,16 +9,26 @@ const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILE
 
 /**
  * Follows a job to its end. A broken stream is resumed after the last event seen (Watch's after_seq),
- * so progress is never shown twice or lost; returns the final status.
+ * so progress is never shown twice or lost. When the service comes back without the job (its process
+ * was lost), `restart` starts it again under the same id, and the service resumes it from its last
+ * checkpoint. Returns the final status.
  */
 export async function followJob(
-  client: JobClient, start: StartJobResponse, onEvent: (e: JobEvent) => void, opts: { requestId: string; reconnects?: number },
+  client: JobClient, start: StartJobResponse, onEvent: (e: JobEvent) => void,
+  opts: { requestId: string; reconnects?: number; restart?: () => Promise<StartJobResponse> },
 ): Promise<JobStatus> {
   const jobId = start.status?.jobId ?? '';
   let lastSeq = 0;
   let failures = 0;
+  let lost = false;
   for (;;) {
     try {
+      if (lost && opts.restart) {
+        const again = await opts.restart();
+        lost = false;
+        // A new process numbers the job's events afresh; the same one (a network blip) goes on.
+        if (again.created) lastSeq = 0;
+      }
       for await (const event of stream<{ jobId: string; afterSeq: number }, JobEvent>(client, client.watchJob, 'WatchJob', { jobId, afterSeq: lastSeq }, { requestId: opts.requestId })) {
         lastSeq = event.seq;
         failures = 0;
@@ -27,8 +38,11 @@ export async function followJob(
       if (TERMINAL.has(status.state)) return status;
     } catch (err) {
       failures += 1;
-      if (failures > (opts.reconnects ?? 5) || !(err instanceof RpcError)) throw err;
-      await new Promise((r) => setTimeout(r, 1000 * failures));
+      const gone = err instanceof NotFoundError && opts.restart !== undefined;
+      if (failures > (opts.reconnects ?? 30) || !(err instanceof RpcError || gone)) throw err;
+      // Unavailable: the process may be restarting (a pod being rescheduled); the job may be gone with it.
+      lost = true;
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 1000 * failures)));
     }
   }
 }

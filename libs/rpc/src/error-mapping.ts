@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   CancelledError, ConflictError, CorruptDataError, FailedPreconditionError, InputError, InputErrors,
-  NotFoundError, OverloadedError, SelftrainError,
+  NotFoundError, OverloadedError, SelftrainError, isUnavailable,
 } from '@selftrain/errors';
 
 /** The one place domain errors become gRPC status codes. */
@@ -13,6 +13,7 @@ export function statusOf(err: unknown): status {
   if (err instanceof CorruptDataError) return status.DATA_LOSS;
   if (err instanceof FailedPreconditionError) return status.FAILED_PRECONDITION;
   if (err instanceof CancelledError) return status.CANCELLED;
+  if (isUnavailable(err)) return status.UNAVAILABLE;
   return status.INTERNAL;
 }
 

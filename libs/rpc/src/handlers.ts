@@ -1,9 +1,9 @@
 import {
-  status, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall,
-  type ServerWritableStream, type sendUnaryData,
+  status, type handleServerStreamingCall, type handleUnaryCall, type MethodDefinition, type ServerUnaryCall,
+  type ServerWritableStream, type ServiceDefinition, type sendUnaryData,
 } from '@grpc/grpc-js';
 import type { Logger } from '@selftrain/logger';
-import { OverloadedError } from '@selftrain/errors';
+import { InputError, OverloadedError } from '@selftrain/errors';
 import { statusOf, toServiceError } from './error-mapping';
 import { requestIdOf, type RequestContext } from './request-context';
 
@@ -42,6 +42,45 @@ export class HandlerScope {
   }
 }
 
+/** What a request deserializer hands on for bytes that are not the request message. */
+class UndecodableRequest {
+  constructor(
+    readonly method: string,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * The definition with every request deserializer made total. grpc-js answers a deserializer that throws
+ * with INTERNAL ("Error deserializing request") before any handler runs, so a client's malformed bytes
+ * would read as a server fault and go unlogged; this way they reach the handler, which answers
+ * INVALID_ARGUMENT naming the request.
+ */
+export function decodeFailuresAsBadInput<D extends ServiceDefinition>(definition: D): D {
+  const wrapped: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(definition) as [string, MethodDefinition<unknown, unknown>][]) {
+    const method = m.path.split('/').pop() ?? m.path;
+    wrapped[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return new UndecodableRequest(method, err instanceof Error ? err.message : String(err));
+        }
+      },
+    };
+  }
+  return wrapped as unknown as D;
+}
+
+function decoded<Req>(request: Req): Req {
+  if (request instanceof UndecodableRequest) {
+    throw new InputError('request', `is not a valid ${request.method} request message: ${request.reason.slice(0, 200)}`);
+  }
+  return request;
+}
+
 export function unary<Req, Res>(
   scope: HandlerScope,
   method: string,
@@ -55,7 +94,7 @@ export function unary<Req, Res>(
     Promise.resolve()
       .then(() => {
         release = scope.admit(method);
-        return fn(call.request, ctx);
+        return fn(decoded(call.request), ctx);
       })
       .then(
         (response) => {
@@ -81,7 +120,7 @@ export function serverStream<Req, Res>(
     const ctx = scope.context(method, call as ServerWritableStream<unknown, unknown>);
     // Watch streams are long-lived and cheap: they are not counted against the admission limit.
     Promise.resolve()
-      .then(() => fn(call.request, ctx, (message) => { if (!ctx.signal.aborted) call.write(message); }))
+      .then(() => fn(decoded(call.request), ctx, (message) => { if (!ctx.signal.aborted) call.write(message); }))
       .then(
         () => {
           ctx.logger.info({ code: 'OK', ms: Date.now() - started }, 'stream done');
@@ -90,7 +129,9 @@ export function serverStream<Req, Res>(
         (err: unknown) => {
           if (ctx.signal.aborted) return;
           scope.logFailure(ctx, err, started);
-          call.destroy(Object.assign(new Error(toServiceError(err).details), toServiceError(err)));
+          // 'error' (not destroy) is what makes grpc-js send the status: a destroyed stream never ends
+          // and the client waits out its deadline.
+          call.emit('error', toServiceError(err));
         },
       );
   };

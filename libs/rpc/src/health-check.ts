@@ -1,13 +1,15 @@
-import { credentials, makeClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
+import { makeClientConstructor, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { channelCredentials, type ClientSecurity } from './security';
 
 const HealthClient = makeClientConstructor(healthService as never, 'grpc.health.v1.Health') as unknown as new (
-  address: string, creds: ReturnType<typeof credentials.createInsecure>,
+  address: string, creds: ChannelCredentials, options?: object,
 ) => Client & { check(req: { service: string }, options: { deadline: Date }, cb: (err: ServiceError | null, res: { status: string | number }) => void): void };
 
 /** The standard gRPC health check ("" = the whole server); resolves to SERVING / NOT_SERVING / UNKNOWN. */
-export function checkHealth(address: string, service = '', deadlineMs = 5000): Promise<string> {
-  const client = new HealthClient(address, credentials.createInsecure());
+export function checkHealth(address: string, service = '', deadlineMs = 5000, security: ClientSecurity = {}): Promise<string> {
+  const serverName = security.tls?.serverName;
+  const client = new HealthClient(address, channelCredentials(security), serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {});
   return new Promise<string>((resolve, reject) => {
     client.check({ service }, { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
       client.close();

@@ -4,3 +4,7 @@ export * from './handlers';
 export * from './server';
 export * from './client';
 export * from './health-check';
+export * from './security';
+export * from './security-config';
+export * from './call-observer';
+export * from './test-pki';

@@ -1,9 +1,12 @@
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerInterceptor, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@selftrain/logger';
 import { protoFiles, protoRoot } from '@selftrain/proto';
+import { callObserverInterceptor, type CallObserver } from './call-observer';
+import { decodeFailuresAsBadInput } from './handlers';
+import { bearerTokenInterceptor, serverCredentials, type ServerSecurity } from './security';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -15,44 +18,76 @@ export interface GrpcServerOptions {
   host: string;
   port: number;
   logger: Logger;
+  /** TLS (optionally mutual) and a bearer token; plaintext and open when absent. */
+  security?: ServerSecurity;
+  /** Also serve grpc.health.v1 alone, in plaintext, on this port: kubelet gRPC probes cannot do TLS. */
+  healthPort?: number;
+  observeCall?: CallObserver;
 }
 
 export interface RunningServer {
   server: Server;
   port: number;
+  /** The bound plaintext health port, when one was asked for. */
+  healthPort?: number;
   health: HealthImplementation;
   /** Stops accepting calls, marks the service NOT_SERVING, waits for calls in flight (up to graceMs). */
   shutdown(graceMs?: number): Promise<void>;
 }
 
-export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningServer> {
-  const server = new Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+const SERVER_OPTIONS = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+};
+
+function bind(server: Server, host: string, port: number, creds: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, creds, (err, bound) =>
+      err ? reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`)) : resolve(bound),
+    );
   });
-  server.addService(opts.definition, opts.implementation);
+}
+
+function stop(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+    server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+  });
+}
+
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningServer> {
+  // The observer comes first (next to the transport) so it also sees calls the token check refuses.
+  const interceptors: ServerInterceptor[] = [];
+  if (opts.observeCall) interceptors.push(callObserverInterceptor(opts.observeCall));
+  if (opts.security?.token) interceptors.push(bearerTokenInterceptor(opts.security.token));
+  const server = new Server({ ...SERVER_OPTIONS, interceptors });
+  // Undecodable request bytes reach the handler and are answered INVALID_ARGUMENT, not INTERNAL.
+  server.addService(decodeFailuresAsBadInput(opts.definition), opts.implementation);
   const health = new HealthImplementation({ '': 'SERVING', [opts.serviceName]: 'SERVING' });
   health.addToServer(server);
   const reflection = new ReflectionService(protoLoader.loadSync(protoFiles, { includeDirs: [protoRoot] }));
   reflection.addToServer(server);
+  const port = await bind(server, opts.host, opts.port, serverCredentials(opts.security));
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(new Error(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`)) : resolve(bound),
-    );
-  });
-  opts.logger.info({ port, service: opts.serviceName }, 'listening');
+  let healthServer: Server | undefined;
+  let healthPort: number | undefined;
+  if (opts.healthPort !== undefined) {
+    healthServer = new Server(SERVER_OPTIONS);
+    health.addToServer(healthServer);
+    healthPort = await bind(healthServer, opts.host, opts.healthPort, ServerCredentials.createInsecure());
+  }
+  opts.logger.info({ port, healthPort, tls: Boolean(opts.security?.tls), mutualTls: Boolean(opts.security?.tls?.clientCa), token: Boolean(opts.security?.token), service: opts.serviceName }, 'listening');
 
   return {
     server,
     port,
+    healthPort,
     health,
-    shutdown: (graceMs = 10_000) =>
-      new Promise<void>((resolve) => {
-        health.setStatus('', 'NOT_SERVING');
-        health.setStatus(opts.serviceName, 'NOT_SERVING');
-        const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-        server.tryShutdown(() => { clearTimeout(timer); resolve(); });
-      }),
+    shutdown: async (graceMs = 10_000) => {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(opts.serviceName, 'NOT_SERVING');
+      await stop(server, graceMs);
+      if (healthServer) await stop(healthServer, 1_000);
+    },
   };
 }

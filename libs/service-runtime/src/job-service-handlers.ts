@@ -1,7 +1,8 @@
 import { requireId } from '@selftrain/errors';
-import type { JobRegistry } from '@selftrain/jobs';
-import type { CancelJobRequest, GetInfoRequest, GetJobRequest, JobEvent, JobStatus, ServiceInfo, StartJobResponse, WatchJobRequest } from '@selftrain/proto';
+import { JobRegistry } from '@selftrain/jobs';
+import { JobState, type CancelJobRequest, GetInfoRequest, GetJobRequest, JobEvent, JobStatus, ServiceInfo, StartJobResponse, WatchJobRequest } from '@selftrain/proto';
 import { serverStream, unary, type RequestContext } from '@selftrain/rpc';
+import { bucketJobStatusStore } from './job-status-store';
 import type { ServiceDeps } from './run-service';
 
 export const SELFTRAIN_VERSION = '0.1.0';
@@ -27,11 +28,21 @@ export function jobServiceHandlers<StartReq>(
       for await (const event of jobs.watch(jobId, Math.max(0, req.afterSeq || 0), ctx.signal)) send(event);
     }),
     getJob: unary<GetJobRequest, JobStatus>(deps.scope, 'GetJob', async (req) => jobs.getOrRestore(requireId(req.jobId, 'job_id'))),
-    cancelJob: unary<CancelJobRequest, JobStatus>(deps.scope, 'CancelJob', async (req) => {
-      const jobId = requireId(req.jobId, 'job_id');
-      await jobs.getOrRestore(jobId);
-      return jobs.cancel(jobId);
-    }),
+    cancelJob: unary<CancelJobRequest, JobStatus>(deps.scope, 'CancelJob', async (req) => jobs.cancel(requireId(req.jobId, 'job_id'))),
     getInfo: getInfoHandler(deps),
   };
+}
+
+/** A training service's registry: job status persisted in the bucket, throughput reported to the metrics. */
+export function trainingJobRegistry(deps: ServiceDeps, role: 'teacher' | 'student'): JobRegistry {
+  return new JobRegistry({
+    logger: deps.logger, maxConcurrent: deps.config.maxConcurrentJobs, store: bucketJobStatusStore(deps.store, role),
+    leaseMs: deps.config.jobLeaseSeconds * 1000,
+    onProgress: (p) => deps.metrics.trainingRate(p.imagesPerSecond),
+  });
+}
+
+/** Counts by state name (JOB_STATE_RUNNING, ...) for the jobs gauge. */
+export function jobStateNames(jobs: JobRegistry): Map<string, number> {
+  return new Map([...jobs.countByState()].map(([state, n]) => [JobState[state], n]));
 }

@@ -5,6 +5,7 @@ import { InputErrors } from '@selftrain/errors';
 import { createLogger, type Logger } from '@selftrain/logger';
 import { HandlerScope, startGrpcServer } from '@selftrain/rpc';
 import { S3ObjectStore, type ObjectStore } from '@selftrain/storage';
+import { ServiceMetrics, startMetricsServer, type MetricsServer } from '@selftrain/telemetry';
 import { readServiceConfig, redactServiceConfig, type ServiceConfig } from './service-config';
 
 export interface ServiceDeps {
@@ -13,12 +14,15 @@ export interface ServiceDeps {
   store: ObjectStore;
   backend: BackendInfo;
   scope: HandlerScope;
+  metrics: ServiceMetrics;
 }
 
 export interface ServiceParts {
   implementation: UntypedServiceImplementation;
   /** Called on SIGTERM before the server stops: checkpoint or finish running work. */
   drain?(): Promise<void>;
+  /** Jobs held by state, for the jobs gauge (training services). */
+  jobStates?(): Map<string, number>;
 }
 
 export interface ServiceSpec {
@@ -55,12 +59,21 @@ export async function runService(spec: ServiceSpec): Promise<void> {
   logger.info({ backend: backend.name, package: backend.package, gpu: backend.gpu, tried: backend.tried }, 'compute backend');
   const store = await S3ObjectStore.connect(config.storage, logger);
   const scope = new HandlerScope(logger, config.maxInFlightCalls);
-  const parts = spec.create({ config, logger, store, backend, scope });
+  const methodPaths = Object.values(spec.definition).map((m) => m.path);
+  const metrics = new ServiceMetrics(spec.name, methodPaths, () => parts.jobStates?.() ?? new Map());
+  const parts = spec.create({ config, logger, store, backend, scope, metrics });
   const server = await startGrpcServer({
     serviceName: spec.serviceName, definition: spec.definition, implementation: parts.implementation,
-    host: config.host, port: config.port, logger,
+    host: config.host, port: config.port, logger, security: config.security, healthPort: config.healthPort,
+    observeCall: metrics.observeCall,
   });
-  if (config.portFile) writeFileSync(config.portFile, String(server.port));
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort, logger);
+  // Local runs read the bound ports back: every port in PORT_FILE.json, then the gRPC port in PORT_FILE (the signal).
+  if (config.portFile) {
+    writeFileSync(`${config.portFile}.json`, JSON.stringify({ grpc: server.port, health: server.healthPort, metrics: metricsServer?.port }));
+    writeFileSync(config.portFile, String(server.port));
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -73,6 +86,7 @@ export async function runService(spec: ServiceSpec): Promise<void> {
     }, config.shutdownGraceSeconds * 1000);
     await parts.drain?.();
     await server.shutdown(5_000);
+    await metricsServer?.close();
     clearTimeout(force);
     logger.info('stopped');
     process.exit(0);

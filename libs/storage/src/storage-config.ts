@@ -41,7 +41,7 @@ export function endpointUrl(config: Pick<StorageConfig, 'endPoint' | 'port' | 'u
 
 /**
  * Reads S3_ENDPOINT (http(s)://host[:port]), S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION, S3_PREFIX,
- * S3_CREATE_BUCKET. With S3_ENDPOINT unset there is no config: the caller runs the embedded server.
+ * S3_CREATE_BUCKET, S3_RETRY_SECONDS (default 30). With S3_ENDPOINT unset there is no config: the caller runs the embedded server.
  * Every problem is reported at once, so one restart fixes them all.
  */
 export function storageConfigFromEnv(env: Record<string, string | undefined> = process.env): {
@@ -103,8 +103,17 @@ export function storageConfigFromEnv(env: Record<string, string | undefined> = p
     }
   }
 
+  // How long transient failures (endpoint down, 5xx) are retried before a call fails UNAVAILABLE.
+  let retryForMs: number | undefined;
+  const retry = env.S3_RETRY_SECONDS?.trim();
+  if (retry) {
+    const seconds = Number(retry);
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) problems.push(new InputError('S3_RETRY_SECONDS', `"${retry}" must be a number of seconds from 0 to 3600`));
+    else retryForMs = seconds * 1000;
+  }
+
   if (problems.length) return { config: undefined, problems };
-  return { config: { endPoint, port, useSSL, accessKey, secretKey, bucket, region, prefix, createBucket }, problems };
+  return { config: { endPoint, port, useSSL, accessKey, secretKey, bucket, region, prefix, createBucket, ...(retryForMs !== undefined ? { retryForMs } : {}) }, problems };
 }
 
 /** A copy safe to log: credentials replaced by '[redacted]'. */

@@ -14,5 +14,7 @@ export class StorageError extends SelftrainError {
   }
 }
 
-/** Transient failures went on for longer than the retry budget (endpoint down, 5xx, SlowDown). */
-export class StorageUnavailableError extends StorageError {}
+/** Transient failures went on for longer than the retry budget (endpoint down, 5xx, SlowDown): UNAVAILABLE to callers. */
+export class StorageUnavailableError extends StorageError {
+  readonly unavailable = true;
+}

@@ -31,15 +31,24 @@ export class SgdMomentum {
     });
   }
 
-  exportState(): { name: string; shape: number[]; values: Float32Array }[] {
-    return [...this.velocity.entries()].map(([name, t]) => ({ name, shape: t.shape, values: t.dataSync() as Float32Array }));
+  /**
+   * The velocities in the order of `variables` (names are process-global counters in TF.js, so a model
+   * rebuilt in a new process may name its variables differently; the order is stable). Null where a
+   * variable has no velocity yet.
+   */
+  exportState(variables: tf.Variable[]): (Float32Array | null)[] {
+    return variables.map((v) => (this.velocity.get(v.name)?.dataSync() as Float32Array | undefined) ?? null);
   }
 
-  importState(state: { name: string; shape: number[]; values: Float32Array }[]): void {
-    for (const s of state) {
-      this.velocity.get(s.name)?.dispose();
-      this.velocity.set(s.name, tf.variable(tf.tensor(s.values, s.shape), false));
-    }
+  importState(variables: tf.Variable[], state: (Float32Array | null)[]): void {
+    if (state.length !== variables.length) throw new Error(`optimizer state has ${state.length} entries, the model ${variables.length} variables`);
+    variables.forEach((v, i) => {
+      const values = state[i];
+      if (!values) return;
+      if (values.length !== v.size) throw new Error(`optimizer state ${i} has ${values.length} values, variable ${v.name} ${v.size}`);
+      this.velocity.get(v.name)?.dispose();
+      this.velocity.set(v.name, tf.variable(tf.tensor(values, v.shape), false));
+    });
   }
 
   dispose(): void {

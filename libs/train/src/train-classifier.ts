@@ -32,8 +32,13 @@ export interface TrainClassifierInput {
   validation: Example[];
   options: ResolvedTrainOptions;
   pseudo?: PseudoLabelSettings;
-  /** Persists the model; `kind` 'best' is the early-stopping pick, 'last' the periodic checkpoint. */
-  saveCheckpoint(kind: 'best' | 'last', step: number, meta: Record<string, unknown>): Promise<Artifact>;
+  /**
+   * Persists the model; `kind` 'best' is the early-stopping pick, 'last' the periodic checkpoint, which
+   * carries the loop's state so a job killed later resumes from it.
+   */
+  saveCheckpoint(kind: 'best' | 'last', step: number, meta: Record<string, unknown>, state?: TrainingState): Promise<Artifact>;
+  /** Continue from a 'last' checkpoint's state (the model already holds that checkpoint's weights). */
+  resume?: TrainingState;
   onProgress?(progress: Progress, message?: string, checkpoint?: Artifact): void;
   signal?: AbortSignal;
   logger?: Logger;
@@ -45,26 +50,52 @@ export interface TrainClassifierInput {
  * decay, seeded augmentation, periodic checkpoints, early stopping on the validation slice, and, for
  * the student, batches mixing human and pseudo labels under the paper's loss normalization.
  */
+/** Everything besides the weights that a resumed loop needs to carry on as if it had not stopped. */
+export interface TrainingState {
+  step: number;
+  lossAvg: number;
+  bestTop1: number;
+  sinceBest: number;
+  imagesSeen: number;
+  curve: CurvePoint[];
+  best?: Artifact;
+  normalizer: { humanAvg: number; pseudoAvg: number; seen: number };
+  /** Momentum velocities in trainable-weight order. */
+  optimizer: (Float32Array | null)[];
+}
+
 export async function trainClassifier(input: TrainClassifierInput): Promise<TrainResult> {
   const { model, shape, numClasses, options: o, pseudo } = input;
-  const rng = createRng(o.seed);
+  const r = input.resume;
+  // A resumed job draws a fresh, still seeded stream: the same step count, not bit-identical batches.
+  const rng = createRng(o.seed + (r?.step ?? 0));
   const augment = { level: o.augment, randAugmentN: o.randAugmentN, randAugmentM: o.randAugmentM };
   const optimizer = new SgdMomentum(o.momentum, o.weightDecay);
   const normalizer = new LossNormalizer(pseudo?.alpha ?? 1, 0.99, pseudo?.normalizeLoss ?? true);
   const pseudoCount = pseudo ? Math.round(o.batchSize * pseudo.fraction) : 0;
   const humanCount = o.batchSize - pseudoCount;
   const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-  const curve: CurvePoint[] = [];
+  const curve: CurvePoint[] = r ? [...r.curve] : [];
   let order = shuffled(input.labeled.length, rng);
   let cursor = 0;
-  let best: Artifact | undefined;
+  let best: Artifact | undefined = r?.best;
   let last: Artifact | undefined;
-  let bestTop1 = -1;
-  let sinceBest = 0;
-  let lossAvg = 0;
-  let step = 0;
+  let bestTop1 = r?.bestTop1 ?? -1;
+  let sinceBest = r?.sinceBest ?? 0;
+  let lossAvg = r?.lossAvg ?? 0;
+  let step = r?.step ?? 0;
+  const startStep = step;
   const started = Date.now();
   let imagesSeen = 0;
+  if (r) {
+    normalizer.restore(r.normalizer);
+    optimizer.importState(variables, r.optimizer);
+    input.logger?.info({ step, bestTop1 }, 'resuming from the last checkpoint');
+  }
+  const state = (): TrainingState => ({
+    step, lossAvg, bestTop1, sinceBest, imagesSeen: (r?.imagesSeen ?? 0) + imagesSeen, curve: [...curve], best,
+    normalizer: normalizer.state(), optimizer: optimizer.exportState(variables),
+  });
 
   const nextHuman = (): Example[] => {
     const batch: Example[] = [];
@@ -91,9 +122,9 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
   };
 
   try {
-    for (step = 0; step < o.maxSteps; ) {
+    for (; step < o.maxSteps; ) {
       if (input.signal?.aborted) {
-        last = await input.saveCheckpoint('last', step, { step, interrupted: true });
+        last = await input.saveCheckpoint('last', step, { step, interrupted: true }, state());
         throw input.signal.reason instanceof Error ? input.signal.reason : new CancelledError('cancelled');
       }
       const human = nextHuman();
@@ -123,7 +154,7 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
       });
       if (!Number.isFinite(lossValue)) throw new Error(`loss is ${lossValue} at step ${step}; lower options.learning_rate`);
       if (pseudo) normalizer.update(humanLoss, pseudoLoss);
-      lossAvg = step === 0 ? lossValue : 0.95 * lossAvg + 0.05 * lossValue;
+      lossAvg = step === startStep && !r ? lossValue : 0.95 * lossAvg + 0.05 * lossValue;
       step += 1;
       imagesSeen += batch.length;
 
@@ -143,7 +174,7 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
         input.logger?.info({ step, loss: lossAvg, valTop1, lr }, 'evaluated');
       }
       if (step % o.checkpointEvery === 0) {
-        last = await input.saveCheckpoint('last', step, { step });
+        last = await input.saveCheckpoint('last', step, { step }, state());
         checkpoint ??= last;
       }
       if (evalNow || step % 10 === 0) input.onProgress?.(progress(), message, checkpoint);
@@ -154,13 +185,13 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
       // Let gRPC calls (Watch, Get, health) through between steps.
       await new Promise((r) => setImmediate(r));
     }
-    if (!last || curve.length === 0 || (curve.at(-1)?.step ?? 0) !== step) last = await input.saveCheckpoint('last', step, { step });
+    if (!last || curve.length === 0 || (curve.at(-1)?.step ?? 0) !== step) last = await input.saveCheckpoint('last', step, { step }, state());
   } finally {
     optimizer.dispose();
   }
   const seconds = (Date.now() - started) / 1000;
   return {
-    bestCheckpoint: best ?? last, lastCheckpoint: last, bestValTop1: Math.max(bestTop1, 0), steps: step, curve,
+    bestCheckpoint: best ?? last, lastCheckpoint: last, bestValTop1: Math.max(bestTop1, 0), steps: step, curve, resumedFromStep: startStep,
     backend: input.backend, imagesPerSecond: imagesSeen / Math.max(seconds, 1e-3),
   };
 }

@@ -7,7 +7,7 @@ import { TrainResult } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { ShuffleBuffer, trainClassifier, type Example } from '@selftrain/train';
 import { loadLabeledSplit } from './dataset-examples';
-import { checkpointSaver, initialModel } from '@selftrain/checkpoints';
+import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
 import type { StudentTrainingRequest, TrainingRequest } from './validate-requests';
 
 export interface TrainerDeps {
@@ -24,6 +24,12 @@ async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, s
   const numClasses = labeled.manifest.classNames.length;
   const model = await initialModel(deps.store, req.options, labeled.shape, numClasses);
   try {
+    // The same job id started again after its process was lost: carry on from its last checkpoint.
+    const resume = await loadResumeState(deps.store, req.outputPrefix, req.jobId);
+    if (resume) {
+      await loadWeightsInto(deps.store, model, resume.checkpoint);
+      ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
+    }
     let pseudo;
     if (student) {
       const shards = student.pseudoShards;
@@ -38,6 +44,7 @@ async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, s
         jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: student ? 'student' : 'teacher',
       }),
       onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
+      resume: resume?.state,
       signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
     });
     await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));

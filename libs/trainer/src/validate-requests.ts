@@ -1,4 +1,4 @@
-import { InputError, numberOr, requireId, requireKey } from '@selftrain/errors';
+import { InputError, MAX_PREFIX_BYTES, numberOr, requireId, requireKey } from '@selftrain/errors';
 import type { Shard, StartStudentRequest, StartTeacherRequest } from '@selftrain/proto';
 import { resolveTrainOptions, TEACHER_DEFAULTS, type ResolvedTrainOptions } from '@selftrain/train';
 
@@ -27,10 +27,10 @@ function common(req: StartTeacherRequest | StartStudentRequest, defaults: Resolv
   if (options.initCheckpoint) requireKey(options.initCheckpoint, 'options.init_checkpoint');
   return {
     jobId: requireId(req.jobId, 'job_id'),
-    dataset: requireKey(req.dataset, 'dataset'),
+    dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
     trainSplit: req.trainSplit ? requireId(req.trainSplit, 'train_split') : 'labeled',
     validationSplit: req.validationSplit ? requireId(req.validationSplit, 'validation_split') : 'val',
-    outputPrefix: requireKey(req.outputPrefix, 'output_prefix'),
+    outputPrefix: requireKey(req.outputPrefix, 'output_prefix', MAX_PREFIX_BYTES),
     options,
   };
 }

@@ -8,9 +8,12 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 export function createEvaluator(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
   const implementation: EvaluatorServer = {
-    evaluate: unary<EvaluateRequest, EvaluateResponse>(deps.scope, 'Evaluate', (request) =>
-      evaluateCheckpoint({ store: deps.store, models, backend: deps.backend.name }, validateEvaluateRequest(request)),
-    ),
+    evaluate: unary<EvaluateRequest, EvaluateResponse>(deps.scope, 'Evaluate', async (request) => {
+      const started = Date.now();
+      const res = await evaluateCheckpoint({ store: deps.store, models, backend: deps.backend.name }, validateEvaluateRequest(request));
+      deps.metrics.imagesProcessed('evaluate', res.count, (Date.now() - started) / 1000);
+      return res;
+    }),
     getInfo: getInfoHandler(deps),
   };
   return { implementation };

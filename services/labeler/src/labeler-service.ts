@@ -8,9 +8,16 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 export function createLabeler(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
   const implementation: LabelerServer = {
-    labelShard: unary<LabelShardRequest, LabelShardResponse>(deps.scope, 'LabelShard', (request, ctx) =>
-      labelShard({ store: deps.store, models, backend: deps.backend.name, logger: ctx.logger }, validateLabelShardRequest(request)),
-    ),
+    labelShard: unary<LabelShardRequest, LabelShardResponse>(deps.scope, 'LabelShard', async (request, ctx) => {
+      const started = Date.now();
+      const res = await labelShard({ store: deps.store, models, backend: deps.backend.name, logger: ctx.logger }, validateLabelShardRequest(request));
+      // A reused shard cost nothing: only fresh work counts as throughput.
+      if (!res.reused && res.labelStats) {
+        deps.metrics.imagesProcessed('label', res.labelStats.records, (Date.now() - started) / 1000);
+        deps.metrics.pseudoLabels(res.labelStats.kept, res.labelStats.dropped);
+      }
+      return res;
+    }),
     getInfo: getInfoHandler(deps),
   };
   return { implementation };

@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ingestFashionMnist } from '@selftrain/data';
+import { credentials } from '@grpc/grpc-js';
 import { call, createClient, stream } from '@selftrain/rpc';
-import { JobState, StartTeacherRequest, TeacherClient, type JobEvent, type StartJobResponse } from '@selftrain/proto';
+import { JobState, StartTeacherRequest, TeacherClient, type JobEvent, type JobStatus, type StartJobResponse } from '@selftrain/proto';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 
 const MAIN = path.resolve(__dirname, 'main.js');
@@ -53,32 +54,138 @@ test('bad configuration: every problem reported at once, exit code 2, no secret 
   assert.doesNotMatch(log, /super-secret-value/);
 });
 
-test('SIGTERM: the running job checkpoints, the process exits 0', async () => {
-  const portFile = path.join(dir, 'teacher.port');
-  const p = run(env({ PORT_FILE: portFile, LOG_LEVEL: 'info' }));
+/** Short, so a killed replica's jobs are orphaned quickly in these tests (the default is 30 s). */
+const LEASE_SECONDS = 2;
+
+async function startTeacher(name: string): Promise<{ p: ReturnType<typeof run>; port: number; client: InstanceType<typeof TeacherClient> }> {
+  const portFile = path.join(dir, `${name}.port`);
+  const p = run(env({ PORT_FILE: portFile, LOG_LEVEL: 'info', JOB_LEASE_SECONDS: String(LEASE_SECONDS) }));
   const deadline = Date.now() + 60_000;
   while (!existsSync(portFile) || !readFileSync(portFile, 'utf8')) {
     assert.ok(Date.now() < deadline, `teacher did not start: ${p.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const client = createClient(TeacherClient, `127.0.0.1:${readFileSync(portFile, 'utf8')}`);
-  const request = StartTeacherRequest.fromPartial({
-    jobId: 'sigterm-job', dataset: 'datasets/tiny', outputPrefix: 'runs/sigterm/teacher',
-    options: { maxSteps: 100000, evalEvery: 100000, checkpointEvery: 100000, batchSize: 16 },
-  });
-  const started = await call<StartTeacherRequest, StartJobResponse>(client, client.startTraining as never, 'StartTraining', request);
-  assert.equal(started.created, true);
-  // Wait until it is really training, then stop the process.
-  for await (const e of stream<{ jobId: string; afterSeq: number }, JobEvent>(client, client.watchJob as never, 'WatchJob', { jobId: 'sigterm-job', afterSeq: 0 })) {
-    if ((e.progress?.step ?? 0) >= 10) break;
+  const port = Number(readFileSync(portFile, 'utf8'));
+  return { p, port, client: createClient(TeacherClient, `127.0.0.1:${port}`) };
+}
+
+async function untilStep(client: InstanceType<typeof TeacherClient>, jobId: string, step: number): Promise<number> {
+  for await (const e of stream<{ jobId: string; afterSeq: number }, JobEvent>(client, client.watchJob as never, 'WatchJob', { jobId, afterSeq: 0 })) {
+    if ((e.progress?.step ?? 0) >= step) return e.progress!.step;
   }
-  client.close();
-  p.child.kill('SIGTERM');
-  assert.equal(await p.exit, 0, p.output());
-  const meta = JSON.parse((await store.get('runs/sigterm/teacher/checkpoints/last/model.json')).toString('utf8'));
-  assert.ok(meta.userDefinedMetadata.step >= 10, 'checkpoint holds the step reached');
-  assert.equal(meta.userDefinedMetadata.interrupted, true);
-  const status = await store.getJson<{ state: string }>('jobs/teacher/sigterm-job.json');
-  assert.equal(status.state, JobState[JobState.JOB_STATE_CANCELLED]);
-  assert.match(p.output(), /shutting down/);
+  throw new Error(`job ${jobId} ended before step ${step}`);
+}
+
+async function finish(client: InstanceType<typeof TeacherClient>, jobId: string): Promise<JobStatus> {
+  for await (const _ of stream<{ jobId: string; afterSeq: number }, JobEvent>(client, client.watchJob as never, 'WatchJob', { jobId, afterSeq: 0 })) { /* to the end */ }
+  return call<{ jobId: string }, JobStatus>(client, client.getJob as never, 'GetJob', { jobId });
+}
+
+const resumable = (jobId: string, maxSteps: number) => StartTeacherRequest.fromPartial({
+  jobId, dataset: 'datasets/tiny', outputPrefix: `runs/${jobId}/teacher`,
+  options: { maxSteps, evalEvery: 20, checkpointEvery: 10, batchSize: 16, warmupSteps: 2 },
+});
+
+test('SIGTERM: the running job checkpoints, the process exits 0, and the same Start on a new process resumes it', async () => {
+  const first = await startTeacher('sigterm-1');
+  const request = resumable('sigterm-job', 40);
+  const started = await call<StartTeacherRequest, StartJobResponse>(first.client, first.client.startTraining as never, 'StartTraining', request);
+  assert.equal(started.created, true);
+  await untilStep(first.client, 'sigterm-job', 13);
+  first.client.close();
+  first.p.child.kill('SIGTERM');
+  assert.equal(await first.p.exit, 0, first.p.output());
+  assert.match(first.p.output(), /shutting down/);
+  const meta = JSON.parse((await store.get('runs/sigterm-job/teacher/checkpoints/last/model.json')).toString('utf8')).userDefinedMetadata;
+  assert.ok(meta.step >= 13, `the checkpoint holds the step reached (${meta.step})`);
+  assert.equal(meta.interrupted, true);
+  const saved = await store.getJson<{ state: string; owner?: string }>('jobs/teacher/sigterm-job.json');
+  assert.deepEqual([saved.state, saved.owner ?? ''], ['JOB_STATE_RUNNING', ''], 'an interrupted job is released, not recorded as finished');
+
+  const second = await startTeacher('sigterm-2');
+  try {
+    await call(second.client, second.client.startTraining as never, 'StartTraining', request);
+    const done = await finish(second.client, 'sigterm-job');
+    assert.equal(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
+    assert.equal(done.result?.steps, 40);
+    assert.equal(done.result?.resumedFromStep, meta.step, 'resumed exactly where SIGTERM stopped it');
+  } finally {
+    second.client.close();
+    second.p.child.kill('SIGTERM');
+    await second.p.exit;
+  }
+});
+
+test('kill -9: after a restart the job resumes from its last checkpoint, not from zero, and ends at the same step count', async () => {
+  const first = await startTeacher('kill-1');
+  const request = resumable('killed-job', 60);
+  await call(first.client, first.client.startTraining as never, 'StartTraining', request);
+  const reached = await untilStep(first.client, 'killed-job', 25);
+  first.client.close();
+  first.p.child.kill('SIGKILL');
+  await first.p.exit;
+
+  const second = await startTeacher('kill-2');
+  try {
+    // Until the dead replica's lease runs out the job still looks owned; then a Start takes it over.
+    await new Promise((r) => setTimeout(r, LEASE_SECONDS * 1000 + 500));
+    const again = await call<StartTeacherRequest, StartJobResponse>(second.client, second.client.startTraining as never, 'StartTraining', request);
+    assert.equal(again.created, true, 'the new process knows nothing of the job but its checkpoint');
+    const done = await finish(second.client, 'killed-job');
+    assert.equal(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
+    assert.equal(done.result?.steps, 60);
+    const from = done.result?.resumedFromStep ?? 0;
+    // The last checkpoint before the kill: a multiple of checkpoint_every, at most one interval back.
+    assert.ok(from > 0 && from % 10 === 0 && reached - from < 10 + 10, `resumed from ${from}, killed near ${reached}`);
+    // The curve carries the evaluations from before the kill.
+    assert.ok(done.result!.curve.some((c) => c.step === 20), 'the step-20 evaluation survived the kill');
+    assert.match(second.p.output(), /resuming an interrupted job/);
+    console.log(`kill -9 at step ~${reached}; resumed from step ${from}; steps redone ${Math.max(0, reached - from)} (checkpoint interval 10)`);
+  } finally {
+    second.client.close();
+    second.p.child.kill('SIGTERM');
+    await second.p.exit;
+  }
+});
+
+test('two replicas behind one address: a job started through either is reachable, and cancellable, through both', async () => {
+  const a = await startTeacher('replica-a');
+  const b = await startTeacher('replica-b');
+  // One address for both, as a Kubernetes Service gives: calls are spread round-robin.
+  const shared = new (TeacherClient as unknown as new (address: string, creds: unknown, options: object) => InstanceType<typeof TeacherClient>)(
+    `ipv4:127.0.0.1:${a.port},127.0.0.1:${b.port}`, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) },
+  );
+  try {
+    const request = resumable('replicated-job', 40);
+    const started = await call<StartTeacherRequest, StartJobResponse>(shared, shared.startTraining as never, 'StartTraining', request);
+    const owner = started.status!.owner;
+    assert.ok(owner, 'the status names the replica that runs the job');
+    // Again through the shared address (it lands on the other replica at least once): the same job, not a second one.
+    for (let i = 0; i < 4; i++) {
+      const again = await call<StartTeacherRequest, StartJobResponse>(shared, shared.startTraining as never, 'StartTraining', request);
+      assert.equal(again.created, false);
+      assert.equal(again.status?.owner, owner);
+    }
+    const statuses = await Promise.all([a.client, b.client].map((c) => call<{ jobId: string }, JobStatus>(c, c.getJob as never, 'GetJob', { jobId: 'replicated-job' })));
+    assert.ok(statuses.every((st) => st.owner === owner));
+    // Watch through each replica: both see the job to its end.
+    const [viaA, viaB] = await Promise.all([finish(a.client, 'replicated-job'), finish(b.client, 'replicated-job')]);
+    assert.equal(viaA.state, JobState.JOB_STATE_SUCCEEDED, viaA.error);
+    assert.equal(viaB.state, JobState.JOB_STATE_SUCCEEDED, viaB.error);
+    assert.equal(viaA.result?.steps, 40);
+    assert.equal(viaB.result?.steps, 40);
+
+    // Cancel through the replica that does not run the job.
+    const long = resumable('cancel-elsewhere', 100000);
+    // Started on A directly, so A owns it; B is asked to cancel it.
+    await call<StartTeacherRequest, StartJobResponse>(a.client, a.client.startTraining as never, 'StartTraining', long);
+    await untilStep(a.client, 'cancel-elsewhere', 10);
+    await call(b.client, b.client.cancelJob as never, 'CancelJob', { jobId: 'cancel-elsewhere' });
+    const cancelled = await finish(b.client, 'cancel-elsewhere');
+    assert.equal(cancelled.state, JobState.JOB_STATE_CANCELLED);
+    assert.match(cancelled.error, /another replica/);
+  } finally {
+    shared.close();
+    for (const r of [a, b]) { r.client.close(); r.p.child.kill('SIGTERM'); await r.p.exit; }
+  }
 });

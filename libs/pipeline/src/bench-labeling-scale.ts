@@ -1,0 +1,26 @@
+import { silentLogger } from '@selftrain/logger';
+import { LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
+import { call } from '@selftrain/rpc';
+import { runOnReplicas } from './labeler-pool';
+import type { ServiceClients } from './service-clients';
+
+/**
+ * Labeling img/s with 1 and then N labeler processes on the same shards (fresh output keys each time,
+ * so nothing is reused), spread by the driver's own scheduler: the scale-out figure.
+ */
+export async function benchLabelingScale(clients: ServiceClients, checkpoint: string, dataset: string, shards: Shard[], run: number): Promise<Record<string, number>> {
+  const images = shards.reduce((n, s) => n + s.records, 0);
+  const label = async (count: number, prefix: string) => {
+    const replicas = clients.labelers.slice(0, count).map((client, i) => ({ address: `labeler-${i}`, client }));
+    const t0 = performance.now();
+    await runOnReplicas(replicas, shards, (r, s) => call<LabelShardRequest, LabelShardResponse>(r.client, r.client.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
+      checkpoint, dataset, shard: s.key, outputPrefix: prefix, options: { threshold: 1e-6 },
+    }), { deadlineMs: 600_000 }), { perReplica: 1, maxAttempts: 1, logger: silentLogger });
+    return images / ((performance.now() - t0) / 1000);
+  };
+  // Every replica loads the checkpoint once before anything is timed.
+  await label(clients.labelers.length, `bench/scale-warm-${run}`).catch(() => undefined);
+  const out: Record<string, number> = {};
+  for (const n of [1, clients.labelers.length]) out[`${n} labeler${n > 1 ? 's' : ''}`] = Math.round(await label(n, `bench/scale-${n}-${run}`));
+  return out;
+}

@@ -1,0 +1,45 @@
+// The hand-made encoder must agree with the .proto: a schema that drifted would send junk where the
+// tests mean a well-formed request, and the figures would be wrong without any test failing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EvaluateRequest, LabelShardRequest, StartStudentRequest, StartTeacherRequest, WatchJobRequest } from '@selftrain/proto';
+import { encodeMessage } from './protobuf-wire';
+import { EVALUATE, LABEL_SHARD, START_STUDENT, START_TEACHER, WATCH_JOB } from './request-schemas';
+
+const options = {
+  model: 'resnet-small', width: 0.5, batch_size: 32, max_steps: 7, learning_rate: 0.1, momentum: 0.9, weight_decay: 0.0005,
+  warmup_steps: 3, checkpoint_every: 4, eval_every: 5, patience: 6, augment: 3, dropout: 0.2, stochastic_depth: 0.1, seed: 42,
+  init_checkpoint: 'a/b.json', randaugment_n: 2, randaugment_m: 9, label_smoothing: 0.1,
+};
+const decodedOptions = {
+  model: 'resnet-small', width: 0.5, batchSize: 32, maxSteps: 7, learningRate: 0.1, momentum: 0.9, weightDecay: 0.0005, warmupSteps: 3,
+  checkpointEvery: 4, evalEvery: 5, patience: 6, augment: 3, dropout: 0.2, stochasticDepth: 0.1, seed: 42, initCheckpoint: 'a/b.json',
+  randaugmentN: 2, randaugmentM: 9, labelSmoothing: 0.1,
+};
+
+test('every field of every schema decodes to the same-named field of the generated type', () => {
+  assert.deepEqual(StartTeacherRequest.decode(encodeMessage(START_TEACHER, {
+    job_id: 'j', dataset: 'd', train_split: 't', validation_split: 'v', options, output_prefix: 'o',
+  })), StartTeacherRequest.fromPartial({ jobId: 'j', dataset: 'd', trainSplit: 't', validationSplit: 'v', options: decodedOptions, outputPrefix: 'o' }));
+  assert.deepEqual(StartStudentRequest.decode(encodeMessage(START_STUDENT, {
+    job_id: 'j', dataset: 'd', train_split: 't', validation_split: 'v', options, output_prefix: 'o', alpha: 2, pseudo_fraction: 0.25,
+    disable_loss_normalization: true, pseudo_shards: [{ key: 'k1', records: 3, sha256: 's', size_bytes: 9 }, { key: 'k2' }],
+  })), StartStudentRequest.fromPartial({
+    jobId: 'j', dataset: 'd', trainSplit: 't', validationSplit: 'v', options: decodedOptions, outputPrefix: 'o', alpha: 2, pseudoFraction: 0.25,
+    disableLossNormalization: true, pseudoShards: [{ key: 'k1', records: 3, sha256: 's', sizeBytes: 9 }, { key: 'k2' }],
+  }));
+  assert.deepEqual(WatchJobRequest.decode(encodeMessage(WATCH_JOB, { job_id: 'j', after_seq: 12 })), { jobId: 'j', afterSeq: 12 });
+  assert.deepEqual(LabelShardRequest.decode(encodeMessage(LABEL_SHARD, {
+    checkpoint: 'c', dataset: 'd', shard: 's', output_prefix: 'o',
+    options: { threshold: 0.7, soft: true, temperature: 2, balance: true, per_class_cap: 5, balance_min_confidence: 0.3, batch_size: 64 },
+  })), LabelShardRequest.fromPartial({
+    checkpoint: 'c', dataset: 'd', shard: 's', outputPrefix: 'o',
+    options: { threshold: 0.7, soft: true, temperature: 2, balance: true, perClassCap: 5, balanceMinConfidence: 0.3, batchSize: 64 },
+  }));
+  assert.deepEqual(EvaluateRequest.decode(encodeMessage(EVALUATE, { checkpoint: 'c', dataset: 'd', split: 's', batch_size: 8, threshold: 0.4 })),
+    { checkpoint: 'c', dataset: 'd', split: 's', batchSize: 8, threshold: 0.4 });
+});
+
+test('negative int32 values are sign-extended as protobuf requires', () => {
+  assert.equal(EvaluateRequest.decode(encodeMessage(EVALUATE, { batch_size: -5 })).batchSize, -5);
+});
