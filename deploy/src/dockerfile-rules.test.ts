@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { checkDockerfile, checkDockerignore, finalBaseImage, parseDockerfile, resolveBuild, stageEnv } from './dockerfile-rules';
+import { formatProblems } from './manifest';
+import { DEPLOY_ROOT } from './render-overlay';
+
+const DOCKERFILE = readFileSync(path.join(DEPLOY_ROOT, 'images', 'Dockerfile'), 'utf8');
+const VARIANTS = { cpu: { VARIANT: 'cpu' }, gpu: { VARIANT: 'gpu' } };
+
+for (const [variant, args] of Object.entries(VARIANTS)) {
+  test(`the Dockerfile (VARIANT=${variant}) keeps every rule: multi-stage, pinned bases, non-root USER, no devDependencies`, () => {
+    assert.equal(formatProblems(checkDockerfile(DOCKERFILE, args)), '');
+  });
+}
+
+test('cpu ships tfjs-node on Node.js; gpu ships tfjs-node-gpu on a CUDA 11.2 + cuDNN 8 runtime', () => {
+  const df = parseDockerfile(DOCKERFILE);
+  const cpu = resolveBuild(df, VARIANTS.cpu);
+  const gpu = resolveBuild(df, VARIANTS.gpu);
+  assert.match(finalBaseImage(cpu)!, /^node:20\.\d+\.\d+-bookworm-slim$/);
+  assert.match(finalBaseImage(gpu)!, /^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu\d+\.\d+$/);
+  assert.equal(stageEnv(cpu, cpu.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node@4.22.0');
+  assert.equal(stageEnv(gpu, gpu.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node-gpu@4.22.0');
+  const prodDeps = df.stages.find((s) => s.name === 'prod-deps')!;
+  const install = prodDeps.instructions.find((i) => i.op === 'RUN')!.args;
+  assert.match(install, /npm ci --omit=dev/);
+  assert.match(install, /npm install --omit=dev [^&]*"\$SELFTRAIN_TFJS_PACKAGE"/);
+});
+
+test('the build stage installs with the lockfile and runs the workspace build script', () => {
+  const build = parseDockerfile(DOCKERFILE).stages.find((s) => s.name === 'build')!;
+  const runs = build.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+  assert.ok(runs.includes('npm ci --no-audit --no-fund'));
+  assert.ok(runs.includes('npm run build'));
+  const root = JSON.parse(readFileSync(path.join(DEPLOY_ROOT, '..', 'package.json'), 'utf8'));
+  assert.equal(root.scripts.build, 'nx run-many -t build');
+});
+
+test('the .dockerignore next to the Dockerfile keeps local installs and outputs out of the context', () => {
+  assert.deepEqual(checkDockerignore(readFileSync(path.join(DEPLOY_ROOT, 'images', 'Dockerfile.dockerignore'), 'utf8')), []);
+  assert.match(formatProblems(checkDockerignore('.git\n**/dist\n')), /Dockerfile\.dockerignore \*\*\/node_modules: must exclude/);
+});
+
+const GOOD = `ARG BASE=node:20.20.2-bookworm-slim
+FROM \${BASE} AS build
+WORKDIR /src
+RUN npm ci && npm run build
+FROM node:20.20.2-bookworm-slim AS deps
+WORKDIR /app
+COPY --from=build /src/dist ./dist
+RUN npm ci --omit=dev
+FROM node:20.20.2-bookworm-slim
+WORKDIR /app
+COPY --from=deps /app ./
+USER 10001:10001
+`;
+
+function problemsOf(text: string): string {
+  return formatProblems(checkDockerfile(text));
+}
+
+test('the rules catch each way an image goes wrong', () => {
+  assert.equal(problemsOf(GOOD), '', 'the baseline passes');
+  assert.match(problemsOf('FROM node:20.20.2-bookworm-slim\nRUN npm ci --omit=dev\nUSER 10001\n'), /Dockerfile FROM: has 1 stage\(s\)/);
+  assert.match(problemsOf(GOOD.replace('FROM node:20.20.2-bookworm-slim AS deps', 'FROM node:latest AS deps')), /Dockerfile line 5: FROM node:latest uses latest/);
+  assert.match(problemsOf(GOOD.replace('FROM node:20.20.2-bookworm-slim\n', 'FROM node\n')), /Dockerfile line 9: FROM node is not pinned/);
+  assert.match(problemsOf(GOOD.replace('ARG BASE=node:20.20.2-bookworm-slim', 'ARG BASE')), /Dockerfile line 2: FROM \$\{BASE\}: \$\{BASE\} has an unresolved build argument/);
+  assert.match(problemsOf(GOOD.replace('USER 10001:10001\n', '')), /Dockerfile line 9: the final stage 2 has no USER: the image would run as root/);
+  assert.match(problemsOf(GOOD.replace('USER 10001:10001', 'USER root')), /Dockerfile line 12: USER root is root/);
+  assert.match(problemsOf(GOOD.replace('USER 10001:10001', 'USER node')), /USER node: use the numeric user 10001/);
+  assert.match(problemsOf(GOOD.replace('RUN npm ci --omit=dev', 'RUN npm ci')), /Dockerfile final stage: ships devDependencies: line 11 \(stage 2\) copies \/app from stage deps, whose line 8 \(stage deps\) installs packages without --omit=dev/);
+  assert.match(problemsOf(GOOD.replace('COPY --from=deps /app ./', 'COPY --from=build /src/node_modules ./node_modules')), /ships devDependencies: line 11 \(stage 2\) copies \/src\/node_modules from stage build, whose line 4 \(stage build\) installs packages without --omit=dev/);
+  assert.match(problemsOf(GOOD.replace('COPY --from=deps /app ./', 'COPY --from=build /src ./')), /copies \/src from stage build/);
+  assert.match(problemsOf(`${GOOD}RUN npm install left-pad\n`), /line 13 \(stage 2\) installs packages without --omit=dev/);
+  assert.match(problemsOf(GOOD.replace('FROM node:20.20.2-bookworm-slim\n', 'FROM deps\n').replace('COPY --from=deps /app ./\n', '')), /^$/, 'FROM an earlier production stage is fine');
+  assert.match(problemsOf(GOOD.replace('FROM node:20.20.2-bookworm-slim\n', 'FROM build\n')), /ships devDependencies: line 4 \(stage build\)/);
+});
