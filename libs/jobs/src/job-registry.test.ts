@@ -73,3 +73,52 @@ test('finished statuses are persisted and restored after a restart', async () =>
   const again = await fresh.start('p', 'd', steps(2));
   assert.equal(again.created, false);
 });
+
+/** One bucket shared by replicas: statuses copied in and out, as JSON in S3 would be. */
+function sharedStore() {
+  const saved = new Map<string, JobStatus>();
+  const cancels = new Set<string>();
+  return {
+    save: async (s: JobStatus) => void saved.set(s.jobId, structuredClone(s)),
+    load: async (id: string) => (saved.has(id) ? structuredClone(saved.get(id)!) : undefined),
+    requestCancel: async (id: string) => void cancels.add(id),
+    cancelRequested: async (id: string) => cancels.has(id),
+    clearCancel: async (id: string) => void cancels.delete(id),
+  };
+}
+
+test('replicas: a job run by one is seen, watched and cancelled through another', async () => {
+  const store = sharedStore();
+  const a = new JobRegistry({ logger: silentLogger, maxConcurrent: 2, store, leaseMs: 300, owner: 'a' });
+  const b = new JobRegistry({ logger: silentLogger, maxConcurrent: 2, store, leaseMs: 300, owner: 'b' });
+  await a.start('shared', 'd', steps(40));
+  await new Promise((r) => setTimeout(r, 50));
+  const seen = await b.start('shared', 'd', steps(40));
+  assert.equal(seen.created, false, 'B does not start a second copy');
+  assert.equal(seen.status.owner, 'a');
+  const { states } = await collect(b, 'shared', 0);
+  assert.equal(states.at(-1), JobState.JOB_STATE_SUCCEEDED, 'B watched it to its end through the bucket');
+  await a.start('long', 'd', steps(1000));
+  await new Promise((r) => setTimeout(r, 50));
+  await b.cancel('long');
+  const end = await collect(b, 'long', 0);
+  assert.equal(end.states.at(-1), JobState.JOB_STATE_CANCELLED);
+  assert.match((await b.getOrRestore('long')).error, /another replica/);
+});
+
+test('replicas: two Starts that raced end with one run; the later claim yields', async () => {
+  const store = sharedStore();
+  let finished = 0;
+  const work = (ctx: Parameters<Parameters<JobRegistry['start']>[2]>[0]) => steps(60)(ctx).then((r) => { finished += 1; return r; });
+  const a = new JobRegistry({ logger: silentLogger, maxConcurrent: 1, store, leaseMs: 300, owner: 'a' });
+  const b = new JobRegistry({ logger: silentLogger, maxConcurrent: 1, store, leaseMs: 300, owner: 'b' });
+  const [ra, rb] = await Promise.all([a.start('race', 'd', work), b.start('race', 'd', work)]);
+  assert.ok(ra.created && rb.created, 'neither saw the other yet');
+  const done = await collect(a, 'race', 0).then(() => collect(b, 'race', 0));
+  await new Promise((r) => setTimeout(r, 400));
+  const final = await a.getOrRestore('race');
+  assert.equal(final.state, JobState.JOB_STATE_SUCCEEDED);
+  assert.equal(finished, 1, 'exactly one replica ran it to the end');
+  assert.equal((await b.getOrRestore('race')).state, JobState.JOB_STATE_SUCCEEDED, 'the one that yielded answers from the bucket');
+  assert.ok(done.states.length > 0);
+});

@@ -214,6 +214,31 @@ export class JobRegistry {
     }
   }
 
+  /**
+   * One lease renewal: yield to a live replica that started the same job first (two Starts that raced
+   * on two replicas; the earlier claim wins on both sides, ties by owner name), pick up a cancel left
+   * by another replica, then write the status with a fresh heartbeat.
+   */
+  private async renew(entry: JobEntry, logger: Logger, yieldJob: () => void): Promise<void> {
+    const store = this.opts.store;
+    if (!store || entry.controller.signal.aborted) return;
+    const jobId = entry.status.jobId;
+    const current = await store.load(jobId).catch(() => undefined);
+    if (current && this.liveElsewhere(current)) {
+      const mine = entry.status.createdAt;
+      if (current.createdAt < mine || (current.createdAt === mine && current.owner < this.owner)) {
+        logger.warn({ owner: current.owner }, 'another replica started this job first; leaving it to that one');
+        yieldJob();
+        entry.controller.abort(new CancelledError(`replica ${current.owner} runs this job; watch it again`));
+        return;
+      }
+    }
+    if (await store.cancelRequested?.(jobId).catch(() => false)) {
+      entry.controller.abort(new CancelledError('cancelled by request (through another replica)'));
+    }
+    await this.persist(entry, logger);
+  }
+
   /** Queues a save of the entry's current status (owner and lease stamped now). */
   private persist(entry: JobEntry, logger: Logger, override: Partial<JobStatus> = {}): Promise<void> {
     const store = this.opts.store;
@@ -229,11 +254,12 @@ export class JobRegistry {
     this.emit(entry, JobState.JOB_STATE_RUNNING, 'started');
     void this.persist(entry, logger);
     // The lease: renewed while the job runs; a cancel left by another replica is picked up here.
+    let yielded = false;
+    let renewing = false;
     const lease = setInterval(() => {
-      void this.persist(entry, logger);
-      void this.opts.store?.cancelRequested?.(entry.status.jobId).then((asked) => {
-        if (asked && !entry.controller.signal.aborted) entry.controller.abort(new CancelledError('cancelled by request (through another replica)'));
-      }).catch(() => undefined);
+      if (renewing) return;
+      renewing = true;
+      void this.renew(entry, logger, () => { yielded = true; }).finally(() => { renewing = false; });
     }, Math.max(100, this.leaseMs / 3));
     lease.unref();
     const ctx: JobContext = {
@@ -262,6 +288,11 @@ export class JobRegistry {
     }
     clearInterval(lease);
     entry.status = { ...entry.status, finishedAt: new Date().toISOString() };
+    if (yielded) {
+      // The other replica's run is the job: this one leaves no trace, and Get/Watch here read the bucket.
+      this.jobs.delete(entry.status.jobId);
+      return;
+    }
     // A job stopped by its own service's shutdown is interrupted, not finished: it is saved as still
     // running but released (no owner), so the next Start, on any replica, resumes it from its checkpoint.
     if (this.shuttingDown && entry.status.state === JobState.JOB_STATE_CANCELLED) {
