@@ -15,7 +15,7 @@ export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, 
   // Weights come from the checkpoint, the noise (dropout, stochastic depth) from this job's options.
   const init = await loadModelFromBucket(store, o.initCheckpoint);
   try {
-    model.setWeights(init.getWeights());
+    if (!transferWeights(init, model)) model.setWeights(init.getWeights());
   } catch (err) {
     model.dispose();
     throw new Error(`options.init_checkpoint ${o.initCheckpoint} does not fit model ${o.model} (width ${o.width}): ${(err as Error).message}`);
@@ -23,6 +23,24 @@ export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, 
     init.dispose();
   }
   return model;
+}
+
+/**
+ * A checkpoint pretrained on another label space (the paper's "Pretrain Init"): every layer but the
+ * classification head ('logits') takes its weights; the head keeps its fresh initialisation. Returns
+ * false when the heads have the same shape (then all weights are copied as usual).
+ */
+export function transferWeights(from: tf.LayersModel, to: tf.LayersModel): boolean {
+  const head = (m: tf.LayersModel) => m.layers.find((l) => l.name === 'logits');
+  const [a, b] = [head(from), head(to)];
+  if (!a || !b || a.getWeights().every((w, i) => w.shape.join() === b.getWeights()[i]?.shape.join())) return false;
+  if (from.layers.length !== to.layers.length) throw new Error(`the checkpoint has ${from.layers.length} layers, the model ${to.layers.length}`);
+  to.layers.forEach((layer, i) => {
+    if (layer.name === 'logits') return;
+    // Copies are owned by the target model; setWeights takes its own copy.
+    layer.setWeights(from.layers[i].getWeights());
+  });
+  return true;
 }
 
 export function checkpointSaver(store: ObjectStore, model: tf.LayersModel, outputPrefix: string, meta: Record<string, unknown>) {
