@@ -3,8 +3,10 @@
 import { CorruptDataError, InputError } from '@selftrain/errors';
 import { Example, type Feature } from '@selftrain/proto';
 import { PNG } from 'pngjs';
+import { decodeAnnotations, encodeAnnotations, type Annotations } from './annotation-features';
 
-export interface ImageRecord {
+/** Detection (`objects`) and segmentation (`mask`) labels ride along; see annotation-features.ts. */
+export interface ImageRecord extends Annotations {
   /** Unique within a dataset; pseudo-labels and hidden labels are joined on it. */
   key: string;
   /** HWC, uint8. */
@@ -80,6 +82,7 @@ export function encodeImageExample(rec: ImageRecord): Uint8Array {
   if (rec.label !== undefined) feature[FEATURE.label] = int64(rec.label);
   if (rec.probabilities !== undefined) feature[FEATURE.probabilities] = floats(rec.probabilities);
   if (rec.confidence !== undefined) feature[FEATURE.confidence] = floats([rec.confidence]);
+  encodeAnnotations(rec, height, width, rec.key, feature);
   return Example.encode({ features: { feature } }).finish();
 }
 
@@ -151,6 +154,7 @@ export function decodeImageExample(buf: Uint8Array, where: string, offset = 0): 
   const probs = f[FEATURE.probabilities]?.floatList?.value;
   if (probs !== undefined) rec.probabilities = Float32Array.from(probs);
   if (f[FEATURE.confidence] !== undefined) rec.confidence = one(FEATURE.confidence, f[FEATURE.confidence].floatList?.value);
+  Object.assign(rec, decodeAnnotations(f, height, width, key, fail));
   return rec;
 }
 

@@ -22,3 +22,13 @@ export {
   type IngestFashionMnistOptions,
   type IngestResult,
 } from './ingest-fashion-mnist';
+export { taskOf, TASK_ENUM, type Task } from './manifest';
+export { ANNOTATION_FEATURE, type BoxObject, type Annotations } from './annotation-features';
+export { encodeMaskPng, decodeMaskPng, encodePaletteMaskPng, vocPalette, IGNORE_LABEL, MaskPngError } from './mask-png';
+export { readPngImage, type DecodedImage } from './png-image-file';
+export { writeDataset, type DatasetDescription, type SplitRecords, type WriteDatasetResult } from './dataset-writer';
+export { assignSplits, type SplitChoice, type LabeledSplit } from './user-splits';
+export { ingestCoco, type IngestCocoOptions } from './ingest-coco';
+export { ingestVocSegmentation, VOC_CLASS_NAMES, type IngestVocOptions } from './ingest-voc-segmentation';
+export { paintScene, drawPlacements, type Scene, type SceneItem, type Placement } from './scene-composer';
+export { ingestFashionMnistScenes, generateScenes, SCENE_CLASS_NAMES, type SceneDatasetOptions } from './ingest-scenes';

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
-import { DatasetManifest, type Artifact, type Shard, type Split } from '@selftrain/proto';
+import { DatasetManifest, DatasetTask, type Artifact, type Shard, type Split } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { readIdxImages, readIdxLabels, type IdxImages } from './idx';
 import type { ImageRecord } from './image-example';
@@ -245,6 +245,10 @@ export async function ingestFashionMnist(store: ObjectStore, opts: IngestFashion
     labelsPerClass: o.labelsPerClass,
     createdAt: new Date().toISOString(),
     recordFormat: RECORD_FORMAT,
+    // Left unspecified (= classification) so the manifest's bytes are what they were before tasks existed.
+    task: DatasetTask.DATASET_TASK_UNSPECIFIED,
+    categoryIds: [],
+    ignoreLabel: 0,
   };
   const manifestArtifact = await store.putJson(manifestKey(prefix), DatasetManifest.toJSON(manifest));
   return { manifest, manifestArtifact, reused: false };

@@ -1,7 +1,7 @@
 // The dataset manifest (<prefix>/manifest.json) is the only index of a dataset's shards; it is
 // written last, so finding it means the dataset is complete.
 import { CorruptDataError, NotFoundError } from '@selftrain/errors';
-import { DatasetManifest, type Split } from '@selftrain/proto';
+import { DatasetManifest, DatasetTask, type Split } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 
 export const RECORD_FORMAT = 'tfrecord/tf.train.Example';
@@ -36,3 +36,26 @@ export function splitOf(manifest: DatasetManifest, name: string): Split {
   }
   return split;
 }
+
+export type Task = 'classification' | 'detection' | 'segmentation';
+
+/** The dataset's task; manifests written before the field existed (UNSPECIFIED) are classification. */
+export function taskOf(manifest: DatasetManifest): Task {
+  switch (manifest.task) {
+    case DatasetTask.DATASET_TASK_DETECTION:
+      return 'detection';
+    case DatasetTask.DATASET_TASK_SEGMENTATION:
+      return 'segmentation';
+    case DatasetTask.DATASET_TASK_UNSPECIFIED:
+    case DatasetTask.DATASET_TASK_CLASSIFICATION:
+      return 'classification';
+    default:
+      throw new CorruptDataError(manifest.name, 0, `unknown dataset task ${manifest.task}`);
+  }
+}
+
+export const TASK_ENUM: Record<Task, DatasetTask> = {
+  classification: DatasetTask.DATASET_TASK_CLASSIFICATION,
+  detection: DatasetTask.DATASET_TASK_DETECTION,
+  segmentation: DatasetTask.DATASET_TASK_SEGMENTATION,
+};

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CorruptDataError, NotFoundError } from '@selftrain/errors';
-import type { DatasetManifest, Shard } from '@selftrain/proto';
+import { DatasetManifest, type Shard } from '@selftrain/proto';
 import type { ImageRecord } from './image-example';
 import { RECORD_FORMAT, splitOf } from './manifest';
 import { readShard, readSplit, streamShards, writeShard } from './shard';
@@ -94,11 +94,11 @@ test('streamShards checks the record count against the manifest', async () => {
 
 test('readSplit and splitOf', async () => {
   const { store, shards } = await storeWithShards(2, 3);
-  const manifest: DatasetManifest = {
+  const manifest: DatasetManifest = DatasetManifest.fromPartial({
     name: 'tiny', source: 't', classNames: [], height: 4, width: 4, channels: 1, seed: 0, labelsPerClass: 1,
     createdAt: '', recordFormat: RECORD_FORMAT,
     splits: [{ name: 'labeled', records: 6, shards, classCounts: [], labeled: true }],
-  };
+  });
   assert.equal((await readSplit(store, manifest, 'labeled')).length, 6);
   assert.throws(
     () => splitOf(manifest, 'val'),
