@@ -3,6 +3,10 @@ import { LabelShardRequest, type LabelShardResponse, type Shard } from '@selftra
 import { call } from '@selftrain/rpc';
 import { runOnReplicas } from './labeler-pool';
 import type { ServiceClients } from './service-clients';
+import { validateSpec } from './spec';
+
+/** As the driver runs them: the spec's default labeling.concurrency shards in flight per replica. */
+const DEFAULT_CONCURRENCY = validateSpec({}).labeling.concurrency;
 
 /**
  * Labeling img/s with 1 and then N labeler processes on the same shards (fresh output keys each time,
@@ -15,7 +19,7 @@ export async function benchLabelingScale(clients: ServiceClients, checkpoint: st
     const t0 = performance.now();
     await runOnReplicas(replicas, shards, (r, s) => call<LabelShardRequest, LabelShardResponse>(r.client, r.client.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
       checkpoint, dataset, shard: s.key, outputPrefix: prefix, options: { threshold: 1e-6 },
-    }), { deadlineMs: 600_000 }), { perReplica: 1, maxAttempts: 1, logger: silentLogger });
+    }), { deadlineMs: 600_000 }), { perReplica: DEFAULT_CONCURRENCY, maxAttempts: 1, logger: silentLogger });
     return images / ((performance.now() - t0) / 1000);
   };
   // Every replica loads the checkpoint once before anything is timed.

@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
 import { ingestFashionMnist } from '@selftrain/data';
 import { createLogger } from '@selftrain/logger';
 import { RunRecord } from '@selftrain/proto';
+import { buildRunReport, type ExperimentTable } from '@selftrain/report';
 import { clientSecurityFromEnv } from '@selftrain/rpc';
-import { runPipeline } from './driver';
+import { runPipeline, type DriverDeps } from './driver';
 import { startLocalStack } from './local-stack';
 import { openStore, selftrainHome } from './open-store';
 import { ProgressDisplay } from './progress-display';
 import { resultsTable } from './results-table';
 import { loadRunRecord } from './run-record-store';
-import { connectServices, serviceAddressesFromEnv } from './service-clients';
+import { connectServices, serviceAddressesFromEnv, type ServiceAddresses } from './service-clients';
+import { loadGridFile } from './experiment-grid';
+import { markdownTable } from './experiment-results';
+import { runExperiment } from './run-experiment';
 import { waitForServices } from './wait-for-services';
 import { loadSpecFile, SpecError, validateSpec, type RunSpec } from './spec';
 
@@ -19,6 +25,10 @@ const USAGE = `usage:
   selftrain run [SPEC.yaml|SPEC.json]   run teacher -> labeler -> student -> evaluator (default spec: Fashion-MNIST)
   selftrain run --resume RUN            continue a run with the spec it started with (finished stages are reused)
   selftrain status RUN                  print a run record
+  selftrain experiment GRID.yaml        run a grid (labeled fraction x augmentation x init x self-training, over seeds)
+                                        and print the paper's tables; reruns reuse every finished stage
+  selftrain report RUN [--out FILE]     write the run's report, one self-contained HTML file (default
+                                        SELFTRAIN_HOME/reports/RUN.html, or ./RUN-report.html without SELFTRAIN_HOME)
   selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P]
   selftrain up [--labelers N]           start the services locally and print their addresses
 
@@ -55,6 +65,34 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/**
+ * The services a command talks to: SELFTRAIN_* or the spec's services section when set (waiting until
+ * they serve), else the four started here as processes, for as long as `work` runs.
+ */
+async function withServices(
+  fromSpec: ServiceAddresses, labelers: number, logger: ReturnType<typeof createLogger>, display: ProgressDisplay,
+  work: (deps: Omit<DriverDeps, 'requestId'>, bucket: string) => Promise<number>,
+): Promise<number> {
+  const remote = serviceAddressesFromEnv() ?? (fromSpec.teacher !== '' ? fromSpec : undefined);
+  const security = clientSecurityFromEnv();
+  const { store, config, close } = await openStore(logger);
+  const stack = remote ? undefined : await startLocalStack({ home: selftrainHome(), labelers, logger, storage: config });
+  const addresses = stack?.addresses ?? remote!;
+  try {
+    if (remote) await waitForServices(remote, security, waitSeconds(), (m) => display.note(m));
+    const clients = connectServices(addresses, security);
+    try {
+      display.note(`services: teacher ${addresses.teacher}, student ${addresses.student}, evaluator ${addresses.evaluator}, labelers ${addresses.labelers.join(' ')}`);
+      return await work({ store, clients, logger, display }, config.bucket);
+    } finally {
+      clients.close();
+    }
+  } finally {
+    await stack?.stop();
+    await close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   const logger = createLogger('selftrain', process.env.LOG_LEVEL ?? 'warn');
@@ -63,30 +101,29 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const resumeId = flag(args, '--resume');
       const spec = resumeId ? await specOfRun(resumeId, logger) : loadSpecFile(args.find((a) => !a.startsWith('--')));
-      const remote = serviceAddressesFromEnv() ?? (spec.services.teacher !== '' ? spec.services : undefined);
-      const security = clientSecurityFromEnv();
-      const { store, config, close } = await openStore(logger);
-      const stack = remote ? undefined : await startLocalStack({ home: selftrainHome(), labelers: spec.local.labelers, logger, storage: config });
-      const addresses = stack?.addresses ?? remote!;
-      if (remote) await waitForServices(remote, security, waitSeconds(), (m) => display.note(m));
-      const clients = connectServices(addresses, security);
-      const started = Date.now();
-      try {
-        display.note(`services: teacher ${addresses.teacher}, student ${addresses.student}, evaluator ${addresses.evaluator}, labelers ${addresses.labelers.join(' ')}`);
-        const record = await runPipeline(spec, { store, clients, logger, display, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
+      return withServices(spec.services, spec.local.labelers, logger, display, async (deps, bucket) => {
+        const started = Date.now();
+        const record = await runPipeline(spec, { ...deps, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
           // Finished stages are in the record: say how to continue rather than start over.
           if (!(err instanceof ConflictError || err instanceof InputError || err instanceof InputErrors)) {
             process.stderr.write(`run ${spec.name} stopped; once the cause is fixed, continue with: selftrain run --resume ${spec.name}\n`);
           }
           throw err;
         });
-        process.stdout.write(`\n${resultsTable(record)}\n\nrun ${record.runId} ${record.state} in ${((Date.now() - started) / 1000).toFixed(0)} s; record: s3://${config.bucket}/runs/${record.runId}/run.json\n`);
+        process.stdout.write(`\n${resultsTable(record)}\n\nrun ${record.runId} ${record.state} in ${((Date.now() - started) / 1000).toFixed(0)} s; record: s3://${bucket}/runs/${record.runId}/run.json\n`);
         return 0;
-      } finally {
-        clients.close();
-        await stack?.stop();
-        await close();
-      }
+      });
+    }
+    case 'experiment': {
+      const file = args.find((a) => !a.startsWith('--'));
+      if (!file) throw new InputError('GRID', 'give the grid file (YAML)');
+      const grid = loadGridFile(file);
+      const local = validateSpec({ ...grid.base, name: grid.name });
+      return withServices(local.services, local.local.labelers, logger, display, async (deps, bucket) => {
+        const outcome = await runExperiment(grid, { ...deps, requestId: `experiment-${grid.name}-${randomUUID().slice(0, 8)}` });
+        process.stdout.write(`\n${outcome.tables.map(markdownTable).join('\n\n')}\n\nresults: s3://${bucket}/${outcome.keys.results}; report: selftrain report ${grid.name}\n`);
+        return 0;
+      });
     }
     case 'status': {
       const runId = args[0];
@@ -104,6 +141,25 @@ async function main(argv: string[]): Promise<number> {
           }
         }
         process.stdout.write(`\n${resultsTable(record)}\n`);
+        return 0;
+      } finally {
+        await close();
+      }
+    }
+    case 'report': {
+      const runId = args[0];
+      if (!runId || runId.startsWith('--')) throw new InputError('RUN', 'give the run id (the spec name)');
+      const { store, close } = await openStore(logger);
+      try {
+        // An experiment's report: its tables, on the page of its last run.
+        const experiment = (await store.exists(`experiments/${runId}/results.json`))
+          ? await store.getJson<{ results: { run: string }[]; tables: ExperimentTable[] }>(`experiments/${runId}/results.json`) : undefined;
+        const record = await loadRunRecord(store, experiment?.results.at(-1)?.run ?? runId);
+        if (!record) { process.stderr.write(`no run ${runId} in bucket ${store.bucket}\n`); return 1; }
+        const out = path.resolve(flag(args, '--out') ?? (process.env.SELFTRAIN_HOME ? path.join(selftrainHome(), 'reports', `${runId}.html`) : `${runId}-report.html`));
+        mkdirSync(path.dirname(out), { recursive: true });
+        writeFileSync(out, await buildRunReport(store, record, { experiments: experiment?.tables }));
+        process.stdout.write(`${out}\n`);
         return 0;
       } finally {
         await close();

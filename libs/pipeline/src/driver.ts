@@ -25,12 +25,19 @@ export interface DriverDeps {
   logger: Logger;
   display: ProgressDisplay;
   requestId: string;
+  /** Train and score generation 0's teacher only; a later full run of the same spec reuses it. */
+  teacherOnly?: boolean;
 }
 
 /** The part of a spec that decides results (not where services run): reruns of it reuse stages. */
 export function specDigest(spec: RunSpec): string {
   const { services: _s, local: _l, ...defining } = spec;
-  return createHash('sha256').update(JSON.stringify(defining)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(defining, withoutLaterDefaults)).digest('hex');
+}
+
+/** Keys added after runs existed: at their default they leave the digest as it was, so old runs still match. */
+function withoutLaterDefaults(key: string, value: unknown): unknown {
+  return key === 'init_checkpoint' && value === '' ? undefined : value;
 }
 
 const EVAL_DEADLINE_MS = 30 * 60_000;
@@ -116,7 +123,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       }
       const request: StartTeacherRequest = {
         jobId: jobId('teacher'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val',
-        options: trainOptionsFromSpec(spec.teacher), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
+        options: trainOptionsFromSpec(spec.teacher, spec.teacher.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
       };
       const result = await trainingJob('teacher', request, `gen ${g} teacher`);
       Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact], outputs: [result.bestCheckpoint!], backend: result.backend });
@@ -124,6 +131,13 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       gen.teacherTrain = result;
     });
     const teacherCkpt = gen.teacherCheckpoint!;
+
+    // Supervised only (an experiment's baseline): the teacher and its score; the same run continues later.
+    if (deps.teacherOnly) {
+      gen.teacherEval ??= await evaluate(teacherCkpt.key, 'test');
+      await save();
+      break;
+    }
 
     // Pseudo-labels for every unlabeled shard, fanned out over the labelers with bounded concurrency.
     await stage(gen, 'labeling', async (s) => {
@@ -140,7 +154,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       const st = spec.student;
       const request: StartStudentRequest = {
         jobId: jobId('student'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
-        options: trainOptionsFromSpec(st), outputPrefix: `runs/${spec.name}/gen${g}/student`, alpha: st.alpha,
+        options: trainOptionsFromSpec(st, st.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/student`, alpha: st.alpha,
         pseudoFraction: st.pseudo_fraction, disableLossNormalization: !st.loss_normalization,
       };
       const result = await trainingJob('student', request, `gen ${g} student`);
@@ -161,7 +175,8 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       display.finish(`gen ${g} evaluation`, `teacher ${(100 * gen.teacherEval.top1).toFixed(2)} -> student ${(100 * gen.studentEval.top1).toFixed(2)} top-1 on test`);
     });
   }
-  rec.state = 'succeeded';
+  // A teacher-only pass leaves the run open: the rest of the loop has not run.
+  rec.state = deps.teacherOnly ? 'partial' : 'succeeded';
   await save();
   return rec;
 

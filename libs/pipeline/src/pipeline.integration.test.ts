@@ -19,6 +19,8 @@ import { serviceEnvironment, startLocalStack, startServiceProcess, type LocalSta
 import { ProgressDisplay } from './progress-display';
 import { connectServices, type ServiceClients } from './service-clients';
 import { validateSpec, type RunSpec } from './spec';
+import { validateGrid } from './experiment-grid';
+import { runExperiment } from './run-experiment';
 import { verifyPseudoLabelSet } from './verify-pseudo-labels';
 import { followJob } from './watch-job';
 
@@ -303,6 +305,29 @@ test('the teacher killed mid-training: restarted at its address, it resumes the 
   console.log(`teacher killed with its last checkpoint at step ${checkpointed}; resumed from step ${t.resumedFromStep}; ended at ${t.steps} (checkpoint interval 20)`);
   assert.equal(rec.generations[0].labelStats?.records, 1100, 'every unlabeled record labeled once');
   assert.ok(await store.exists(rec.generations[0].studentCheckpoint!.key));
+});
+
+test('an experiment grid: Rand Init vs an init checkpoint, supervised and + self-training, in the paper\'s tables', async () => {
+  const pretrained = first.generations[0].teacherCheckpoint!.key;
+  const { name: _n, services: _s, local: _l, ...base } = spec;
+  const grid = validateGrid({
+    name: 'it-grid', base: { ...base, generations: 1 }, seeds: [0],
+    axes: { labeled_fraction: [1], augment: ['s1'], init: ['random', `checkpoint:${pretrained}`], self_training: [false, true] },
+  });
+  const outcome = await runExperiment(grid, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-grid' });
+  assert.equal(outcome.results.length, 2);
+  assert.ok(outcome.results.every((r) => r.teacherTop1 !== undefined && r.studentTop1 !== undefined && r.teacherCurve.length >= 2));
+  const [byAugment, , convergence] = outcome.tables;
+  assert.deepEqual(byAugment.rows.map((r) => r.name), ['Rand Init', 'Rand Init + self-training', `Pretrain Init (${pretrained.replace(/\/model\.json$/, '')})`, `Pretrain Init (${pretrained.replace(/\/model\.json$/, '')}) + self-training`]);
+  assert.match(String(byAugment.rows[1].values['100 %']), /^\d+\.\d\d \([+-]\d+\.\d\d\)$/);
+  assert.equal(convergence.rows.length, 1);
+  assert.ok(await store.exists(outcome.keys.tables));
+  // Again: every stage is reused.
+  const again = await runExperiment(grid, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-grid-2' });
+  assert.deepEqual(again.results.map((r) => r.studentTop1), outcome.results.map((r) => r.studentTop1));
+  // A missing init checkpoint is named before anything runs.
+  const missing = validateGrid({ ...grid, axes: { ...grid.axes, init: ['checkpoint:runs/none/model.json'] } });
+  await assert.rejects(runExperiment(missing, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-grid-3' }), (e: unknown) => e instanceof NotFoundError && /axes.init checkpoint:runs\/none\/model.json/.test(e.message));
 });
 
 test('the student refuses an incomplete pseudo-label set, naming what is missing', async () => {

@@ -30,6 +30,8 @@ const trainFields = (d: ResolvedTrainOptions) => ({
   patience: int(d.patience), augment: str(d.augment, AUGMENTS), dropout: num(d.dropout, 0, 0.95),
   stochastic_depth: num(d.stochasticDepth, 0, 0.95), seed: int(d.seed, 0, 2 ** 31 - 1),
   randaugment_n: int(d.randAugmentN, 1, 6), randaugment_m: int(d.randAugmentM, 1, 10), label_smoothing: num(d.labelSmoothing, 0, 0.5),
+  // A model.json key in the bucket (e.g. pretrained on another label space); '' = random init.
+  init_checkpoint: str(''),
 });
 
 export const SPEC_SCHEMA: Record<string, Field> = {
@@ -60,7 +62,7 @@ export interface TrainSpec {
   model: string; width: number; batch_size: number; max_steps: number; learning_rate: number; momentum: number;
   weight_decay: number; warmup_steps: number; checkpoint_every: number; eval_every: number; patience: number;
   augment: string; dropout: number; stochastic_depth: number; seed: number; randaugment_n: number; randaugment_m: number;
-  label_smoothing: number;
+  label_smoothing: number; init_checkpoint: string;
 }
 
 /** The completed spec; its shape is SPEC_SCHEMA's (kept side by side: one declares, one types). */
