@@ -85,7 +85,10 @@ async function main(): Promise<void> {
     };
 
     process.stderr.write('labeling with 1 and 2 labeler processes...\n');
-    out.labelingScaleImgPerS = await benchLabelingScale(clients, checkpoint.key, 'datasets/fashion-mnist', shards.slice(0, 6), run);
+    // Client i talks to the process started as labeler-i.
+    const labelerPids = stack.addresses.labelers.map((_, i) => stack.processes.find((p) => p.name === `labeler-${i}`)!.pid);
+    // Enough shards that the last one to finish decides little (6 shards over 2 replicas end 4 + 2).
+    out.labelingScale = await benchLabelingScale(clients, checkpoint.key, 'datasets/fashion-mnist', shards.slice(0, 16), run, labelerPids);
 
     process.stderr.write('student memory with 1x and 10x pseudo-labels...\n');
     const student = async (pseudo: Shard[], id: string) => {
@@ -126,15 +129,19 @@ async function main(): Promise<void> {
     ['labeling img/s through gRPC + S3', String(lb.grpcS3ImgPerS)],
     ['  overhead', `${lb.overheadPercent} %`],
     ...Object.entries(lb.labelerPeakRssMiB).map(([k, v]) => [`labeler peak RSS, ${k}`, `${v} MiB`]),
-    ...scaleLines(out.labelingScaleImgPerS as Record<string, number>),
+    ...scaleLines(out.labelingScale as { imgPerS: Record<string, number>; cpuCoresBusy: Record<string, Record<string, number>> }),
     ...Object.entries(out.studentPeakRssMiB as Record<string, number>).map(([k, v]) => [`student peak RSS, ${k}`, `${v} MiB`]),
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(55)} ${v}`).join('\n')}\n\n${JSON.stringify(out, null, 2)}\n`);
 }
 
-function scaleLines(scale: Record<string, number>): string[][] {
-  const [one, many] = Object.values(scale);
-  return [...Object.entries(scale).map(([k, v]) => [`labeling img/s through gRPC + S3, ${k}`, String(v)]), ['  scale-out', `${(many / one).toFixed(2)}x`]];
+function scaleLines(scale: { imgPerS: Record<string, number>; cpuCoresBusy: Record<string, Record<string, number>> }): string[][] {
+  const [one, many] = Object.values(scale.imgPerS);
+  return [
+    ...Object.entries(scale.imgPerS).map(([k, v]) => [`labeling img/s through gRPC + S3, ${k}`, String(v)]),
+    ['  scale-out', `${(many / one).toFixed(2)}x`],
+    ...Object.entries(scale.cpuCoresBusy).map(([k, v]) => [`  cores busy with ${k}`, Object.entries(v).map(([p, c]) => `${p} ${c}`).join(', ')]),
+  ];
 }
 
 /** The stage times of the default run, if `npm start` has run against the default local store. */
