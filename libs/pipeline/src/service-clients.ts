@@ -1,6 +1,6 @@
 import { InputError } from '@selftrain/errors';
 import { EvaluatorClient, LabelerClient, StudentClient, TeacherClient } from '@selftrain/proto';
-import { createClient, type ClientSecurity } from '@selftrain/rpc';
+import { createClient, securityForHost, type ClientSecurity } from '@selftrain/rpc';
 import type { Replica } from './labeler-pool';
 
 export interface ServiceAddresses { teacher: string; student: string; evaluator: string; labelers: string[] }
@@ -26,9 +26,7 @@ export function connectServices(addresses: ServiceAddresses, security: ClientSec
   return {
     teacher, student, evaluator, labelers,
     labelerEntries: addresses.labelers,
-    labelerFor: (replica) => createClient(LabelerClient, replica.address, security.tls
-      ? { ...security, tls: { ...security.tls, serverName: security.tls.serverName ?? replica.host } }
-      : security),
+    labelerFor: (replica) => createClient(LabelerClient, replica.address, securityForHost(security, replica.host)),
     close: () => [teacher, student, evaluator, ...labelers].forEach((c) => c.close()),
   };
 }

@@ -1,5 +1,5 @@
 import { UnavailableError } from '@selftrain/errors';
-import { checkHealth, type ClientSecurity } from '@selftrain/rpc';
+import { checkHealth, securityForHost, type ClientSecurity } from '@selftrain/rpc';
 import { resolveReplicas } from './labeler-pool';
 import type { ServiceAddresses } from './service-clients';
 
@@ -20,7 +20,7 @@ export async function waitForServices(
     ];
     const labelers = await resolveReplicas(addresses.labelers).catch(() => []);
     for (const r of labelers) {
-      targets.push({ name: `labeler ${r.address}`, address: r.address, security: security.tls ? { ...security, tls: { ...security.tls, serverName: security.tls.serverName ?? r.host } } : security });
+      targets.push({ name: `labeler ${r.address}`, address: r.address, security: securityForHost(security, r.host) });
     }
     const states = await Promise.all(targets.map((t) => checkHealth(t.address, '', 3000, t.security).catch((err: Error) => err.message)));
     const waiting = targets.flatMap((t, i) => (states[i] === 'SERVING' ? [] : [`${t.name} (${states[i]})`]));

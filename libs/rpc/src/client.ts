@@ -1,6 +1,6 @@
 import { Metadata, type ChannelCredentials, type Client, type ClientReadableStream, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { MAX_MESSAGE_BYTES } from './server';
-import { bearerTokenClientInterceptor, channelCredentials, type ClientSecurity } from './security';
+import { bearerTokenClientInterceptor, channelCredentials, serverNameOptions, type ClientSecurity } from './security';
 import { fromServiceError } from './error-mapping';
 import { REQUEST_ID_HEADER } from './request-context';
 
@@ -15,10 +15,9 @@ type ClientCtor<C> = new (address: string, creds: ChannelCredentials, options?: 
 /** A client with message limits, retries on UNAVAILABLE, and the caller's TLS and token. */
 export function createClient<C extends Client>(Ctor: ClientCtor<C>, address: string, security: ClientSecurity = {}): C {
   const interceptors: Interceptor[] = security.token ? [bearerTokenClientInterceptor(security.token)] : [];
-  const serverName = security.tls?.serverName;
   return new Ctor(address, channelCredentials(security), {
     interceptors,
-    ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
+    ...serverNameOptions(security),
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     // Retry only UNAVAILABLE, as grpc's service config recommends for non-idempotent-safe calls.

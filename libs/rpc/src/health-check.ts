@@ -1,6 +1,6 @@
 import { makeClientConstructor, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { channelCredentials, type ClientSecurity } from './security';
+import { channelCredentials, serverNameOptions, type ClientSecurity } from './security';
 
 const HealthClient = makeClientConstructor(healthService as never, 'grpc.health.v1.Health') as unknown as new (
   address: string, creds: ChannelCredentials, options?: object,
@@ -8,8 +8,7 @@ const HealthClient = makeClientConstructor(healthService as never, 'grpc.health.
 
 /** The standard gRPC health check ("" = the whole server); resolves to SERVING / NOT_SERVING / UNKNOWN. */
 export function checkHealth(address: string, service = '', deadlineMs = 5000, security: ClientSecurity = {}): Promise<string> {
-  const serverName = security.tls?.serverName;
-  const client = new HealthClient(address, channelCredentials(security), serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {});
+  const client = new HealthClient(address, channelCredentials(security), serverNameOptions(security));
   return new Promise<string>((resolve, reject) => {
     client.check({ service }, { deadline: new Date(Date.now() + deadlineMs) }, (err, res) => {
       client.close();

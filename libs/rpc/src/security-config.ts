@@ -28,17 +28,24 @@ function readToken(r: ConfigReader): string | undefined {
   return token;
 }
 
+/** GRPC_TLS_CERT_FILE + GRPC_TLS_KEY_FILE, both or neither: the server's certificate, or the client's. */
+function readCertificatePair(r: ConfigReader, whose: string): { cert?: Buffer; key?: Buffer; set: boolean } {
+  const cert = readFile(r, 'GRPC_TLS_CERT_FILE');
+  const key = readFile(r, 'GRPC_TLS_KEY_FILE');
+  const hasCert = r.optional('GRPC_TLS_CERT_FILE') !== undefined;
+  if (hasCert !== (r.optional('GRPC_TLS_KEY_FILE') !== undefined)) {
+    r.add([new InputError(hasCert ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE', `${whose} certificate needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE`)]);
+  }
+  return { cert, key, set: hasCert };
+}
+
 /**
  * A service's side: GRPC_TLS_CERT_FILE + GRPC_TLS_KEY_FILE (both or neither), GRPC_TLS_CLIENT_CA_FILE
  * (mutual TLS), and the token. Problems go to `r`, to be reported with the rest of the configuration.
  */
 export function readServerSecurity(r: ConfigReader): ServerSecurity {
-  const cert = readFile(r, 'GRPC_TLS_CERT_FILE');
-  const key = readFile(r, 'GRPC_TLS_KEY_FILE');
+  const { cert, key, set: hasCert } = readCertificatePair(r, 'the server');
   const clientCa = readFile(r, 'GRPC_TLS_CLIENT_CA_FILE');
-  const hasCert = r.optional('GRPC_TLS_CERT_FILE') !== undefined;
-  const hasKey = r.optional('GRPC_TLS_KEY_FILE') !== undefined;
-  if (hasCert !== hasKey) r.add([new InputError(hasCert ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE', 'is required when the other of GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE is set')]);
   if (r.optional('GRPC_TLS_CLIENT_CA_FILE') !== undefined && !hasCert) r.add([new InputError('GRPC_TLS_CLIENT_CA_FILE', 'mutual TLS needs the server certificate too (GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE)')]);
   const security: ServerSecurity = {};
   if (cert && key) security.tls = { cert, key, ...(clientCa ? { clientCa } : {}) };
@@ -54,11 +61,8 @@ export function readServerSecurity(r: ConfigReader): ServerSecurity {
  */
 export function readClientSecurity(r: ConfigReader): ClientSecurity {
   const ca = readFile(r, 'GRPC_TLS_CA_FILE');
-  const cert = readFile(r, 'GRPC_TLS_CERT_FILE');
-  const key = readFile(r, 'GRPC_TLS_KEY_FILE');
+  const { cert, key, set: hasCert } = readCertificatePair(r, 'a client');
   const serverName = r.optional('GRPC_TLS_SERVER_NAME');
-  const hasCert = r.optional('GRPC_TLS_CERT_FILE') !== undefined;
-  if (hasCert !== (r.optional('GRPC_TLS_KEY_FILE') !== undefined)) r.add([new InputError(hasCert ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE', 'a client certificate needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE')]);
   const tlsOn = r.bool('GRPC_TLS', r.optional('GRPC_TLS_CA_FILE') !== undefined || hasCert);
   const security: ClientSecurity = {};
   if (tlsOn) security.tls = { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...(serverName ? { serverName } : {}) };

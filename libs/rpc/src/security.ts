@@ -53,6 +53,17 @@ export function bearerTokenInterceptor(token: string): ServerInterceptor {
   };
 }
 
+/** Channel options that make TLS check `serverName` instead of the dialled address. */
+export function serverNameOptions(security: ClientSecurity = {}): Record<string, string> {
+  const name = security.tls?.serverName;
+  return name ? { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name } : {};
+}
+
+/** The security for one replica found under `host`: its certificate names the host, not the IP dialled. */
+export function securityForHost(security: ClientSecurity, host: string): ClientSecurity {
+  return security.tls ? { ...security, tls: { ...security.tls, serverName: security.tls.serverName ?? host } } : security;
+}
+
 export function channelCredentials(security: ClientSecurity = {}): ChannelCredentials {
   const tls = security.tls;
   if (!tls) return credentials.createInsecure();
