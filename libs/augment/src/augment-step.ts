@@ -1,6 +1,6 @@
 // One sampled, fully parameterised op. Sampling (which ops, what magnitudes, which offsets) is
-// separated from applying, so the same steps can later be replayed on boxes and masks: an 'affine'
-// step moves them by `matrix`, 'pixel' and 'cutout' steps leave them alone.
+// separated from applying, so the same steps are replayed on boxes and masks (transform-boxes.ts,
+// transform-mask.ts): an 'affine' step moves them by `matrix`, 'pixel' and 'cutout' steps leave them alone.
 import type { Affine } from './affine.js';
 import type { ScaleJitter } from './scale-jitter.js';
 

@@ -23,3 +23,12 @@ export { RANDAUGMENT_MAX_MAGNITUDE, sampleRandAugment } from './rand-augment.js'
 export { type AugmentLevel, AUGMENT_LEVELS, parseAugmentLevel } from './augment-level.js';
 export { type PlanOptions, SCALE_JITTER_RANGES, sampleAugmentPlan, applyPlan } from './augment-plan.js';
 export { type AugmentOptions, augmentImage, augmentBatch } from './augment-image.js';
+export { type Box, type BoxOptions, type TransformedBoxes, transformBoxes } from './transform-boxes.js';
+export { IGNORE_LABEL, transformMask } from './transform-mask.js';
+export {
+  type AnnotatedSample,
+  type AugmentedSample,
+  type AnnotatedOptions,
+  augmentAnnotated,
+  applyAnnotatedPlan,
+} from './augment-annotated.js';

@@ -1,5 +1,5 @@
-// The single resampler behind every geometric op (rotate, shear, translate, flip, scale jitter), so a
-// mask warped with 'nearest' and fill 255 lines up exactly with the image.
+// The single image resampler behind every geometric op (rotate, shear, translate, flip, scale jitter).
+// transformMask follows the same pixel-centre convention and edge test, so masks line up with images.
 import { type Affine, invertAffine } from './affine.js';
 import type { Image } from './image.js';
 
@@ -14,8 +14,9 @@ export interface WarpOptions {
   fill?: number;
 }
 
-// Tolerance for centres that land exactly on the input border after floating-point error.
-const EDGE_EPS = 1e-6;
+// Tolerance for centres that land exactly on the input border after floating-point error (shared with
+// transformMask, so image and mask agree on which pixels are padding).
+export const EDGE_EPS = 1e-6;
 
 /**
  * Output pixel centres are mapped back through the inverse of `forward`. A centre inside the input's
