@@ -16,7 +16,8 @@ import { makeTileWasm } from './wasm-tile-kernel';
  *   per layer (28% of a resnet-small step); ours copies blocks.
  * Found by profiling training steps of every zoo model on wasm (tf.profile). The other backward kernels
  * they use (Step/Mul for ReLU, MaxPoolGrad, AvgPoolGrad, the ops batch norm's gradient is written in)
- * exist in stock wasm and are not a bottleneck.
+ * exist in stock wasm and are not a bottleneck; so do ResizeNearestNeighborGrad and ResizeBilinearGrad, which
+ * the FPN detector and segmenter need (~3% of a segmenter step; checked in wasm-resize-grad.test.ts).
  */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Tile',

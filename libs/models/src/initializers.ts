@@ -25,4 +25,9 @@ export class SeedSequence {
   glorot(): ReturnType<typeof tf.initializers.heNormal> {
     return tf.initializers.glorotUniform({ seed: this.take() });
   }
+
+  /** Gaussian with a small fixed std (RetinaNet's init of its head's output convs: 0.01). */
+  normal(stddev: number): ReturnType<typeof tf.initializers.heNormal> {
+    return tf.initializers.randomNormal({ mean: 0, stddev, seed: this.take() });
+  }
 }
