@@ -9,6 +9,8 @@ import { readIdxImages, readIdxLabels } from './idx';
 import { decodeImageExampleLabels, type ImageRecord } from './image-example';
 import {
   FASHION_MNIST_CLASS_NAMES,
+  FASHION_MNIST_COARSE_CLASS_NAMES,
+  FASHION_MNIST_COARSE_OF_FINE,
   hiddenLabelsKey,
   ingestFashionMnist,
   loadHiddenLabels,
@@ -141,4 +143,24 @@ test('input errors name the field and the missing file', async () => {
   await assert.rejects(ingestFashionMnist(store, { ...SMALL, shardSize: 0 }), (e: unknown) => e instanceof InputError && e.field === 'shardSize');
   assert.equal(await store.exists(manifestKey('ds/fm')), false);
   await assert.rejects(loadManifest(store, 'ds/fm'), (e: unknown) => e instanceof NotFoundError && e.what === 'dataset ds/fm');
+});
+
+test('the coarse label space: the same images under four groups, per-group draws, and no reuse across spaces', async () => {
+  const store = new MemoryObjectStore();
+  const fine = readIdxLabels(`${DIR}/train-labels-idx1-ubyte.gz`);
+  const coarse = await ingestFashionMnist(store, { ...SMALL, prefix: 'ds/coarse', labelSpace: 'coarse' });
+  assert.equal(coarse.manifest.name, 'fashion-mnist-coarse');
+  assert.deepEqual(coarse.manifest.classNames, [...FASHION_MNIST_COARSE_CLASS_NAMES]);
+  assert.deepEqual(splitOf(coarse.manifest, 'labeled').classCounts, [20, 20, 20, 20]);
+  assert.deepEqual(splitOf(coarse.manifest, 'val').classCounts, [10, 10, 10, 10]);
+  // Every record's label is its image's fine class mapped through the grouping.
+  const labeled = await all(store, coarse.manifest, 'labeled');
+  for (const r of labeled) assert.equal(r.label, FASHION_MNIST_COARSE_OF_FINE[fine[Number(r.key.slice('train-'.length))]], r.key);
+  const hidden = await loadHiddenLabels(store, 'ds/coarse');
+  assert.ok([...hidden.values()].every((l) => l >= 0 && l < 4));
+  // A prefix holding the fine dataset is not silently reused as the coarse one, nor the reverse.
+  await ingestFashionMnist(store, SMALL);
+  await assert.rejects(ingestFashionMnist(store, { ...SMALL, labelSpace: 'coarse' }), (e: unknown) => e instanceof ConflictError && e.message.includes('labelSpace fine (requested coarse)'));
+  await assert.rejects(ingestFashionMnist(store, { ...SMALL, prefix: 'ds/coarse' }), (e: unknown) => e instanceof ConflictError && e.message.includes('labelSpace coarse (requested fine)'));
+  await assert.rejects(ingestFashionMnist(store, { ...SMALL, prefix: 'ds/x', labelSpace: 'medium' as never }), (e: unknown) => e instanceof InputError && e.field === 'labelSpace');
 });

@@ -24,6 +24,15 @@ export const FASHION_MNIST_CLASS_NAMES = [
   'Ankle boot',
 ] as const;
 
+/**
+ * A coarse label space over the same images: "another labeled task" to pretrain on (the paper's
+ * ImageNet init, at this scale) or to train jointly with. Each fine class maps to one group.
+ */
+export const FASHION_MNIST_COARSE_CLASS_NAMES = ['Top or dress', 'Trouser', 'Footwear', 'Bag'] as const;
+export const FASHION_MNIST_COARSE_OF_FINE: readonly number[] = [0, 1, 0, 0, 0, 2, 0, 2, 3, 2];
+
+export type FashionMnistLabelSpace = 'fine' | 'coarse';
+
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 export interface IngestFashionMnistOptions {
@@ -41,6 +50,8 @@ export interface IngestFashionMnistOptions {
   /** Use only the first N training / test images (small datasets for tests). */
   limitTrain?: number;
   limitTest?: number;
+  /** 'fine' (the 10 classes, default) or 'coarse' (FASHION_MNIST_COARSE_CLASS_NAMES); per-class counts are per group. */
+  labelSpace?: FashionMnistLabelSpace;
   /** Records written so far, of all splits. Called after each shard. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -60,6 +71,7 @@ interface IngestOptionsRecord {
   shardSize: number;
   limitTrain: number | null;
   limitTest: number | null;
+  labelSpace: FashionMnistLabelSpace;
 }
 
 export const hiddenLabelsKey = (prefix: string) => `${prefix}/unlabeled-labels.json`;
@@ -84,7 +96,13 @@ function resolveOptions(opts: IngestFashionMnistOptions): IngestOptionsRecord {
     shardSize: intOption('shardSize', opts.shardSize, 2048, 1)!,
     limitTrain: intOption('limitTrain', opts.limitTrain, null, 1),
     limitTest: intOption('limitTest', opts.limitTest, null, 1),
+    labelSpace: labelSpaceOption(opts.labelSpace),
   };
+}
+
+function labelSpaceOption(v: string | undefined): FashionMnistLabelSpace {
+  if (v === undefined || v === 'fine' || v === 'coarse') return v ?? 'fine';
+  throw new InputError('labelSpace', `must be fine or coarse, got ${JSON.stringify(v)}`);
 }
 
 function checkPrefix(prefix: string): void {
@@ -101,11 +119,13 @@ async function existingDataset(store: ObjectStore, prefix: string, want: IngestO
   let have: Partial<IngestOptionsRecord>;
   try {
     have = await store.getJson<IngestOptionsRecord>(ingestOptionsKey(prefix));
+    // Written before label spaces existed: those datasets are all fine-grained.
+    have.labelSpace ??= 'fine';
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
     // Written by something else: compare what the manifest itself records.
     const val = manifest.splits.find((s) => s.name === 'val');
-    have = { seed: manifest.seed, labelsPerClass: manifest.labelsPerClass };
+    have = { seed: manifest.seed, labelsPerClass: manifest.labelsPerClass, labelSpace: manifest.classNames.length === FASHION_MNIST_CLASS_NAMES.length ? 'fine' : 'coarse' };
     if (val && val.classCounts.length > 0) have.valPerClass = val.classCounts[0];
   }
   const diffs: string[] = [];
@@ -143,6 +163,10 @@ function readPair(dir: string, set: 'train' | 't10k'): { images: IdxImages; labe
   return { images, labels, labelsPath };
 }
 
+function relabel<T extends { labels: Uint8Array }>(pair: T, space: FashionMnistLabelSpace): T {
+  return space === 'fine' ? pair : { ...pair, labels: pair.labels.map((l) => FASHION_MNIST_COARSE_OF_FINE[l]) };
+}
+
 export async function ingestFashionMnist(store: ObjectStore, opts: IngestFashionMnistOptions = {}): Promise<IngestResult> {
   const o = resolveOptions(opts);
   const prefix = opts.prefix ?? 'datasets/fashion-mnist';
@@ -152,15 +176,16 @@ export async function ingestFashionMnist(store: ObjectStore, opts: IngestFashion
 
   const sourceDir = opts.sourceDir ?? DEFAULT_FASHION_MNIST_DIR;
   if (!existsSync(sourceDir)) throw new InputError('sourceDir', `directory not found: ${sourceDir}`);
-  const train = readPair(sourceDir, 'train');
-  const test = readPair(sourceDir, 't10k');
+  const train = relabel(readPair(sourceDir, 'train'), o.labelSpace);
+  const test = relabel(readPair(sourceDir, 't10k'), o.labelSpace);
+  const classNames: readonly string[] = o.labelSpace === 'coarse' ? FASHION_MNIST_COARSE_CLASS_NAMES : FASHION_MNIST_CLASS_NAMES;
   const { height, width } = train.images;
   if (test.images.height !== height || test.images.width !== width) {
     throw new CorruptDataError(sourceFile(sourceDir, 't10k-images-idx3-ubyte'), 4, `test images are ${test.images.height}x${test.images.width}, train ${height}x${width}`);
   }
   const nTrain = Math.min(o.limitTrain ?? Infinity, train.images.count);
   const nTest = Math.min(o.limitTest ?? Infinity, test.images.count);
-  const numClasses = FASHION_MNIST_CLASS_NAMES.length;
+  const numClasses = classNames.length;
 
   // Per-class seeded draws: labeled first, then val, the rest unlabeled.
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
@@ -170,7 +195,7 @@ export async function ingestFashionMnist(store: ObjectStore, opts: IngestFashion
     if (idx.length < need) {
       throw new InputError(
         'labelsPerClass',
-        `labelsPerClass + valPerClass = ${need} exceeds the ${idx.length} images of class ${c} (${FASHION_MNIST_CLASS_NAMES[c]}) among ${nTrain} training images`,
+        `labelsPerClass + valPerClass = ${need} exceeds the ${idx.length} images of class ${c} (${classNames[c]}) among ${nTrain} training images`,
       );
     }
   });
@@ -230,13 +255,15 @@ export async function ingestFashionMnist(store: ObjectStore, opts: IngestFashion
   // Only offline analysis (pseudo-label accuracy) reads these; the pipeline never does.
   const hidden: Record<string, number> = {};
   for (const i of unlabeled) hidden[`train-${String(i).padStart(5, '0')}`] = train.labels[i];
-  await store.putJson(hiddenLabelsKey(prefix), { split: 'unlabeled', classNames: FASHION_MNIST_CLASS_NAMES, labels: hidden });
-  await store.putJson(ingestOptionsKey(prefix), o);
+  await store.putJson(hiddenLabelsKey(prefix), { split: 'unlabeled', classNames, labels: hidden });
+  // Fine datasets keep the file as it was before label spaces existed.
+  const { labelSpace, ...recorded } = o;
+  await store.putJson(ingestOptionsKey(prefix), labelSpace === 'fine' ? recorded : o);
 
   const manifest: DatasetManifest = {
-    name: 'fashion-mnist',
+    name: o.labelSpace === 'coarse' ? 'fashion-mnist-coarse' : 'fashion-mnist',
     source: `idx:${sourceDir}`,
-    classNames: [...FASHION_MNIST_CLASS_NAMES],
+    classNames: [...classNames],
     height,
     width,
     channels: 1,

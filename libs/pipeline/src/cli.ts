@@ -25,11 +25,12 @@ const USAGE = `usage:
   selftrain run [SPEC.yaml|SPEC.json]   run teacher -> labeler -> student -> evaluator (default spec: Fashion-MNIST)
   selftrain run --resume RUN            continue a run with the spec it started with (finished stages are reused)
   selftrain status RUN                  print a run record
-  selftrain experiment GRID.yaml        run a grid (labeled fraction x augmentation x init x self-training, over seeds)
+  selftrain experiment GRID.yaml [--parallel N]
+                                        run a grid (labeled fraction x augmentation x init x self-training, over seeds)
                                         and print the paper's tables; reruns reuse every finished stage
   selftrain report RUN [--out FILE]     write the run's report, one self-contained HTML file (default
                                         SELFTRAIN_HOME/reports/RUN.html, or ./RUN-report.html without SELFTRAIN_HOME)
-  selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P]
+  selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P] [--label-space fine|coarse]
   selftrain up [--labelers N]           start the services locally and print their addresses
 
 Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
@@ -115,12 +116,14 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'experiment': {
-      const file = args.find((a) => !a.startsWith('--'));
+      const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--parallel');
       if (!file) throw new InputError('GRID', 'give the grid file (YAML)');
       const grid = loadGridFile(file);
       const local = validateSpec({ ...grid.base, name: grid.name });
       return withServices(local.services, local.local.labelers, logger, display, async (deps, bucket) => {
-        const outcome = await runExperiment(grid, { ...deps, requestId: `experiment-${grid.name}-${randomUUID().slice(0, 8)}` });
+        const parallel = Number(flag(args, '--parallel') ?? 1);
+        if (!Number.isInteger(parallel) || parallel < 1 || parallel > 16) throw new InputError('--parallel', `must be an integer in [1, 16], got ${flag(args, '--parallel')}`);
+        const outcome = await runExperiment(grid, { ...deps, requestId: `experiment-${grid.name}-${randomUUID().slice(0, 8)}` }, parallel);
         process.stdout.write(`\n${outcome.tables.map(markdownTable).join('\n\n')}\n\nresults: s3://${bucket}/${outcome.keys.results}; report: selftrain report ${grid.name}\n`);
         return 0;
       });
@@ -172,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
         const n = (name: string) => (flag(args, name) === undefined ? undefined : Number(flag(args, name)));
         const result = await ingestFashionMnist(store, {
           sourceDir: flag(args, '--source'), prefix: flag(args, '--prefix'), labelsPerClass: n('--labels-per-class'), seed: n('--seed'),
+          labelSpace: flag(args, '--label-space') as 'fine' | 'coarse' | undefined,
           onProgress: (done, total) => display.update('ingest', done, total),
         });
         display.finish('ingest', `${result.reused ? 'already there' : 'written'}: ${result.manifestArtifact.key} (${result.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')})`);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ingestFashionMnist, splitOf } from '@selftrain/data';
+import { splitOf } from '@selftrain/data';
 import { ConflictError } from '@selftrain/errors';
 import { assertEnoughPseudoLabels } from '@selftrain/labeling';
 import type { Logger } from '@selftrain/logger';
@@ -17,7 +17,8 @@ import { loadRunRecord, saveRunRecord } from './run-record-store';
 import type { ServiceClients } from './service-clients';
 import type { RunSpec } from './spec';
 import { trainOptionsFromSpec } from './train-options-from-spec';
-import { followJob } from './watch-job';
+import { ingestSpecDataset } from './ingest-spec-dataset';
+import { runTrainingJob } from './training-job';
 
 export interface DriverDeps {
   store: ObjectStore;
@@ -36,8 +37,9 @@ export function specDigest(spec: RunSpec): string {
 }
 
 /** Keys added after runs existed: at their default they leave the digest as it was, so old runs still match. */
+const LATER_DEFAULTS: Record<string, unknown> = { init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1 };
 function withoutLaterDefaults(key: string, value: unknown): unknown {
-  return key === 'init_checkpoint' && value === '' ? undefined : value;
+  return key in LATER_DEFAULTS && LATER_DEFAULTS[key] === value ? undefined : value;
 }
 
 const EVAL_DEADLINE_MS = 30 * 60_000;
@@ -95,14 +97,8 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   };
 
   display.note(`run ${spec.name}: dataset ${spec.dataset.source} -> ${spec.dataset.prefix}`);
-  const ingest = await ingestFashionMnist(store, {
-    sourceDir: spec.dataset.source_dir || undefined, prefix: spec.dataset.prefix, labelsPerClass: spec.dataset.labels_per_class,
-    valPerClass: spec.dataset.val_per_class, shardSize: spec.dataset.shard_size, seed: spec.dataset.seed,
-    limitTrain: spec.dataset.limit_train || undefined, limitTest: spec.dataset.limit_test || undefined,
-    onProgress: (done, total) => display.update('ingest', done, total),
-  });
+  const ingest = await ingestSpecDataset(store, spec.dataset, display);
   const manifest = ingest.manifest;
-  display.finish('ingest', `${ingest.reused ? 'reused' : 'written'}: ${manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
   const unlabeled = splitOf(manifest, 'unlabeled');
   const datasetArtifact: Artifact = ingest.manifestArtifact;
 
@@ -125,7 +121,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
         jobId: jobId('teacher'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val',
         options: trainOptionsFromSpec(spec.teacher, spec.teacher.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
       };
-      const result = await trainingJob('teacher', request, `gen ${g} teacher`);
+      const result = await runTrainingJob(deps, 'teacher', request, `gen ${g} teacher`);
       Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact], outputs: [result.bestCheckpoint!], backend: result.backend });
       gen.teacherCheckpoint = result.bestCheckpoint;
       gen.teacherTrain = result;
@@ -157,7 +153,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
         options: trainOptionsFromSpec(st, st.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/student`, alpha: st.alpha,
         pseudoFraction: st.pseudo_fraction, disableLossNormalization: !st.loss_normalization,
       };
-      const result = await trainingJob('student', request, `gen ${g} student`);
+      const result = await runTrainingJob(deps, 'student', request, `gen ${g} student`);
       Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact, ...gen.pseudoShards.map(shardArtifact)], outputs: [result.bestCheckpoint!], backend: result.backend });
       gen.studentCheckpoint = result.bestCheckpoint;
       gen.studentTrain = result;
@@ -179,29 +175,6 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   rec.state = deps.teacherOnly ? 'partial' : 'succeeded';
   await save();
   return rec;
-
-  async function trainingJob(role: 'teacher' | 'student', request: StartTeacherRequest | StartStudentRequest, label: string): Promise<TrainResult> {
-    const client = role === 'teacher' ? clients.teacher : clients.student;
-    const startJob = () => call<typeof request, StartJobResponse>(client, client.startTraining as never, 'StartTraining', request, { requestId: deps.requestId });
-    const started = await startJob();
-    if (!started.created) display.note(`${label}: job ${request.jobId} already exists; following it`);
-    const status = await followJob(client, started, (e) => {
-      const p = e.progress;
-      if (p) display.update(label, p.step, p.totalSteps, `loss ${p.loss.toFixed(3)} val ${(100 * p.valTop1).toFixed(1)}% ${p.imagesPerSecond.toFixed(0)} img/s eta ${Math.round(p.etaSeconds)}s`);
-    }, {
-      requestId: deps.requestId,
-      restart: () => {
-        display.note(`${label}: the ${role} lost job ${request.jobId}; starting it again (it resumes from its last checkpoint)`);
-        return startJob();
-      },
-    });
-    if (status.result?.resumedFromStep) display.note(`${label}: resumed from step ${status.result.resumedFromStep} after the ${role} was lost`);
-    if (status.state !== JobState.JOB_STATE_SUCCEEDED || !status.result?.bestCheckpoint) {
-      throw new Error(`${role} job ${request.jobId} ended ${JobState[status.state]}: ${status.error || 'no checkpoint'}`);
-    }
-    display.finish(label, `${status.result.steps} steps, best val top-1 ${(100 * status.result.bestValTop1).toFixed(2)}%, ${status.result.imagesPerSecond.toFixed(0)} img/s on ${status.result.backend}`);
-    return status.result;
-  }
 
   async function labelAll(checkpoint: Artifact, shards: Shard[], g: number): Promise<LabelShardResponse[]> {
     const total = shards.reduce((n, s) => n + s.records, 0);

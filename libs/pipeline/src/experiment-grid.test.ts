@@ -65,3 +65,25 @@ test('tables: mean over seeds with spread, gains over supervised Rand Init; conv
   assert.equal(convergenceTable(grid, results.slice(0, 2)).rows.length, 1);
   assert.match(markdownTable(byAugment), /^\*\*Augment-S1: top-1 by labeled fraction\*\*\n\n\| \| 100 % \|\n\|---\|---\|\n\| Rand Init \| 81.00 ±1.00 \|/);
 });
+
+test('inits the grid makes: pretrain settings are checked up front, and each init lands on teacher and student', () => {
+  const problems = fields(() => validateGrid({ name: 'g', axes: { init: ['random', 'imagenet'] }, pretrain: { supervised: { max_steps: 'many', model: 'resnet-small' }, depth: 2 } }));
+  assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), ['axes.init[1]', 'pretrain.depth', 'pretrain.supervised.max_steps', 'pretrain.supervised.model']);
+  assert.ok(problems.some((p) => p.includes('is not random, supervised, simclr, joint or checkpoint:KEY/model.json')));
+  const grid = validateGrid({ name: 'g', axes: { init: ['random', 'supervised', 'simclr', 'joint'] }, pretrain: { joint_weight: 0.5 } });
+  assert.equal(grid.pretrain.supervised.max_steps, 1500, 'defaults filled in');
+  assert.equal(grid.pretrain.simclr.augment, 's2');
+  assert.throws(() => expandGrid(grid), /init supervised has not been made yet/);
+  const cells = expandGrid(grid, {
+    supervised: { tag: 'supabc', initCheckpoint: 'pretrain/supervised-1/checkpoints/best/model.json' },
+    simclr: { tag: 'simclrdef', initCheckpoint: 'pretrain/simclr-2/checkpoints/best/model.json' },
+    joint: { tag: 'jointx', auxiliaryDataset: 'datasets/fashion-mnist-coarse', auxiliaryWeight: 0.5 },
+  });
+  const by = (init: string) => cells.find((c) => c.init === init)!.spec;
+  assert.equal(by('supervised').teacher.init_checkpoint, 'pretrain/supervised-1/checkpoints/best/model.json');
+  assert.equal(by('simclr').student.init_checkpoint, 'pretrain/simclr-2/checkpoints/best/model.json');
+  assert.equal(by('joint').teacher.init_checkpoint, '', 'joint training starts from random');
+  assert.deepEqual([by('joint').teacher.auxiliary_dataset, by('joint').student.auxiliary_weight], ['datasets/fashion-mnist-coarse', 0.5]);
+  assert.equal(by('random').teacher.auxiliary_dataset, '');
+  assert.deepEqual(cells.map((c) => c.spec.name), ['g-f100-s1-rand-s0', 'g-f100-s1-supabc-s0', 'g-f100-s1-simclrdef-s0', 'g-f100-s1-jointx-s0']);
+});

@@ -1,6 +1,7 @@
 import type { CurvePoint, RunRecord } from '@selftrain/proto';
 import type { ExperimentTable } from '@selftrain/report';
 import type { ExperimentGrid, GridCell } from './experiment-grid';
+import type { PretrainOutcome } from './pretrain';
 
 /** What one cell's run measured: the teacher (supervised only) and, when it ran, the student. */
 export interface CellResult {
@@ -33,7 +34,26 @@ function summary(values: number[]): { mean: number; text: string } | undefined {
   return { mean, text: values.length > 1 ? `${fmt(mean)} ±${(100 * spread).toFixed(2)}` : fmt(mean) };
 }
 
-const initName = (init: string) => (init === 'random' ? 'Rand Init' : `Pretrain Init (${init.slice('checkpoint:'.length).replace(/\/model\.json$/, '')})`);
+const INIT_NAMES: Record<string, string> = {
+  random: 'Rand Init', supervised: 'Supervised Init (coarse labels)', simclr: 'SimCLR Init', joint: 'Joint Training (coarse labels)',
+};
+const initName = (init: string) => INIT_NAMES[init] ?? `Pretrain Init (${init.slice('checkpoint:'.length).replace(/\/model\.json$/, '')})`;
+
+/** What each pretraining the grid ran reached on its own task. */
+export function pretrainingTable(outcomes: PretrainOutcome[]): ExperimentTable {
+  return {
+    title: 'Pretraining: the inits the grid made',
+    columns: ['task', 'steps', 'best val', 'seconds', 'checkpoint'],
+    rows: outcomes.map((o) => ({
+      name: INIT_NAMES[o.kind],
+      values: {
+        task: o.kind === 'supervised' ? `coarse labels, ${o.dataset} ${o.trainSplit}` : `NT-Xent on ${o.dataset} ${o.trainSplit} (labels unused)`,
+        steps: String(o.steps), 'best val': fmt(o.bestVal), seconds: o.reused ? 'reused' : o.seconds.toFixed(0), checkpoint: o.checkpoint,
+      },
+    })),
+    note: 'best val: top-1 on the coarse val split (supervised); contrastive top-1 of matching the two views of val images (SimCLR)',
+  };
+}
 
 /**
  * The paper's tables (Zoph et al. Tables 2-4 form): rows are each init, supervised and + self-training;

@@ -11,7 +11,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { loadManifest, readShard } from '@selftrain/data';
 import { FailedPreconditionError, InputError, NotFoundError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
-import { Augment, DatasetManifest, EvaluateRequest, JobState, LabelShardRequest, StartTeacherRequest, type RunRecord, type StartJobResponse } from '@selftrain/proto';
+import { Augment, DatasetManifest, EvaluateRequest, JobState, LabelShardRequest, StartStudentRequest, StartTeacherRequest, TrainObjective, type RunRecord, type StartJobResponse } from '@selftrain/proto';
 import { call, checkHealth, makeTestPki, RpcError, type ClientSecurity } from '@selftrain/rpc';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 import { runPipeline } from './driver';
@@ -22,6 +22,7 @@ import { validateSpec, type RunSpec } from './spec';
 import { validateGrid } from './experiment-grid';
 import { runExperiment } from './run-experiment';
 import { verifyPseudoLabelSet } from './verify-pseudo-labels';
+import { loadRunRecord } from './run-record-store';
 import { followJob } from './watch-job';
 
 let home: string;
@@ -328,6 +329,48 @@ test('an experiment grid: Rand Init vs an init checkpoint, supervised and + self
   // A missing init checkpoint is named before anything runs.
   const missing = validateGrid({ ...grid, axes: { ...grid.axes, init: ['checkpoint:runs/none/model.json'] } });
   await assert.rejects(runExperiment(missing, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-grid-3' }), (e: unknown) => e instanceof NotFoundError && /axes.init checkpoint:runs\/none\/model.json/.test(e.message));
+});
+
+test('a grid that makes its own inits: supervised on coarse labels, SimCLR on the unlabeled pool, joint training; two cells at a time', async () => {
+  const { name: _n, services: _s, local: _l, ...base } = spec;
+  const tiny = { max_steps: 30, eval_every: 15, checkpoint_every: 15, batch_size: 32, warmup_steps: 5 };
+  const grid = validateGrid({
+    name: 'it-made', base: { ...base, generations: 1 }, seeds: [0],
+    axes: { labeled_fraction: [1], augment: ['s1'], init: ['random', 'supervised', 'simclr', 'joint'], self_training: [false, true] },
+    pretrain: { coarse_labels_per_class: 60, coarse_val_per_class: 20, supervised: tiny, simclr: { ...tiny, augment: 's1' }, joint_weight: 0.5 },
+  });
+  const outcome = await runExperiment(grid, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-made' }, 2);
+  const [supervised, simclr] = outcome.pretraining;
+  assert.deepEqual(outcome.pretraining.map((p) => [p.kind, p.trainSplit, p.steps, p.reused]), [['supervised', 'labeled', 30, false], ['simclr', 'unlabeled', 30, false]]);
+  assert.match(supervised.dataset, /-coarse-l60-v20-s0$/);
+  assert.equal(simclr.dataset, spec.dataset.prefix, 'SimCLR reads the base dataset\'s unlabeled pool');
+  assert.equal((await loadManifest(store, supervised.dataset)).classNames.length, 4, 'the coarse label space');
+  for (const p of outcome.pretraining) assert.ok(await store.exists(p.checkpoint), p.checkpoint);
+  // Each cell's teacher and student start from what its init made.
+  assert.equal(outcome.results.length, 4);
+  assert.ok(outcome.results.every((r) => r.teacherTop1 !== undefined && r.studentTop1 !== undefined));
+  const specOf = async (init: string) => JSON.parse((await loadRunRecord(store, outcome.results.find((r) => r.init === init)!.run))!.specJson) as RunSpec;
+  assert.equal((await specOf('supervised')).teacher.init_checkpoint, supervised.checkpoint);
+  assert.equal((await specOf('simclr')).student.init_checkpoint, simclr.checkpoint);
+  const joint = await specOf('joint');
+  assert.deepEqual([joint.teacher.auxiliary_dataset, joint.student.auxiliary_dataset, joint.teacher.init_checkpoint], [supervised.dataset, supervised.dataset, '']);
+  const logs = stack.processes.map((p) => readFileSync(p.log, 'utf8')).join('');
+  assert.match(logs, /"auxiliaryLoss":\d/, 'the joint cells trained the auxiliary head');
+  const byAugment = outcome.tables[0];
+  assert.deepEqual(byAugment.rows.map((r) => r.name).filter((n) => !n.endsWith('self-training')), ['Rand Init', 'Supervised Init (coarse labels)', 'SimCLR Init', 'Joint Training (coarse labels)']);
+  assert.equal(outcome.tables.at(-1)!.title, 'Pretraining: the inits the grid made');
+  // Again: the pretrainings and every stage are reused.
+  const again = await runExperiment(grid, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-made-2' }, 2);
+  assert.deepEqual(again.pretraining.map((p) => p.reused), [true, true]);
+  assert.deepEqual(again.results.map((r) => r.studentTop1), outcome.results.map((r) => r.studentTop1));
+  // The options behind these inits are checked like any other field.
+  const { student, teacher } = clients;
+  await assert.rejects(call(student, student.startTraining as never, 'StartTraining', StartStudentRequest.fromPartial({
+    jobId: 'j-simclr-student', dataset: spec.dataset.prefix, outputPrefix: 'x', pseudoShards: first.generations[0].pseudoShards, options: { objective: TrainObjective.TRAIN_OBJECTIVE_SIMCLR },
+  })), (e: unknown) => e instanceof InputError && e.field === 'options.objective');
+  await assert.rejects(call(teacher, teacher.startTraining as never, 'StartTraining', StartTeacherRequest.fromPartial({
+    jobId: 'j-aux-missing', dataset: spec.dataset.prefix, outputPrefix: 'x', options: { auxiliaryDataset: 'datasets/no-such-aux' },
+  })), (e: unknown) => e instanceof NotFoundError && /options.auxiliary_dataset: dataset datasets\/no-such-aux not found/.test(e.message));
 });
 
 test('the student refuses an incomplete pseudo-label set, naming what is missing', async () => {

@@ -35,4 +35,15 @@ export class ProgressDisplay {
     if (this.out.isTTY && this.current) this.out.write('\r\x1b[2K');
     this.out.write(`${message}\n`);
   }
+
+  /** The same display with every stage and note prefixed (runs of an experiment side by side). */
+  scoped(prefix: string): ProgressDisplay {
+    const parent = this;
+    return Object.assign(Object.create(ProgressDisplay.prototype) as ProgressDisplay, {
+      update: (stage: string, done: number, total: number, detail?: string) => parent.update(`${prefix}${stage}`, done, total, detail),
+      finish: (stage: string, summary: string) => parent.finish(`${prefix}${stage}`, summary),
+      note: (message: string) => parent.note(`${prefix}${message}`),
+      scoped: (more: string) => parent.scoped(`${prefix}${more}`),
+    });
+  }
 }

@@ -8,22 +8,22 @@ import { STUDENT_DEFAULTS } from '@selftrain/trainer';
  * The run spec (YAML or JSON). Every key is declared here with its type and default; an unknown key or
  * a wrong type is an error naming its path (`teacher.max_steps`), and the CLI exits 2.
  */
-type Field =
+export type Field =
   | { kind: 'number'; default: number; min?: number; max?: number; integer?: boolean }
   | { kind: 'string'; default: string; choices?: string[] }
   | { kind: 'boolean'; default: boolean }
   | { kind: 'strings'; default: string[] }
   | { kind: 'section'; fields: Record<string, Field> };
 
-const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Field => ({ kind: 'number', default: d, min, max, integer: true });
-const num = (d: number, min = 0, max = Number.MAX_VALUE): Field => ({ kind: 'number', default: d, min, max });
+export const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Field => ({ kind: 'number', default: d, min, max, integer: true });
+export const num = (d: number, min = 0, max = Number.MAX_VALUE): Field => ({ kind: 'number', default: d, min, max });
 const str = (d: string, choices?: string[]): Field => ({ kind: 'string', default: d, choices });
 const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
 const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
 const MODELS = ['cnn-small', 'resnet-small'];
 
 // Defaults come from the services' own (one place for each number); the spec adds types and ranges.
-const trainFields = (d: ResolvedTrainOptions) => ({
+export const trainFields = (d: ResolvedTrainOptions) => ({
   model: str(d.model, MODELS), width: num(d.width, 0.125, 8), batch_size: int(d.batchSize, 2, 4096), max_steps: int(d.maxSteps, 1),
   learning_rate: num(d.learningRate, 1e-7, 10), momentum: num(d.momentum, 0, 0.999), weight_decay: num(d.weightDecay, 0, 0.1),
   warmup_steps: int(d.warmupSteps), checkpoint_every: int(d.checkpointEvery, 1), eval_every: int(d.evalEvery, 1),
@@ -32,6 +32,8 @@ const trainFields = (d: ResolvedTrainOptions) => ({
   randaugment_n: int(d.randAugmentN, 1, 6), randaugment_m: int(d.randAugmentM, 1, 10), label_smoothing: num(d.labelSmoothing, 0, 0.5),
   // A model.json key in the bucket (e.g. pretrained on another label space); '' = random init.
   init_checkpoint: str(''),
+  // Joint training: a dataset prefix whose labeled split trains an auxiliary head alongside ('' = off).
+  auxiliary_dataset: str(''), auxiliary_weight: num(d.auxiliaryWeight, 0.01, 100),
 });
 
 export const SPEC_SCHEMA: Record<string, Field> = {
@@ -62,7 +64,7 @@ export interface TrainSpec {
   model: string; width: number; batch_size: number; max_steps: number; learning_rate: number; momentum: number;
   weight_decay: number; warmup_steps: number; checkpoint_every: number; eval_every: number; patience: number;
   augment: string; dropout: number; stochastic_depth: number; seed: number; randaugment_n: number; randaugment_m: number;
-  label_smoothing: number; init_checkpoint: string;
+  label_smoothing: number; init_checkpoint: string; auxiliary_dataset: string; auxiliary_weight: number;
 }
 
 /** The completed spec; its shape is SPEC_SCHEMA's (kept side by side: one declares, one types). */
@@ -87,6 +89,11 @@ export function validateSpec(raw: unknown, where = 'spec'): RunSpec {
   const out = walk(raw ?? {}, SPEC_SCHEMA, '', problems, where);
   if (problems.length) throw new SpecError(problems);
   return out as unknown as RunSpec;
+}
+
+/** Checks `raw` against a schema section, defaults filled in; problems are pushed, each naming its path. */
+export function validateFields(raw: unknown, fields: Record<string, Field>, path: string, problems: InputError[]): Record<string, unknown> {
+  return walk(raw ?? {}, fields, path, problems, path.replace(/\.$/, '') || 'spec');
 }
 
 function walk(value: unknown, fields: Record<string, Field>, path: string, problems: InputError[], where: string): Spec {

@@ -15,3 +15,7 @@ export * from './decode-detections';
 export * from './detection-train-step';
 export * from './segmentation-train-step';
 export * from './dense-training-bench';
+export * from './auxiliary-head';
+export * from './nt-xent';
+export * from './train-simclr';
+export * from './train-simclr-model';

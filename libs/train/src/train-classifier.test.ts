@@ -77,3 +77,31 @@ test('cancellation checkpoints and stops', async () => {
   assert.match(saved[0], /^last@1\d$/);
   model.dispose();
 });
+
+test('joint training: the auxiliary task trains through its own head on the shared encoder, which checkpoints leave out', async () => {
+  const model = buildModel({ name: 'cnn-small', inputShape: [8, 8, 1], numClasses: 2, width: 0.25, seed: 6 });
+  const weightsBefore = model.getWeights().length;
+  // The auxiliary task: a bright left half against a bright right half (the main task is top/bottom).
+  const auxiliary = examples(64, 11).map((e) => {
+    const image = new Uint8Array(64);
+    for (let p = 0; p < 64; p++) image[p] = e.image[(p % 8) * 8 + Math.floor(p / 8)];
+    return { image, label: e.label };
+  });
+  const logged: { auxiliaryLoss?: number }[] = [];
+  const logger = { info: (o: { auxiliaryLoss?: number }) => logged.push(o), warn: () => undefined } as never;
+  const tensorsBefore = tf.memory().numTensors;
+  const result = await trainClassifier({
+    model, shape, numClasses: 2, labeled: examples(32, 12), validation: examples(32, 13), backend: 'wasm', logger,
+    options: { ...TEACHER_DEFAULTS, maxSteps: 60, evalEvery: 20, checkpointEvery: 100, batchSize: 16, warmupSteps: 5, augment: 'none' },
+    auxiliary: { examples: auxiliary, numClasses: 2, weight: 1 },
+    saveCheckpoint: async () => ({ key: 'k', sha256: 's', sizeBytes: 1 }),
+  });
+  const auxLosses = logged.map((o) => o.auxiliaryLoss).filter((x): x is number => x !== undefined);
+  assert.equal(auxLosses.length, 3, 'the auxiliary loss is logged at each evaluation');
+  assert.ok(auxLosses[2] < 0.4, `auxiliary loss ${auxLosses[2]} is far below chance (0.69): the head and encoder learn it`);
+  assert.ok(result.bestValTop1 >= 0.9, `the task itself still learns: val top-1 ${result.bestValTop1}`);
+  assert.equal(model.getWeights().length, weightsBefore, 'the auxiliary head is not part of the model');
+  assert.throws(() => model.getLayer('auxiliary_logits'));
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'the head and its velocities are disposed');
+  model.dispose();
+});

@@ -4,6 +4,7 @@ import { CancelledError } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { argmaxRows, top1 } from '@selftrain/metrics';
 import type { Artifact, CurvePoint, Progress, TrainResult } from '@selftrain/proto';
+import { buildAuxiliaryHead } from './auxiliary-head';
 import { imagesToTensor, targetsToTensor, type Example, type ImageShape } from './batch';
 import { cosineLearningRate } from './learning-rate';
 import { LossNormalizer } from './loss-normalizer';
@@ -24,6 +25,14 @@ export interface PseudoLabelSettings {
   normalizeLoss: boolean;
 }
 
+/** Joint training: labeled examples of another classification task, trained on the same encoder. */
+export interface AuxiliaryTask {
+  examples: Example[];
+  numClasses: number;
+  /** The auxiliary loss's weight against the task's. */
+  weight: number;
+}
+
 export interface TrainClassifierInput {
   model: tf.LayersModel;
   shape: ImageShape;
@@ -32,6 +41,8 @@ export interface TrainClassifierInput {
   validation: Example[];
   options: ResolvedTrainOptions;
   pseudo?: PseudoLabelSettings;
+  /** Each step also takes as many auxiliary examples as human-labeled ones, through their own head. */
+  auxiliary?: AuxiliaryTask;
   /**
    * Persists the model; `kind` 'best' is the early-stopping pick, 'last' the periodic checkpoint, which
    * carries the loop's state so a job killed later resumes from it.
@@ -65,7 +76,7 @@ export interface TrainingState {
 }
 
 export async function trainClassifier(input: TrainClassifierInput): Promise<TrainResult> {
-  const { model, shape, numClasses, options: o, pseudo } = input;
+  const { model, shape, numClasses, options: o, pseudo, auxiliary } = input;
   const r = input.resume;
   // A resumed job draws a fresh, still seeded stream: the same step count, not bit-identical batches.
   const rng = createRng(o.seed + (r?.step ?? 0));
@@ -75,14 +86,22 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
   const pseudoCount = pseudo ? Math.round(o.batchSize * pseudo.fraction) : 0;
   const humanCount = o.batchSize - pseudoCount;
   const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const auxModel = auxiliary ? buildAuxiliaryHead(model, auxiliary.numClasses, o.seed) : undefined;
+  // The head's own weights: trained with the rest, but not in the checkpoint nor the resume state (a
+  // resumed job starts a fresh head on an encoder that already learned both tasks).
+  const headVariables = auxModel ? auxModel.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val).filter((v) => !variables.includes(v)) : [];
+  const trained = variables.concat(headVariables);
+  const auxOrder = { order: shuffled(auxiliary?.examples.length ?? 0, rng), cursor: 0 };
   const curve: CurvePoint[] = r ? [...r.curve] : [];
   let order = shuffled(input.labeled.length, rng);
   let cursor = 0;
   let best: Artifact | undefined = r?.best;
   let last: Artifact | undefined;
+  let lastSavedStep = -1;
   let bestTop1 = r?.bestTop1 ?? -1;
   let sinceBest = r?.sinceBest ?? 0;
   let lossAvg = r?.lossAvg ?? 0;
+  let auxLossAvg = 0;
   let step = r?.step ?? 0;
   const startStep = step;
   const started = Date.now();
@@ -102,6 +121,15 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
     while (batch.length < humanCount) {
       if (cursor >= order.length) { order = shuffled(input.labeled.length, rng); cursor = 0; }
       batch.push(input.labeled[order[cursor++]]);
+    }
+    return batch;
+  };
+
+  const nextAuxiliary = (): Example[] => {
+    const batch: Example[] = [];
+    while (auxiliary && batch.length < humanCount) {
+      if (auxOrder.cursor >= auxOrder.order.length) Object.assign(auxOrder, { order: shuffled(auxiliary.examples.length, rng), cursor: 0 });
+      batch.push(auxiliary.examples[auxOrder.order[auxOrder.cursor++]]);
     }
     return batch;
   };
@@ -130,31 +158,43 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
       const human = nextHuman();
       const pseudoBatch = pseudo ? await pseudo.sampler.sample(pseudoCount) : [];
       const batch = human.concat(pseudoBatch);
+      const auxBatch = nextAuxiliary();
       const lr = cosineLearningRate(step, o.learningRate, o.maxSteps, o.warmupSteps);
       const weights = normalizer.weights();
-      const [lossValue, humanLoss, pseudoLoss] = tf.tidy(() => {
+      const [lossValue, humanLoss, pseudoLoss, auxLossValue] = tf.tidy(() => {
         const x = imagesToTensor(batch, shape, augment, rng);
         const y = targetsToTensor(batch, numClasses);
         // The two partial losses are kept past variableGrads' own scope so the normalizer can read them.
         let lh: tf.Scalar | undefined;
         let lp: tf.Scalar | undefined;
+        let la: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
           const logits = model.apply(x, { training: true }) as tf.Tensor2D;
           const perExample = tf.losses.softmaxCrossEntropy(y, logits, undefined, o.labelSmoothing, tf.Reduction.NONE) as tf.Tensor1D;
           lh = tf.keep(tf.mean(perExample.slice(0, humanCount)) as tf.Scalar);
-          if (pseudoCount === 0) return tf.mul(lh, 1) as tf.Scalar;
-          lp = tf.keep(tf.mean(perExample.slice(humanCount, pseudoCount)) as tf.Scalar);
-          return tf.add(tf.mul(lh, weights.human), tf.mul(lp, weights.pseudo)) as tf.Scalar;
-        }, variables);
-        optimizer.apply(variables, grads, lr);
-        const values = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN];
+          let loss: tf.Scalar = tf.mul(lh, 1);
+          if (pseudoCount > 0) {
+            lp = tf.keep(tf.mean(perExample.slice(humanCount, pseudoCount)) as tf.Scalar);
+            loss = tf.add(tf.mul(lh, weights.human), tf.mul(lp, weights.pseudo));
+          }
+          if (auxModel && auxiliary) {
+            const auxLogits = auxModel.apply(imagesToTensor(auxBatch, shape, augment, rng), { training: true }) as tf.Tensor2D;
+            la = tf.keep(tf.losses.softmaxCrossEntropy(targetsToTensor(auxBatch, auxiliary.numClasses), auxLogits) as tf.Scalar);
+            loss = tf.add(loss, tf.mul(la, auxiliary.weight));
+          }
+          return loss;
+        }, trained);
+        optimizer.apply(trained, grads, lr);
+        const values = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN, la?.dataSync()[0] ?? NaN];
         lh?.dispose();
         lp?.dispose();
+        la?.dispose();
         return values;
       });
       if (!Number.isFinite(lossValue)) throw new Error(`loss is ${lossValue} at step ${step}; lower options.learning_rate`);
       if (pseudo) normalizer.update(humanLoss, pseudoLoss);
       lossAvg = step === startStep && !r ? lossValue : 0.95 * lossAvg + 0.05 * lossValue;
+      if (auxiliary) auxLossAvg = step === startStep ? auxLossValue : 0.95 * auxLossAvg + 0.05 * auxLossValue;
       step += 1;
       imagesSeen += batch.length;
 
@@ -171,10 +211,11 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
           checkpoint = best;
         } else sinceBest += 1;
         message = `step ${step}: val top-1 ${valTop1.toFixed(4)} (best ${bestTop1.toFixed(4)})`;
-        input.logger?.info({ step, loss: lossAvg, valTop1, lr }, 'evaluated');
+        input.logger?.info({ step, loss: lossAvg, valTop1, lr, ...(auxiliary ? { auxiliaryLoss: auxLossAvg } : {}) }, 'evaluated');
       }
       if (step % o.checkpointEvery === 0) {
         last = await input.saveCheckpoint('last', step, { step }, state());
+        lastSavedStep = step;
         checkpoint ??= last;
       }
       if (evalNow || step % 10 === 0) input.onProgress?.(progress(), message, checkpoint);
@@ -185,9 +226,11 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
       // Let gRPC calls (Watch, Get, health) through between steps.
       await new Promise((r) => setImmediate(r));
     }
-    if (!last || curve.length === 0 || (curve.at(-1)?.step ?? 0) !== step) last = await input.saveCheckpoint('last', step, { step }, state());
+    // The final weights are always the 'last' checkpoint, whether or not the interval divides the step count.
+    if (lastSavedStep !== step) last = await input.saveCheckpoint('last', step, { step }, state());
   } finally {
     optimizer.dispose();
+    for (const v of headVariables) v.dispose();
   }
   const seconds = (Date.now() - started) / 1000;
   return {

@@ -1,7 +1,8 @@
 import { InputError, numberOr } from '@selftrain/errors';
-import { Augment, type TrainOptions } from '@selftrain/proto';
+import { Augment, TrainObjective, type TrainOptions } from '@selftrain/proto';
 
 export type AugmentLevel = 'none' | 's1' | 's2' | 's3' | 's4';
+export type Objective = 'supervised' | 'simclr';
 
 /** TrainOptions with every default filled in and every value checked. */
 export interface ResolvedTrainOptions {
@@ -24,17 +25,27 @@ export interface ResolvedTrainOptions {
   randAugmentN: number;
   randAugmentM: number;
   labelSmoothing: number;
+  objective: Objective;
+  contrastiveTemperature: number;
+  /** Joint training: the auxiliary dataset's prefix ('' = off) and its loss weight. */
+  auxiliaryDataset: string;
+  auxiliaryWeight: number;
 }
 
 export const TEACHER_DEFAULTS: ResolvedTrainOptions = {
   model: 'cnn-small', width: 0.5, batchSize: 64, maxSteps: 2000, learningRate: 0.05, momentum: 0.9,
   weightDecay: 5e-4, warmupSteps: 50, checkpointEvery: 500, evalEvery: 200, patience: 0, augment: 's1',
   dropout: 0.3, stochasticDepth: 0, seed: 1, initCheckpoint: '', randAugmentN: 2, randAugmentM: 9, labelSmoothing: 0,
+  objective: 'supervised', contrastiveTemperature: 0.5, auxiliaryDataset: '', auxiliaryWeight: 1,
 };
 
 const AUGMENT_NAMES: Record<number, AugmentLevel> = {
   [Augment.AUGMENT_NONE]: 'none', [Augment.AUGMENT_S1]: 's1', [Augment.AUGMENT_S2]: 's2',
   [Augment.AUGMENT_S3]: 's3', [Augment.AUGMENT_S4]: 's4',
+};
+
+const OBJECTIVE_NAMES: Record<number, Objective> = {
+  [TrainObjective.TRAIN_OBJECTIVE_SUPERVISED]: 'supervised', [TrainObjective.TRAIN_OBJECTIVE_SIMCLR]: 'simclr',
 };
 
 export const MODEL_CHOICES = ['cnn-small', 'resnet-small'];
@@ -72,7 +83,20 @@ export function resolveTrainOptions(o: TrainOptions | undefined, defaults: Resol
     randAugmentN: numberOr(o?.randaugmentN, defaults.randAugmentN, f('randaugment_n'), { ...int, min: 1, max: 6 }),
     randAugmentM: numberOr(o?.randaugmentM, defaults.randAugmentM, f('randaugment_m'), { ...int, min: 1, max: 10 }),
     labelSmoothing: numberOr(o?.labelSmoothing, defaults.labelSmoothing, f('label_smoothing'), { min: 0, max: 0.5 }),
+    objective: defaults.objective,
+    contrastiveTemperature: numberOr(o?.contrastiveTemperature, defaults.contrastiveTemperature, f('contrastive_temperature'), { min: 0.01, max: 10 }),
+    auxiliaryDataset: o?.auxiliaryDataset ?? defaults.auxiliaryDataset,
+    auxiliaryWeight: numberOr(o?.auxiliaryWeight, defaults.auxiliaryWeight, f('auxiliary_weight'), { min: 0, max: 100 }),
   };
+  const objectiveCode = o?.objective ?? TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED;
+  if (objectiveCode !== TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED) {
+    const name = OBJECTIVE_NAMES[objectiveCode];
+    if (!name) throw new InputError(f('objective'), `unknown objective ${objectiveCode}`);
+    resolved.objective = name;
+  }
+  if (resolved.objective === 'simclr' && resolved.auxiliaryDataset) {
+    throw new InputError(f('auxiliary_dataset'), 'joint training needs the supervised objective, not simclr');
+  }
   if (resolved.stochasticDepth > 0 && model === 'cnn-small') {
     throw new InputError(f('stochastic_depth'), 'needs residual blocks: use model resnet-small (cnn-small has none)');
   }

@@ -1,12 +1,12 @@
 import { createRng } from '@selftrain/augment';
 import type { BackendInfo } from '@selftrain/compute';
-import { loadManifest, splitOf, streamShards } from '@selftrain/data';
+import { loadManifest, readSplit, splitOf, streamShards } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import type { JobContext } from '@selftrain/jobs';
 import { TrainResult } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
-import { ShuffleBuffer, trainClassifier, type Example } from '@selftrain/train';
-import { loadLabeledSplit } from './dataset-examples';
+import { ShuffleBuffer, trainClassifier, trainSimclr, type AuxiliaryTask, type Example, type ImageShape } from '@selftrain/train';
+import { loadLabeledSplit, shapeOf } from './dataset-examples';
 import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
 import type { StudentTrainingRequest, TrainingRequest } from './validate-requests';
 
@@ -19,6 +19,7 @@ export interface TrainerDeps {
 const PSEUDO_BUFFER = 8192;
 
 async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, student?: StudentTrainingRequest): Promise<TrainResult> {
+  if (req.options.objective === 'simclr') return pretrainSimclr(deps, req, ctx);
   const labeled = await loadLabeledSplit(deps.store, req.dataset, req.trainSplit, 'train_split');
   const validation = await loadLabeledSplit(deps.store, req.dataset, req.validationSplit, 'validation_split');
   const numClasses = labeled.manifest.classNames.length;
@@ -37,9 +38,10 @@ async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, s
       const open = () => mapRecords(streamShards(deps.store, shards, { verifySha256: true }), numClasses);
       pseudo = { sampler: new ShuffleBuffer<Example>(open, PSEUDO_BUFFER, rng), fraction: student.pseudoFraction, alpha: student.alpha, normalizeLoss: student.normalizeLoss };
     }
-    ctx.logger.info({ labeled: labeled.examples.length, validation: validation.examples.length, options: req.options }, 'training');
+    const auxiliary = await loadAuxiliaryTask(deps.store, req, labeled.shape);
+    ctx.logger.info({ labeled: labeled.examples.length, validation: validation.examples.length, auxiliary: auxiliary?.examples.length, options: req.options }, 'training');
     const result = await trainClassifier({
-      model, shape: labeled.shape, numClasses, labeled: labeled.examples, validation: validation.examples, options: req.options, pseudo,
+      model, shape: labeled.shape, numClasses, labeled: labeled.examples, validation: validation.examples, options: req.options, pseudo, auxiliary,
       saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, {
         jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: student ? 'student' : 'teacher',
       }),
@@ -52,6 +54,51 @@ async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, s
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * SimCLR pretraining: the train split's images (labels, if any, unused; the unlabeled pool is the
+ * usual choice), contrastive top-1 on the validation split's images as the progress metric. The
+ * checkpoints are whole classifiers whose head stayed at its init: other jobs start from them through
+ * options.init_checkpoint, which re-initialises the head.
+ */
+async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext): Promise<TrainResult> {
+  const manifest = await loadManifest(deps.store, req.dataset);
+  const images = await readSplit(deps.store, manifest, req.trainSplit);
+  const validation = await readSplit(deps.store, manifest, req.validationSplit);
+  const model = await initialModel(deps.store, req.options, shapeOf(manifest), manifest.classNames.length);
+  try {
+    const resume = await loadResumeState(deps.store, req.outputPrefix, req.jobId);
+    if (resume) {
+      await loadWeightsInto(deps.store, model, resume.checkpoint);
+      ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
+    }
+    ctx.logger.info({ images: images.length, validation: validation.length, options: req.options }, 'SimCLR pretraining');
+    const result = await trainSimclr({
+      model, shape: shapeOf(manifest), images, validation, options: req.options, temperature: req.options.contrastiveTemperature,
+      saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, {
+        jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: 'pretrain-simclr',
+      }),
+      onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
+      resume: resume?.state, signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
+    });
+    await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Joint training's other task: the labeled split of options.auxiliary_dataset, with the task's image shape. */
+async function loadAuxiliaryTask(store: ObjectStore, req: TrainingRequest, shape: ImageShape): Promise<AuxiliaryTask | undefined> {
+  const prefix = req.options.auxiliaryDataset;
+  if (!prefix) return undefined;
+  const aux = await loadLabeledSplit(store, prefix, 'labeled', 'options.auxiliary_dataset');
+  const dims = (s: ImageShape) => `${s.height}x${s.width}x${s.channels}`;
+  if (dims(aux.shape) !== dims(shape)) {
+    throw new InputError('options.auxiliary_dataset', `${prefix} has ${dims(aux.shape)} images, the task ${dims(shape)}`);
+  }
+  return { examples: aux.examples, numClasses: aux.manifest.classNames.length, weight: req.options.auxiliaryWeight };
 }
 
 async function* mapRecords(records: AsyncIterable<{ key: string; image: Uint8Array; label?: number; probabilities?: Float32Array }>, numClasses: number): AsyncGenerator<Example> {
@@ -77,6 +124,13 @@ export async function preflightTraining(store: ObjectStore, req: TrainingRequest
   splitOf(manifest, req.validationSplit);
   if (req.options.initCheckpoint && !(await store.exists(req.options.initCheckpoint))) {
     throw new NotFoundError(`options.init_checkpoint ${req.options.initCheckpoint}`);
+  }
+  const aux = req.options.auxiliaryDataset;
+  if (aux) {
+    const manifest = await loadManifest(store, aux).catch((err: unknown) => {
+      throw err instanceof NotFoundError ? new NotFoundError(`options.auxiliary_dataset ${aux}`, `options.auxiliary_dataset: ${err.message}`) : err;
+    });
+    splitOf(manifest, 'labeled');
   }
   if ('pseudoShards' in req) {
     for (const [i, shard] of req.pseudoShards.entries()) {

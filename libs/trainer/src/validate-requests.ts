@@ -25,6 +25,7 @@ export const STUDENT_DEFAULTS: ResolvedTrainOptions = {
 function common(req: StartTeacherRequest | StartStudentRequest, defaults: ResolvedTrainOptions): TrainingRequest {
   const options = resolveTrainOptions(req.options, defaults);
   if (options.initCheckpoint) requireKey(options.initCheckpoint, 'options.init_checkpoint');
+  if (options.auxiliaryDataset) requireKey(options.auxiliaryDataset, 'options.auxiliary_dataset', MAX_PREFIX_BYTES);
   return {
     jobId: requireId(req.jobId, 'job_id'),
     dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
@@ -41,6 +42,7 @@ export function validateTeacherRequest(req: StartTeacherRequest): TrainingReques
 
 export function validateStudentRequest(req: StartStudentRequest): StudentTrainingRequest {
   const base = common(req, STUDENT_DEFAULTS);
+  if (base.options.objective === 'simclr') throw new InputError('options.objective', 'SIMCLR pretraining runs on the teacher; the student learns from labels');
   if (req.pseudoShards.length === 0) throw new InputError('pseudo_shards', 'is empty: the student needs pseudo-labeled shards');
   req.pseudoShards.forEach((s, i) => requireKey(s.key, `pseudo_shards[${i}].key`));
   return {

@@ -25,7 +25,9 @@ export const TRAIN_OPTIONS: MessageSpec = {
     { no: 10, name: 'eval_every', kind: 'int32' }, { no: 11, name: 'patience', kind: 'int32' }, { no: 12, name: 'augment', kind: 'enum' },
     { no: 13, name: 'dropout', kind: 'double' }, { no: 14, name: 'stochastic_depth', kind: 'double' }, { no: 15, name: 'seed', kind: 'int32' },
     { no: 16, name: 'init_checkpoint', kind: 'key' }, { no: 17, name: 'randaugment_n', kind: 'int32' }, { no: 18, name: 'randaugment_m', kind: 'int32' },
-    { no: 19, name: 'label_smoothing', kind: 'double' },
+    { no: 19, name: 'label_smoothing', kind: 'double' }, { no: 20, name: 'objective', kind: 'enum' },
+    { no: 21, name: 'contrastive_temperature', kind: 'double' }, { no: 22, name: 'auxiliary_dataset', kind: 'key' },
+    { no: 23, name: 'auxiliary_weight', kind: 'double' },
   ],
 };
 
