@@ -1,1 +1,3 @@
 export * from './evaluate-checkpoint';
+export * from './evaluate-detections';
+export * from './evaluate-segmentation';

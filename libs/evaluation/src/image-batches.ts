@@ -1,0 +1,24 @@
+import { tf } from '@selftrain/compute';
+import type { ImageRecord } from '@selftrain/data';
+import { imagesToTensor } from '@selftrain/train';
+
+/**
+ * Runs `fn` on consecutive records as [B, H, W, C] float tensors in [0, 1] (what training feeds the
+ * models), at most `batchSize` at a time and never mixing image sizes. The tensor is disposed after `fn`.
+ */
+export async function forEachImageBatch(
+  records: readonly ImageRecord[], batchSize: number, fn: (images: tf.Tensor4D, start: number, count: number) => Promise<void>,
+): Promise<void> {
+  for (let start = 0; start < records.length; ) {
+    const { height, width, channels } = records[start];
+    let end = start + 1;
+    while (end < records.length && end - start < batchSize && records[end].height === height && records[end].width === width && records[end].channels === channels) end++;
+    const images = imagesToTensor(records.slice(start, end), { height, width, channels });
+    try {
+      await fn(images, start, end - start);
+    } finally {
+      images.dispose();
+    }
+    start = end;
+  }
+}

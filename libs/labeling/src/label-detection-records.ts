@@ -1,0 +1,49 @@
+import type { tf } from '@selftrain/compute';
+import type { ImageRecord } from '@selftrain/data';
+import type { ScoredBox } from '@selftrain/metrics';
+import type { AnchorSet } from '@selftrain/models';
+import { detect } from '@selftrain/train';
+import type { ResolvedDetectionLabelingOptions } from './dense-labeling-options';
+import { forEachImageBatch } from './image-batches';
+import {
+  humanBoxesPerImage, mergeDetectionLabelStats, pseudoLabelDetections, type DetectionLabelStats, type DetectionPseudoLabels,
+} from './select-pseudo-boxes';
+
+/** A batch of images in, each image's detections out (after NMS, 1-based labels, normalized corners). */
+export type DetectFn = (images: tf.Tensor4D) => Promise<ScoredBox[][]>;
+
+/**
+ * The teacher RetinaNet as a DetectFn: inference-mode forward, decode against `anchors` (those of the
+ * spec it was built from: retinaNetAnchors(spec)), then NMS or Soft-NMS as the options choose.
+ * Does not dispose `images`.
+ */
+export function retinaNetDetector(
+  model: tf.LayersModel, anchors: AnchorSet, o: Pick<ResolvedDetectionLabelingOptions, 'nms' | 'iouThreshold' | 'softNmsSigma' | 'maxDetections'>,
+): DetectFn {
+  return (images) => detect(model, images, anchors, {
+    method: o.nms, iouThreshold: o.iouThreshold, softNmsSigma: o.softNmsSigma, maxDetections: o.maxDetections,
+  });
+}
+
+/**
+ * Pseudo-labels a shard's records with a detector, in batches of options.batch_size: see
+ * pseudoLabelDetections for the selection and statistics. `human` (the labeled split's records) only
+ * feeds the human-boxes-per-image statistic.
+ */
+export async function labelDetectionRecords(
+  records: readonly ImageRecord[], detectFn: DetectFn, numClasses: number, o: ResolvedDetectionLabelingOptions,
+  human?: readonly Pick<ImageRecord, 'key' | 'objects'>[],
+): Promise<DetectionPseudoLabels> {
+  const out: ImageRecord[] = [];
+  let stats: DetectionLabelStats | undefined;
+  await forEachImageBatch(records, o.batchSize, async (images, start, count) => {
+    const batch = records.slice(start, start + count);
+    const detections = await detectFn(images);
+    if (detections.length !== count) throw new Error(`the detector returned ${detections.length} images' detections for a batch of ${count}`);
+    const labeled = pseudoLabelDetections(batch, detections, numClasses, o);
+    out.push(...labeled.records);
+    stats = stats === undefined ? labeled.stats : mergeDetectionLabelStats(stats, labeled.stats);
+  });
+  const total = stats ?? pseudoLabelDetections([], [], numClasses, o).stats;
+  return { records: out, stats: { ...total, humanBoxesPerImage: human === undefined ? null : humanBoxesPerImage(human) } };
+}
