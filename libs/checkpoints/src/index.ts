@@ -1,3 +1,5 @@
 export * from './model-cache';
 export * from './model-checkpoints';
 export * from './training-state-store';
+export * from './task-models';
+export * from './dense-checkpoint-fit';

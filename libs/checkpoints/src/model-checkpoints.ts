@@ -1,16 +1,13 @@
 import { tf } from '@selftrain/compute';
-import { buildModel } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
 import { loadModelFromBucket, saveModelToBucket, type ObjectStore } from '@selftrain/storage';
 import type { ImageShape, ResolvedTrainOptions, TrainingState } from '@selftrain/train';
+import { buildTaskModel, type ModelTask } from './task-models';
 import { saveTrainingState } from './training-state-store';
 
 /** A fresh model from the zoo, or the weights of a stored checkpoint (the "init" of the paper's tables). */
-export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, shape: ImageShape, numClasses: number): Promise<tf.LayersModel> {
-  const model = buildModel({
-    name: o.model as 'cnn-small' | 'resnet-small', inputShape: [shape.height, shape.width, shape.channels], numClasses,
-    width: o.width, dropout: o.dropout, stochasticDepth: o.stochasticDepth, seed: o.seed,
-  });
+export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, shape: ImageShape, numClasses: number, task: ModelTask = 'classification'): Promise<tf.LayersModel> {
+  const model = buildTaskModel(o, shape, numClasses, task);
   if (!o.initCheckpoint) return model;
   // Weights come from the checkpoint, the noise (dropout, stochastic depth) from this job's options.
   const init = await loadModelFromBucket(store, o.initCheckpoint);

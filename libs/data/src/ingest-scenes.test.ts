@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ConflictError } from '@selftrain/errors';
 import { DatasetTask } from '@selftrain/proto';
 import { ingestFashionMnistScenes, SCENE_CLASS_NAMES } from './ingest-scenes';
 import { loadManifest, splitOf, taskOf } from './manifest';
 import { readSplit } from './shard';
 import { MemoryObjectStore } from './testing/memory-store';
 
-const SMALL = { labeled: 12, unlabeled: 10, test: 8, shardSize: 5 };
+const SMALL = { labeled: 12, val: 6, unlabeled: 10, test: 8, shardSize: 5 };
 const shas = (m: { splits: { shards: { sha256: string }[] }[] }) => m.splits.flatMap((s) => s.shards.map((x) => x.sha256));
 
 test('scene dataset: seeded splits, both boxes and masks on labeled records, none on unlabeled, manifest last', async () => {
@@ -18,6 +19,7 @@ test('scene dataset: seeded splits, both boxes and masks on labeled records, non
   assert.deepEqual([manifest.height, manifest.width, manifest.channels], [96, 96, 1]);
   assert.deepEqual(manifest.splits.map((s) => [s.name, s.records, s.shards.length, s.labeled]), [
     ['labeled', 12, 3, true],
+    ['val', 6, 2, true],
     ['unlabeled', 10, 2, false],
     ['test', 8, 2, true],
   ]);
@@ -52,4 +54,16 @@ test('same seed, same bytes; another seed, other scenes; segmentation task count
   for (const r of test) for (const c of new Set(r.mask!)) perClass[c]++;
   assert.deepEqual(splitOf(seg.manifest, 'test').classCounts, perClass);
   assert.equal(perClass[0], 8, 'every scene shows background');
+});
+
+test('the same options again reuse the dataset and write nothing; other options conflict, naming each difference', async () => {
+  const store = new MemoryObjectStore();
+  const first = await ingestFashionMnistScenes(store, { ...SMALL, prefix: 'ds/again' });
+  const puts = store.calls.filter((c) => c.startsWith('put ')).length;
+  const again = await ingestFashionMnistScenes(store, { ...SMALL, prefix: 'ds/again' });
+  assert.equal(again.reused, true);
+  assert.deepEqual(again.manifestArtifact, first.manifestArtifact);
+  assert.equal(store.calls.filter((c) => c.startsWith('put ')).length, puts);
+  await assert.rejects(ingestFashionMnistScenes(store, { ...SMALL, prefix: 'ds/again', unlabeled: 11, task: 'segmentation' }),
+    (e: unknown) => e instanceof ConflictError && e.message.includes('unlabeled 10 (requested 11)') && e.message.includes('task detection (requested segmentation)'));
 });

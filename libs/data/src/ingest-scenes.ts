@@ -3,12 +3,13 @@
 // keys, manifest fields and splits a user's detection or segmentation data gets.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '@selftrain/errors';
+import { ConflictError, InputError } from '@selftrain/errors';
 import type { ObjectStore } from '@selftrain/storage';
 import { writeDataset, type WriteDatasetResult } from './dataset-writer';
 import { readIdxImages, readIdxLabels } from './idx';
 import type { ImageRecord } from './image-example';
 import { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES } from './ingest-fashion-mnist';
+import { loadManifest, manifestKey, taskOf } from './manifest';
 import { drawPlacements, paintScene, type SceneItem } from './scene-composer';
 import { mulberry32, shuffleInPlace } from './seeded-random';
 
@@ -20,6 +21,8 @@ export interface SceneDatasetOptions {
   /** The manifest's task; records carry both boxes and masks either way. Default detection. */
   task?: 'detection' | 'segmentation';
   labeled?: number;
+  /** Labeled scenes for early stopping and the best checkpoint, from the labeled half's images. Default 200. */
+  val?: number;
   unlabeled?: number;
   test?: number;
   canvas?: number;
@@ -42,6 +45,7 @@ function resolve(o: SceneDatasetOptions): Resolved {
     prefix: o.prefix ?? 'datasets/fashion-mnist-scenes',
     task: o.task ?? 'detection',
     labeled: o.labeled ?? 200,
+    val: o.val ?? 200,
     unlabeled: o.unlabeled ?? 5000,
     test: o.test ?? 1000,
     canvas: o.canvas ?? 96,
@@ -53,7 +57,7 @@ function resolve(o: SceneDatasetOptions): Resolved {
     seed: o.seed ?? 0,
     shardSize: o.shardSize ?? 1024,
   };
-  for (const k of ['labeled', 'unlabeled', 'test', 'seed'] as const) {
+  for (const k of ['labeled', 'val', 'unlabeled', 'test', 'seed'] as const) {
     if (!Number.isInteger(r[k]) || r[k] < 0) throw new InputError(k, `must be a non-negative integer, got ${r[k]}`);
   }
   for (const k of ['canvas', 'minItems', 'maxItems', 'shardSize'] as const) {
@@ -96,23 +100,39 @@ export function generateScenes(pool: SceneItem[], count: number, o: Resolved, st
  * labeled / unlabeled scenes from disjoint halves of Fashion-MNIST train (a seeded split of its
  * images), test scenes from t10k; shards, then the manifest.
  */
-export async function ingestFashionMnistScenes(store: ObjectStore, opts: SceneDatasetOptions = {}): Promise<WriteDatasetResult> {
+export async function ingestFashionMnistScenes(store: ObjectStore, opts: SceneDatasetOptions = {}): Promise<WriteDatasetResult & { reused: boolean }> {
   const o = resolve(opts);
+  const source = `scenes:${o.sourceDir}?canvas=${o.canvas}&items=${o.minItems}-${o.maxItems}&scale=${o.minScale}-${o.maxScale}&threshold=${o.threshold}`;
+  const counts = { labeled: o.labeled, val: o.val, unlabeled: o.unlabeled, test: o.test };
+  // Written before with the same options: reuse it (the manifest is written last, so it is complete).
+  const stat = await store.stat(manifestKey(o.prefix));
+  if (stat) {
+    const have = await loadManifest(store, o.prefix);
+    const diffs = [
+      ...(have.source !== source ? [`source ${have.source} (requested ${source})`] : []),
+      ...(have.seed !== o.seed ? [`seed ${have.seed} (requested ${o.seed})`] : []),
+      ...(taskOf(have) !== o.task ? [`task ${taskOf(have)} (requested ${o.task})`] : []),
+      ...Object.entries(counts).filter(([name, n]) => (have.splits.find((x) => x.name === name)?.records ?? -1) !== n).map(([name, n]) => `${name} ${have.splits.find((x) => x.name === name)?.records ?? 'absent'} (requested ${n})`),
+    ];
+    if (diffs.length) throw new ConflictError(`dataset ${o.prefix} already exists with different options: ${diffs.join(', ')}`);
+    return { manifest: have, manifestArtifact: { key: stat.key, sha256: stat.sha256, sizeBytes: stat.sizeBytes }, reused: true };
+  }
   if (!existsSync(o.sourceDir)) throw new InputError('sourceDir', `directory not found: ${o.sourceDir}`);
   const train = shuffleInPlace(itemsOf(o.sourceDir, 'train'), mulberry32(o.seed));
   const half = Math.floor(train.length / 2);
   const test = itemsOf(o.sourceDir, 't10k');
   const splits = [
     { name: 'labeled', records: generateScenes(train.slice(0, half), o.labeled, o, 1, 'labeled', true), labeled: true },
+    { name: 'val', records: generateScenes(train.slice(0, half), o.val, o, 4, 'val', true), labeled: true },
     { name: 'unlabeled', records: generateScenes(train.slice(half), o.unlabeled, o, 2, 'unlabeled', false), labeled: false },
     { name: 'test', records: generateScenes(test, o.test, o, 3, 'test', true), labeled: true },
   ];
-  return writeDataset(
+  const written = await writeDataset(
     store,
     o.prefix,
     {
       name: 'fashion-mnist-scenes',
-      source: `scenes:${o.sourceDir}?canvas=${o.canvas}&items=${o.minItems}-${o.maxItems}&scale=${o.minScale}-${o.maxScale}&threshold=${o.threshold}`,
+      source,
       task: o.task,
       classNames: [...SCENE_CLASS_NAMES],
       height: o.canvas,
@@ -123,4 +143,5 @@ export async function ingestFashionMnistScenes(store: ObjectStore, opts: SceneDa
     splits,
     { shardSize: o.shardSize, onProgress: opts.onProgress },
   );
+  return { ...written, reused: false };
 }

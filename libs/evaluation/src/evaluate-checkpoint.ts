@@ -1,10 +1,11 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import { loadManifest, readSplit, splitOf } from '@selftrain/data';
+import { loadManifest, readSplit, splitOf, taskOf } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, numberOr, requireId, requireKey } from '@selftrain/errors';
 import { argmaxRows, classificationReport } from '@selftrain/metrics';
 import type { EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
+import { evaluateDenseCheckpoint } from './evaluate-dense-checkpoint';
 
 export interface EvaluatorDeps {
   store: ObjectStore;
@@ -18,6 +19,8 @@ export interface EvaluateInput {
   split: string;
   batchSize: number;
   threshold: number;
+  /** Detection / segmentation: where the predictions are written ('' = not written). */
+  predictionsPrefix: string;
 }
 
 export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
@@ -27,14 +30,21 @@ export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
     split: req.split ? requireId(req.split, 'split') : 'test',
     batchSize: numberOr(req.batchSize, 256, 'batch_size', { integer: true, min: 1, max: 4096 }),
     threshold: numberOr(req.threshold, 0.5, 'threshold', { min: 0, max: 1 }),
+    predictionsPrefix: req.predictionsPrefix ? requireKey(req.predictionsPrefix, 'predictions_prefix', MAX_PREFIX_BYTES) : '',
   };
 }
 
-/** Top-1, per-class accuracy, confusion, and how accurate the confident predictions are. */
+/**
+ * Top-1, per-class accuracy, confusion, and how accurate the confident predictions are; for detection
+ * and segmentation datasets, COCO box AP or mIoU (evaluateDenseCheckpoint).
+ */
 export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInput): Promise<EvaluateResponse> {
   const manifest = await loadManifest(deps.store, input.dataset);
   const split = splitOf(manifest, input.split);
   if (!split.labeled) throw new InputError('split', `split ${input.split} has no labels to evaluate against`);
+  const task = taskOf(manifest);
+  if (task !== 'classification') return evaluateDenseCheckpoint(deps, input, manifest, task);
+  if (input.predictionsPrefix) throw new InputError('predictions_prefix', 'applies to detection and segmentation datasets only; this dataset is classification');
   const { model, sha256 } = await deps.models.get(input.checkpoint);
   const records = await readSplit(deps.store, manifest, input.split);
   const numClasses = manifest.classNames.length;

@@ -7,3 +7,6 @@ export * from './select-pseudo-mask';
 export * from './label-detection-records';
 export * from './label-segmentation-records';
 export * from './dense-pseudo-label-guards';
+export * from './pseudo-shard-output';
+export * from './dense-shard-options';
+export * from './label-dense-shard';

@@ -1,13 +1,15 @@
-import { createHash } from 'node:crypto';
 import type { ModelCache } from '@selftrain/checkpoints';
-import { loadManifest, readShard, writeShard, type ImageRecord } from '@selftrain/data';
+import { loadManifest, readShard, taskOf, writeShard, type ImageRecord } from '@selftrain/data';
 import { FailedPreconditionError, InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { confidenceHistogram } from '@selftrain/metrics';
 import { LabelStats, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
+import { assertOptionsFitTask, denseShardOptions, type DenseShardOptions } from './dense-shard-options';
+import { labelDenseShard } from './label-dense-shard';
 import { resolveLabelingOptions, type ResolvedLabelingOptions } from './labeling-options';
+import { pseudoShardKeys, readFinishedShard } from './pseudo-shard-output';
 import { selectPseudoLabels } from './select-pseudo-labels';
 
 export interface LabelerDeps {
@@ -23,6 +25,8 @@ export interface LabelShardInput {
   shard: string;
   outputPrefix: string;
   options: ResolvedLabelingOptions;
+  /** The detection / segmentation fields (absent: none set); which apply is known once the manifest is read. */
+  dense?: DenseShardOptions;
 }
 
 export function validateLabelShardRequest(req: LabelShardRequest): LabelShardInput {
@@ -32,33 +36,22 @@ export function validateLabelShardRequest(req: LabelShardRequest): LabelShardInp
     shard: requireKey(req.shard, 'shard'),
     outputPrefix: requireKey(req.outputPrefix, 'output_prefix', MAX_PREFIX_BYTES),
     options: resolveLabelingOptions(req.options),
+    dense: denseShardOptions(req.options),
   };
 }
-
-/**
- * The output key is a digest of (teacher checkpoint sha256, input shard sha256, options): a finished
- * shard is found and reused, a retried one overwrites its own partial output. The stats object is
- * written last, so its presence means the shard is complete.
- */
-export function pseudoShardKeys(outputPrefix: string, checkpointSha: string, shardSha: string, options: ResolvedLabelingOptions) {
-  const digest = createHash('sha256').update(`${checkpointSha}\n${shardSha}\n${JSON.stringify(options)}`).digest('hex').slice(0, 24);
-  return { digest, shard: `${outputPrefix}/${digest}.tfrecord`, stats: `${outputPrefix}/${digest}.stats.json` };
-}
-
-interface StoredStats { output: Shard; labelStats: unknown }
 
 export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Promise<LabelShardResponse> {
   const manifest = await loadManifest(deps.store, input.dataset);
   const shardInfo = manifest.splits.flatMap((s) => s.shards).find((s) => s.key === input.shard);
   if (!shardInfo) throw new NotFoundError(`shard ${input.shard}`, `shard ${input.shard} is not in the manifest of ${input.dataset}`);
+  const task = taskOf(manifest);
+  if (task !== 'classification') return labelDenseShard(deps, input, manifest, shardInfo, task);
+  if (input.dense) assertOptionsFitTask(task, input.options, input.dense);
   const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
   const keys = pseudoShardKeys(input.outputPrefix, checkpointSha, shardInfo.sha256, input.options);
 
-  const previous = await deps.store.stat(keys.stats);
-  if (previous) {
-    const stored = await deps.store.getJson<StoredStats>(keys.stats);
-    return { output: stored.output, stats: { key: keys.stats, sha256: previous.sha256, sizeBytes: previous.sizeBytes }, labelStats: LabelStats.fromJSON(stored.labelStats), reused: true, backend: deps.backend };
-  }
+  const finished = await readFinishedShard(deps.store, keys, deps.backend);
+  if (finished) return finished;
 
   const started = Date.now();
   const bytes = await deps.store.get(input.shard);
@@ -90,6 +83,7 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
     records: records.length, kept: selection.kept.length - selection.duplicated, dropped: records.length - (selection.kept.length - selection.duplicated),
     keptPerClass: selection.keptPerClass, droppedPerClass: selection.droppedPerClass,
     confidenceHistogram: confidenceHistogram(predictions.map((p) => p.confidence), 10), duplicated: selection.duplicated,
+    boxes: 0, imagesWithBoxes: 0, pixels: 0, ignoredPixels: 0,
   };
   if (out.length === 0 && records.length > 0) {
     deps.logger.warn({ shard: input.shard, threshold: input.options.threshold }, 'no record of this shard passed the threshold');

@@ -2,6 +2,7 @@
 /**
  * `npm run bench`: the speed and memory figures, measured in one run on this machine.
  *  1. training img/s of the default CNN on wasm with the project's kernels vs the pure-JS cpu backend;
+ *     training and labeling img/s of the detector and the segmenter on 96x96 scenes (bench-dense-models);
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
  *  3. labeling img/s with 1 and 2 labeler processes on the same shards (the scale-out figure);
  *  4. peak RSS of a labeler and a student process when the unlabeled set grows 10x (flat = streaming);
@@ -18,6 +19,7 @@ import { call } from '@selftrain/rpc';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3 } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
 import { benchTrainingSpeed } from './bench-training-speed';
+import { benchDenseModels, denseModelLines, type DenseModelsBench } from './bench-dense-models';
 import { startLocalStack } from './local-stack';
 import { selftrainHome } from './open-store';
 import { peakRssMiB } from './process-memory';
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   process.stderr.write('training speed (wasm vs cpu)...\n');
   out.training = await benchTrainingSpeed();
+  process.stderr.write('detector and segmenter training and labeling...\n');
+  out.denseModels = await benchDenseModels();
 
   const home = path.join(selftrainHome(), 'bench');
   mkdirSync(home, { recursive: true });
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
     ['training img/s, default CNN, cpu (pure JS)', String(tr.cpu.trainImgPerS)],
     ['  wasm / cpu', `${tr.trainSpeedup}x`],
     ['inference img/s, wasm', String(tr.wasm.inferImgPerS)],
+    ...denseModelLines(out.denseModels as DenseModelsBench),
     ['labeling img/s in-process (inference only)', String(lb.inProcessImgPerS)],
     ['labeling img/s through gRPC + S3', String(lb.grpcS3ImgPerS)],
     ['  overhead', `${lb.overheadPercent} %`],

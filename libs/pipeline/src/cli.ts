@@ -6,7 +6,7 @@ import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
 import { ingestFashionMnist } from '@selftrain/data';
 import { createLogger } from '@selftrain/logger';
 import { RunRecord } from '@selftrain/proto';
-import { buildRunReport, type ExperimentTable } from '@selftrain/report';
+import { buildRunReport, buildSampleGrid, type ExperimentTable } from '@selftrain/report';
 import { clientSecurityFromEnv } from '@selftrain/rpc';
 import { runPipeline, type DriverDeps } from './driver';
 import { startLocalStack } from './local-stack';
@@ -30,6 +30,10 @@ const USAGE = `usage:
                                         and print the paper's tables; reruns reuse every finished stage
   selftrain report RUN [--out FILE]     write the run's report, one self-contained HTML file (default
                                         SELFTRAIN_HOME/reports/RUN.html, or ./RUN-report.html without SELFTRAIN_HOME)
+  selftrain show RUN [--out FILE] [--count N] [--generation G]
+                                        write a PNG grid of the run's pseudo-labels (default 24, from the last generation
+                                        with pseudo-labels): boxes, masks or class frames; default SELFTRAIN_HOME/reports/
+                                        RUN-samples.png, or ./RUN-samples.png without SELFTRAIN_HOME
   selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P] [--label-space fine|coarse]
   selftrain up [--labelers N]           start the services locally and print their addresses
 
@@ -162,6 +166,33 @@ async function main(argv: string[]): Promise<number> {
         const out = path.resolve(flag(args, '--out') ?? (process.env.SELFTRAIN_HOME ? path.join(selftrainHome(), 'reports', `${runId}.html`) : `${runId}-report.html`));
         mkdirSync(path.dirname(out), { recursive: true });
         writeFileSync(out, await buildRunReport(store, record, { experiments: experiment?.tables }));
+        process.stdout.write(`${out}\n`);
+        return 0;
+      } finally {
+        await close();
+      }
+    }
+    case 'show': {
+      const runId = args[0];
+      if (!runId || runId.startsWith('--')) throw new InputError('RUN', 'give the run id (the spec name)');
+      const int = (name: string, min: number): number | undefined => {
+        const raw = flag(args, name);
+        if (raw === undefined) return undefined;
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < min) throw new InputError(name, `must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+        return n;
+      };
+      const count = int('--count', 1);
+      const generation = int('--generation', 0);
+      const { store, close } = await openStore(logger);
+      try {
+        const record = await loadRunRecord(store, runId);
+        if (!record) { process.stderr.write(`no run ${runId} in bucket ${store.bucket}\n`); return 1; }
+        const grid = await buildSampleGrid(store, record, { count, generation });
+        const out = path.resolve(flag(args, '--out') ?? (process.env.SELFTRAIN_HOME ? path.join(selftrainHome(), 'reports', `${runId}-samples.png`) : `${runId}-samples.png`));
+        mkdirSync(path.dirname(out), { recursive: true });
+        writeFileSync(out, grid.png);
+        process.stderr.write(`${grid.samples} ${grid.task} pseudo-labels of generation ${grid.generation} (${grid.shards.join(', ')})\n`);
         process.stdout.write(`${out}\n`);
         return 0;
       } finally {

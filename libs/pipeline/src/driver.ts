@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { splitOf } from '@selftrain/data';
 import { ConflictError } from '@selftrain/errors';
-import { assertEnoughPseudoLabels } from '@selftrain/labeling';
+import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels } from '@selftrain/labeling';
 import type { Logger } from '@selftrain/logger';
 import {
   JobState, type Artifact, type EvaluateRequest, type EvaluateResponse, type Generation, type LabelShardRequest,
@@ -15,9 +15,10 @@ import { verifyPseudoLabelSet } from './verify-pseudo-labels';
 import { ProgressDisplay } from './progress-display';
 import { loadRunRecord, saveRunRecord } from './run-record-store';
 import type { ServiceClients } from './service-clients';
-import type { RunSpec } from './spec';
+import { SCENE_DEFAULTS, type RunSpec } from './spec';
 import { trainOptionsFromSpec } from './train-options-from-spec';
-import { ingestSpecDataset } from './ingest-spec-dataset';
+import { ingestRunDataset } from './ingest-spec-dataset';
+import { metricOf } from './task-metric';
 import { runTrainingJob } from './training-job';
 
 export interface DriverDeps {
@@ -37,9 +38,11 @@ export function specDigest(spec: RunSpec): string {
 }
 
 /** Keys added after runs existed: at their default they leave the digest as it was, so old runs still match. */
-const LATER_DEFAULTS: Record<string, unknown> = { init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1 };
+const LATER_DEFAULTS: Record<string, unknown> = {
+  init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1, task: 'classification', soft_nms: false, drop_empty_images: false, scenes: SCENE_DEFAULTS,
+};
 function withoutLaterDefaults(key: string, value: unknown): unknown {
-  return key in LATER_DEFAULTS && LATER_DEFAULTS[key] === value ? undefined : value;
+  return key in LATER_DEFAULTS && JSON.stringify(LATER_DEFAULTS[key]) === JSON.stringify(value) ? undefined : value;
 }
 
 const EVAL_DEADLINE_MS = 30 * 60_000;
@@ -97,7 +100,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   };
 
   display.note(`run ${spec.name}: dataset ${spec.dataset.source} -> ${spec.dataset.prefix}`);
-  const ingest = await ingestSpecDataset(store, spec.dataset, display);
+  const ingest = await ingestRunDataset(store, spec, display);
   const manifest = ingest.manifest;
   const unlabeled = splitOf(manifest, 'unlabeled');
   const datasetArtifact: Artifact = ingest.manifestArtifact;
@@ -140,9 +143,9 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       const outputs = await labelAll(teacherCkpt, unlabeled.shards, g);
       gen.pseudoShards = outputs.map((o) => o.output!);
       gen.labelStats = sumStats(outputs.map((o) => o.labelStats!));
-      assertEnoughPseudoLabels(gen.labelStats.kept, gen.labelStats.records, spec.labeling.min_kept_fraction);
+      assertEnoughForStudent(gen.labelStats, spec);
       Object.assign(s, { inputs: [teacherCkpt, ...unlabeled.shards.map(shardArtifact)], outputs: [...gen.pseudoShards.map(shardArtifact), ...outputs.map((o) => o.stats!)], backend: outputs[0]?.backend ?? '' });
-      display.finish(`gen ${g} labeling`, `kept ${gen.labelStats.kept} of ${gen.labelStats.records} (${outputs.filter((o) => o.reused).length} shards reused)`);
+      display.finish(`gen ${g} labeling`, `${keptSummary(gen.labelStats, spec.task)} (${outputs.filter((o) => o.reused).length} shards reused)`);
     });
 
     await stage(gen, 'student', async (s) => {
@@ -161,14 +164,18 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
 
     await stage(gen, 'evaluation', async (s) => {
       const studentCkpt = gen.studentCheckpoint!;
-      display.update(`gen ${g} evaluation`, 0, 3);
-      gen.teacherEval = await evaluate(teacherCkpt.key, 'test');
-      display.update(`gen ${g} evaluation`, 1, 3);
-      gen.teacherValEval = await evaluate(teacherCkpt.key, 'val', spec.labeling.threshold);
-      display.update(`gen ${g} evaluation`, 2, 3);
-      gen.studentEval = await evaluate(studentCkpt.key, 'test');
-      Object.assign(s, { inputs: [teacherCkpt, studentCkpt, datasetArtifact], outputs: [], backend: gen.studentEval.backend });
-      display.finish(`gen ${g} evaluation`, `teacher ${(100 * gen.teacherEval.top1).toFixed(2)} -> student ${(100 * gen.studentEval.top1).toFixed(2)} top-1 on test`);
+      const dense = spec.task !== 'classification';
+      const steps = dense ? 2 : 3;
+      display.update(`gen ${g} evaluation`, 0, steps);
+      gen.teacherEval = await evaluate(teacherCkpt.key, 'test', 0.5, dense ? `runs/${spec.name}/gen${g}/predictions/teacher` : '');
+      display.update(`gen ${g} evaluation`, 1, steps);
+      // The accuracy of the teacher's confident predictions (classification's pseudo-label accuracy).
+      if (!dense) gen.teacherValEval = await evaluate(teacherCkpt.key, 'val', spec.labeling.threshold);
+      display.update(`gen ${g} evaluation`, steps - 1, steps);
+      gen.studentEval = await evaluate(studentCkpt.key, 'test', 0.5, dense ? `runs/${spec.name}/gen${g}/predictions/student` : '');
+      Object.assign(s, { inputs: [teacherCkpt, studentCkpt, datasetArtifact], outputs: [gen.teacherEval.predictions, gen.studentEval.predictions].filter((a): a is Artifact => !!a?.key), backend: gen.studentEval.backend });
+      const m = metricOf(spec.task);
+      display.finish(`gen ${g} evaluation`, `teacher ${m.format(gen.teacherEval)} -> student ${m.format(gen.studentEval)} ${m.name} on test`);
     });
   }
   // A teacher-only pass leaves the run open: the rest of the loop has not run.
@@ -193,7 +200,8 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
             threshold: spec.labeling.threshold, soft: spec.labeling.soft, temperature: spec.labeling.temperature, balance: spec.labeling.balance,
             // Noisy Student's per-class cap K is over the whole set; each shard gets its share.
             perClassCap: spec.labeling.balance ? Math.max(1, Math.round((cap * shard.records) / total)) : 0,
-            balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: 256,
+            balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: spec.task === 'classification' ? 256 : 16,
+            softNms: spec.labeling.soft_nms, dropEmptyImages: spec.labeling.drop_empty_images, scales: [],
           },
         };
         // The output key is a digest of the inputs: a retry on another replica overwrites, never duplicates.
@@ -207,8 +215,8 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     }
   }
 
-  function evaluate(checkpoint: string, split: string, threshold = 0.5): Promise<EvaluateResponse> {
-    const request: EvaluateRequest = { checkpoint, dataset: spec.dataset.prefix, split, batchSize: 256, threshold };
+  function evaluate(checkpoint: string, split: string, threshold = 0.5, predictionsPrefix = ''): Promise<EvaluateResponse> {
+    const request: EvaluateRequest = { checkpoint, dataset: spec.dataset.prefix, split, batchSize: spec.task === 'classification' ? 256 : 16, threshold, predictionsPrefix };
     return call<EvaluateRequest, EvaluateResponse>(clients.evaluator, clients.evaluator.evaluate as never, 'Evaluate', request, { deadlineMs: EVAL_DEADLINE_MS, requestId: deps.requestId });
   }
 }
@@ -217,11 +225,26 @@ function shardArtifact(s: Shard): Artifact {
   return { key: s.key, sha256: s.sha256, sizeBytes: s.sizeBytes };
 }
 
+/** When the teacher kept (almost) nothing, stop before a student trains on empty labels. */
+function assertEnoughForStudent(stats: LabelStats, spec: RunSpec): void {
+  const min = spec.labeling.min_kept_fraction;
+  if (spec.task === 'detection') assertEnoughPseudoBoxes({ images: stats.records, imagesWithBoxes: stats.imagesWithBoxes, boxes: stats.boxes }, min);
+  else if (spec.task === 'segmentation') assertEnoughPseudoPixels({ pixels: stats.pixels, ignoredPixels: stats.ignoredPixels }, min);
+  else assertEnoughPseudoLabels(stats.kept, stats.records, min);
+}
+
+function keptSummary(stats: LabelStats, task: RunSpec['task']): string {
+  if (task === 'detection') return `${stats.boxes} boxes on ${stats.imagesWithBoxes} of ${stats.records} images (${(stats.boxes / Math.max(1, stats.records)).toFixed(2)} per image), ${stats.kept} images kept`;
+  if (task === 'segmentation') return `${stats.records} masks, ${((100 * stats.ignoredPixels) / Math.max(1, stats.pixels)).toFixed(1)} % of pixels ignored`;
+  return `kept ${stats.kept} of ${stats.records}`;
+}
+
 export function sumStats(all: LabelStats[]): LabelStats {
   const add = (a: number[], b: number[]) => (a.length ? a.map((x, i) => x + (b[i] ?? 0)) : [...b]);
   return all.reduce<LabelStats>((acc, s) => ({
     records: acc.records + s.records, kept: acc.kept + s.kept, dropped: acc.dropped + s.dropped,
     keptPerClass: add(acc.keptPerClass, s.keptPerClass), droppedPerClass: add(acc.droppedPerClass, s.droppedPerClass),
     confidenceHistogram: add(acc.confidenceHistogram, s.confidenceHistogram), duplicated: acc.duplicated + s.duplicated,
-  }), { records: 0, kept: 0, dropped: 0, keptPerClass: [], droppedPerClass: [], confidenceHistogram: [], duplicated: 0 });
+    boxes: acc.boxes + s.boxes, imagesWithBoxes: acc.imagesWithBoxes + s.imagesWithBoxes, pixels: acc.pixels + s.pixels, ignoredPixels: acc.ignoredPixels + s.ignoredPixels,
+  }), { records: 0, kept: 0, dropped: 0, keptPerClass: [], droppedPerClass: [], confidenceHistogram: [], duplicated: 0, boxes: 0, imagesWithBoxes: 0, pixels: 0, ignoredPixels: 0 });
 }

@@ -1,4 +1,4 @@
-import { ingestFashionMnist, type FashionMnistLabelSpace, type IngestResult } from '@selftrain/data';
+import { ingestFashionMnist, ingestFashionMnistScenes, type FashionMnistLabelSpace, type IngestResult } from '@selftrain/data';
 import type { ObjectStore } from '@selftrain/storage';
 import type { ProgressDisplay } from './progress-display';
 import type { RunSpec } from './spec';
@@ -14,5 +14,19 @@ export async function ingestSpecDataset(
     onProgress: (done, total) => display.update(label, done, total),
   });
   display.finish(label, `${dataset.prefix} ${ingest.reused ? 'reused' : 'written'}: ${ingest.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
+  return ingest;
+}
+
+/** The run's dataset: Fashion-MNIST for classification, its scenes (boxes and masks) for detection and segmentation. */
+export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, display: ProgressDisplay): Promise<IngestResult> {
+  if (spec.task === 'classification') return ingestSpecDataset(store, spec.dataset, display);
+  const d = spec.dataset;
+  const ingest = await ingestFashionMnistScenes(store, {
+    sourceDir: d.source_dir || undefined, prefix: d.prefix, task: spec.task, seed: d.seed, shardSize: Math.min(d.shard_size, 1024),
+    labeled: d.scenes.labeled, val: d.scenes.val, unlabeled: d.scenes.unlabeled, test: d.scenes.test, canvas: d.scenes.canvas,
+    minItems: d.scenes.min_items, maxItems: d.scenes.max_items,
+    onProgress: (done, total) => display.update('ingest', done, total),
+  });
+  display.finish('ingest', `${d.prefix} (${spec.task} scenes) ${ingest.reused ? 'reused' : 'written'}: ${ingest.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
   return ingest;
 }

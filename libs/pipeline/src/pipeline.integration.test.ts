@@ -15,6 +15,7 @@ import { Augment, DatasetManifest, EvaluateRequest, JobState, LabelShardRequest,
 import { call, checkHealth, makeTestPki, RpcError, type ClientSecurity } from '@selftrain/rpc';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 import { runPipeline } from './driver';
+import { resultsTable } from './results-table';
 import { serviceEnvironment, startLocalStack, startServiceProcess, type LocalStack } from './local-stack';
 import { ProgressDisplay } from './progress-display';
 import { connectServices, type ServiceClients } from './service-clients';
@@ -371,6 +372,52 @@ test('a grid that makes its own inits: supervised on coarse labels, SimCLR on th
   await assert.rejects(call(teacher, teacher.startTraining as never, 'StartTraining', StartTeacherRequest.fromPartial({
     jobId: 'j-aux-missing', dataset: spec.dataset.prefix, outputPrefix: 'x', options: { auxiliaryDataset: 'datasets/no-such-aux' },
   })), (e: unknown) => e instanceof NotFoundError && /options.auxiliary_dataset: dataset datasets\/no-such-aux not found/.test(e.message));
+});
+
+test('detection and segmentation run through the same services and driver by changing the task in the spec', async () => {
+  const train = { max_steps: 12, eval_every: 6, checkpoint_every: 6, batch_size: 4, warmup_steps: 2, width: 0.25 };
+  for (const task of ['detection', 'segmentation'] as const) {
+    // Plumbing, not accuracy: low thresholds (over 11 classes the top probability of a pixel is at least
+    // 1/11; detections below 0.05 are never candidates, so the detector's teacher trains long enough to
+    // score some boxes above that).
+    const teacher = task === 'detection' ? { ...train, max_steps: 150, eval_every: 75, checkpoint_every: 75, batch_size: 8 } : train;
+    const dense = validateSpec({
+      name: `it-${task}`, task, teacher, student: train,
+      dataset: { prefix: `datasets/it-scenes-${task}`, shard_size: 24, scenes: { labeled: 24, val: 12, unlabeled: 48, test: 16, canvas: 64 } },
+      labeling: { threshold: task === 'detection' ? 0.05 : 0.09, concurrency: 1, min_kept_fraction: 0 },
+    });
+    const rec = await runPipeline(dense, { store, clients, logger: silentLogger, display: quietDisplay, requestId: `it-${task}` });
+    assert.equal(rec.state, 'succeeded', rec.error);
+    const g = rec.generations[0];
+    const manifest = await loadManifest(store, dense.dataset.prefix);
+    assert.deepEqual(manifest.splits.map((x) => [x.name, x.records]), [['labeled', 24], ['val', 12], ['unlabeled', 48], ['test', 16]]);
+    // The pseudo shards hold boxes or masks in the human records' format, and their statistics add up.
+    const pseudo = (await Promise.all(g.pseudoShards.map(async (sh) => readShard(await store.get(sh.key), sh.key)))).flat();
+    assert.equal(g.labelStats?.records, 48);
+    if (task === 'detection') {
+      assert.ok(pseudo.every((r) => Array.isArray(r.objects) && r.mask === undefined && r.label === undefined));
+      const boxes = pseudo.reduce((n, r) => n + r.objects!.length, 0);
+      assert.ok(boxes > 0 && boxes === g.labelStats?.boxes, `${boxes} boxes in the shards, ${g.labelStats?.boxes} in the stats`);
+      assert.ok(pseudo.flatMap((r) => r.objects!).every((o) => o.label >= 1 && o.label <= 10 && o.xmin >= 0 && o.xmax <= 1 && o.xmin < o.xmax));
+      for (const e of [g.teacherEval, g.studentEval]) assert.ok(e?.detection && e.detection.ap >= 0 && e.detection.apPerClass.length === 10 && e.top1 === 0);
+    } else {
+      assert.ok(pseudo.every((r) => r.mask?.length === 64 * 64 && r.objects === undefined));
+      assert.equal(g.labelStats?.pixels, 48 * 64 * 64);
+      assert.equal(g.labelStats?.ignoredPixels, 0, 'a threshold under 1/11 keeps every pixel');
+      for (const e of [g.teacherEval, g.studentEval]) assert.ok(e?.segmentation && e.segmentation.meanIou >= 0 && e.segmentation.iouPerClass.length === 11);
+    }
+    // The evaluator exported the predictions (COCO results JSON / palette PNG masks), recorded as the stage's outputs.
+    assert.equal(g.evaluation!.outputs.length, 2);
+    for (const a of g.evaluation!.outputs) assert.ok(await store.exists(a.key), a.key);
+    assert.match(resultsTable(rec), task === 'detection' ? /teacher AP/ : /teacher mIoU/);
+  }
+  // A teacher that keeps nothing stops the run before a student trains on empty labels.
+  const strict = validateSpec({
+    name: 'it-detection-strict', task: 'detection', teacher: train, student: train, labeling: { threshold: 0.999, concurrency: 1 },
+    dataset: { prefix: 'datasets/it-scenes-detection', shard_size: 24, scenes: { labeled: 24, val: 12, unlabeled: 48, test: 16, canvas: 64 } },
+  });
+  await assert.rejects(runPipeline(strict, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-strict' }), FailedPreconditionError);
+  assert.equal((await loadRunRecord(store, 'it-detection-strict'))!.generations[0].student!.state, 'pending');
 });
 
 test('the student refuses an incomplete pseudo-label set, naming what is missing', async () => {

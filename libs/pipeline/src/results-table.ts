@@ -1,15 +1,25 @@
 import type { RunRecord } from '@selftrain/proto';
+import type { SpecTask } from './spec';
+import { metricOf } from './task-metric';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : (100 * x).toFixed(2));
 
 /** The table a run ends with: one row per generation. */
 export function resultsTable(record: RunRecord): string {
-  const header = ['gen', 'teacher top-1', 'student top-1', 'gain', 'pseudo kept', 'pseudo-label acc (val)'];
+  const task = ((JSON.parse(record.specJson || '{}') as { task?: SpecTask }).task ?? 'classification');
+  const m = metricOf(task);
+  const last = task === 'detection' ? 'pseudo boxes / image' : task === 'segmentation' ? 'pseudo ignored px' : 'pseudo-label acc (val)';
+  const header = ['gen', `teacher ${m.name}`, `student ${m.name}`, 'gain', task === 'classification' ? 'pseudo kept' : 'pseudo images', last];
   const rows = record.generations.map((g) => {
-    const t = g.teacherEval?.top1;
-    const s = g.studentEval?.top1;
-    const kept = g.labelStats ? `${g.labelStats.kept}/${g.labelStats.records}` : '-';
-    return [String(g.index), pct(t), pct(s), t !== undefined && s !== undefined ? `${s >= t ? '+' : ''}${(100 * (s - t)).toFixed(2)}` : '-', kept, pct(g.teacherValEval?.confidentAccuracy)];
+    const t = m.value(g.teacherEval);
+    const s = m.value(g.studentEval);
+    const st = g.labelStats;
+    const kept = st ? `${st.kept}/${st.records}` : '-';
+    const detail = !st ? '-'
+      : task === 'detection' ? (st.boxes / Math.max(1, st.kept)).toFixed(2)
+        : task === 'segmentation' ? `${((100 * st.ignoredPixels) / Math.max(1, st.pixels)).toFixed(1)} %`
+          : pct(g.teacherValEval?.confidentAccuracy);
+    return [String(g.index), pct(t), pct(s), t !== undefined && s !== undefined ? `${s >= t ? '+' : ''}${(100 * (s - t)).toFixed(2)}` : '-', kept, detail];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i])).join(' | ')} |`;

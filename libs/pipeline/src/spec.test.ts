@@ -39,3 +39,24 @@ test('YAML and JSON files; a broken file names itself', () => {
   writeFileSync(bad, 'name: [unclosed\n');
   assert.throws(() => loadSpecFile(bad), (e: unknown) => e instanceof SpecError && e.problems[0].field === bad);
 });
+
+test('the task decides the dataset, the model and the defaults the spec is silent on; classification-only options are refused', () => {
+  const det = validateSpec({ task: 'detection', teacher: { max_steps: 50 } });
+  assert.equal(det.dataset.prefix, 'datasets/fashion-mnist-scenes-detection');
+  assert.deepEqual([det.teacher.model, det.student.model, det.teacher.batch_size, det.teacher.learning_rate], ['retinanet', 'retinanet', 16, 0.01]);
+  assert.equal(det.teacher.max_steps, 50, 'what the spec says wins');
+  assert.deepEqual([det.labeling.balance, det.labeling.soft], [false, false]);
+  assert.equal(det.dataset.scenes.unlabeled, 5000);
+  const seg = validateSpec({ task: 'segmentation', dataset: { prefix: 'datasets/mine', scenes: { canvas: 128 } } });
+  assert.deepEqual([seg.dataset.prefix, seg.dataset.scenes.canvas, seg.teacher.model], ['datasets/mine', 128, 'segmenter']);
+  assert.equal(validateSpec({}).teacher.model, 'cnn-small', 'classification is unchanged');
+  try {
+    validateSpec({ task: 'segmentation', teacher: { model: 'retinanet' }, labeling: { balance: true }, dataset: { scenes: { min_items: 4, max_items: 2 } } });
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(err instanceof SpecError);
+    assert.deepEqual(err.problems.map((p) => p.field).sort(), ['dataset.scenes.max_items', 'labeling.balance', 'teacher.model']);
+  }
+  assert.throws(() => validateSpec({ task: 'pose' }), (e: unknown) => e instanceof SpecError && e.problems[0].field === 'task');
+  assert.throws(() => validateSpec({ student: { model: 'segmenter' } }), (e: unknown) => e instanceof SpecError && e.problems[0].field === 'student.model');
+});

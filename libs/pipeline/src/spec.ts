@@ -20,7 +20,34 @@ export const num = (d: number, min = 0, max = Number.MAX_VALUE): Field => ({ kin
 const str = (d: string, choices?: string[]): Field => ({ kind: 'string', default: d, choices });
 const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
 const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
-const MODELS = ['cnn-small', 'resnet-small'];
+const MODELS = ['cnn-small', 'resnet-small', 'retinanet', 'segmenter'];
+export const TASKS = ['classification', 'detection', 'segmentation'] as const;
+export type SpecTask = (typeof TASKS)[number];
+
+/** The scene datasets detection and segmentation runs ingest (Fashion-MNIST items pasted on a canvas). */
+const SCENE_FIELDS: Record<string, Field> = {
+  labeled: int(200, 1), unlabeled: int(5000, 1), val: int(200, 1), test: int(1000, 1), canvas: int(96, 32, 512),
+  min_items: int(1, 1, 20), max_items: int(6, 1, 20),
+};
+export const SCENE_DEFAULTS = Object.fromEntries(Object.entries(SCENE_FIELDS).map(([k, f]) => [k, (f as { default: number }).default]));
+
+/**
+ * What a detection or segmentation run gets where its spec is silent (the classification defaults are
+ * tuned for 28x28 classifiers): the task's model, smaller batches, a learning rate the detector's focal
+ * loss stays finite with, and no class balancing or soft labels (classification's).
+ */
+const TASK_DEFAULTS: Record<Exclude<SpecTask, 'classification'>, { teacher: Record<string, unknown>; student: Record<string, unknown> }> = {
+  detection: {
+    teacher: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 1200, eval_every: 200, checkpoint_every: 200, warmup_steps: 100, dropout: 0 },
+    student: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 2400, eval_every: 400, checkpoint_every: 400, warmup_steps: 100, dropout: 0 },
+  },
+  segmentation: {
+    teacher: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 1200, eval_every: 200, checkpoint_every: 200, warmup_steps: 100, dropout: 0 },
+    student: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 2400, eval_every: 400, checkpoint_every: 400, warmup_steps: 100, dropout: 0 },
+  },
+};
+const CLASSIFIERS = ['cnn-small', 'resnet-small'];
+const TASK_MODEL: Record<SpecTask, string[]> = { classification: CLASSIFIERS, detection: ['retinanet'], segmentation: ['segmenter'] };
 
 // Defaults come from the services' own (one place for each number); the spec adds types and ranges.
 export const trainFields = (d: ResolvedTrainOptions) => ({
@@ -38,16 +65,21 @@ export const trainFields = (d: ResolvedTrainOptions) => ({
 
 export const SPEC_SCHEMA: Record<string, Field> = {
   name: str('fashion-mnist-default'),
+  // Classification runs on Fashion-MNIST itself; detection and segmentation on its scenes.
+  task: str('classification', [...TASKS]),
   generations: int(1, 1, 10),
   dataset: { kind: 'section', fields: {
     source: str('fashion-mnist', ['fashion-mnist']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
     labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
     limit_train: int(0), limit_test: int(0),
+    scenes: { kind: 'section', fields: SCENE_FIELDS },
   } },
   teacher: { kind: 'section', fields: trainFields(TEACHER_DEFAULTS) },
   labeling: { kind: 'section', fields: {
     threshold: num(0.5, 0, 1), soft: bool(false), temperature: num(1, 0.05, 20), balance: bool(true),
     per_class_cap: int(0), balance_min_confidence: num(0.3, 0, 1), concurrency: int(2, 1, 64), min_kept_fraction: num(0.01, 0, 1),
+    // Detection: Gaussian Soft-NMS (sigma 0.3) instead of NMS; drop images with no kept box.
+    soft_nms: bool(false), drop_empty_images: bool(false),
   } },
   student: { kind: 'section', fields: {
     ...trainFields(STUDENT_DEFAULTS),
@@ -68,12 +100,15 @@ export interface TrainSpec {
 }
 
 /** The completed spec; its shape is SPEC_SCHEMA's (kept side by side: one declares, one types). */
+export interface SceneSpec { labeled: number; unlabeled: number; val: number; test: number; canvas: number; min_items: number; max_items: number }
+
 export interface RunSpec {
   name: string;
+  task: SpecTask;
   generations: number;
-  dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number };
+  dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number; scenes: SceneSpec };
   teacher: TrainSpec;
-  labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number };
+  labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number; soft_nms: boolean; drop_empty_images: boolean };
   student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean };
   services: { teacher: string; student: string; evaluator: string; labelers: string[] };
   local: { labelers: number };
@@ -86,9 +121,30 @@ export class SpecError extends InputErrors {}
 /** Validates and completes a spec object with defaults; throws SpecError listing every problem. */
 export function validateSpec(raw: unknown, where = 'spec'): RunSpec {
   const problems: InputError[] = [];
-  const out = walk(raw ?? {}, SPEC_SCHEMA, '', problems, where);
+  const out = walk(raw ?? {}, SPEC_SCHEMA, '', problems, where) as unknown as RunSpec;
+  if (!problems.length) applyTaskDefaults((raw ?? {}) as Spec, out, problems);
   if (problems.length) throw new SpecError(problems);
-  return out as unknown as RunSpec;
+  return out;
+}
+
+/** Task defaults where the raw spec is silent, and the cross-field rules of each task. */
+function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): void {
+  const section = (name: string) => (raw[name] ?? {}) as Spec;
+  if (out.task !== 'classification') {
+    const d = TASK_DEFAULTS[out.task];
+    if (section('dataset').prefix === undefined) out.dataset.prefix = `datasets/fashion-mnist-scenes-${out.task}`;
+    for (const role of ['teacher', 'student'] as const) {
+      for (const [k, v] of Object.entries(d[role])) if (section(role)[k] === undefined) (out[role] as unknown as Spec)[k] = v;
+    }
+    for (const k of ['balance', 'soft'] as const) {
+      if (section('labeling')[k] === true) problems.push(new InputError(`labeling.${k}`, `is for classification; a ${out.task} run labels with boxes or masks`));
+      out.labeling[k] = false;
+    }
+  }
+  for (const role of ['teacher', 'student'] as const) {
+    if (!TASK_MODEL[out.task].includes(out[role].model)) problems.push(new InputError(`${role}.model`, `${out[role].model} does not do ${out.task}; choose ${TASK_MODEL[out.task].join(' or ')}`));
+  }
+  if (out.dataset.scenes.max_items < out.dataset.scenes.min_items) problems.push(new InputError('dataset.scenes.max_items', `${out.dataset.scenes.max_items} is below min_items ${out.dataset.scenes.min_items}`));
 }
 
 /** Checks `raw` against a schema section, defaults filled in; problems are pushed, each naming its path. */

@@ -6,3 +6,9 @@ export { renderMetricsTable, metricsRows, isFinished, METRICS_HEADER } from './m
 export { renderVegaLite, type ChartSpec } from './render-vega-lite';
 export { trainingCurveSpec, confidenceHistogramSpec, classAcceptanceSpec, type CurveMetric } from './run-charts';
 export { escapeHtml } from './html-escape';
+export {
+  sampleGridPng, drawSampleGrid, sampleGridLayout, tileOrigin, renderSampleTile, boxColour, maskColour, ignoreHatch,
+  GRID_PAD, TILE_BORDER, LEGEND_ROW, type SampleGridOptions, type SampleGridLayout,
+} from './sample-grid-png';
+export { buildSampleGrid, type BuildSampleGridOptions, type SampleGrid } from './build-sample-grid';
+export { type RgbaCanvas, type Rgb } from './rgba-canvas';

@@ -38,7 +38,7 @@ function pngOf(r: ImageRecord): Buffer {
   return PNG.sync.write({ width: r.width, height: r.height, data: Buffer.from(r.image) } as PNG, { colorType, inputColorType: colorType, inputHasAlpha: r.channels === 4, bitDepth: 8 });
 }
 
-function pseudoLabelOf(r: ImageRecord): { classId: number; confidence: number } {
+export function pseudoLabelOf(r: ImageRecord): { classId: number; confidence: number } {
   if (r.probabilities && r.probabilities.length) {
     let best = 0;
     for (let i = 1; i < r.probabilities.length; i++) if (r.probabilities[i] > r.probabilities[best]) best = i;

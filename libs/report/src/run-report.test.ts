@@ -20,6 +20,7 @@ const stats: LabelStats = {
   records: 1100, kept: 1000, dropped: 100, duplicated: 0,
   keptPerClass: [100, 110, 90, 100, 100, 100, 100, 100, 100, 100], droppedPerClass: [10, 0, 20, 10, 10, 10, 10, 10, 10, 10],
   confidenceHistogram: [0, 50, 100, 150, 150, 150, 150, 150, 100, 100],
+  boxes: 0, imagesWithBoxes: 0, pixels: 0, ignoredPixels: 0,
 };
 
 const stage = (seconds: number) => ({ state: 'succeeded', jobId: 'j', startedAt: 'a', finishedAt: 'b', outputs: [], inputs: [], error: '', seconds, backend: 'wasm' });

@@ -48,7 +48,8 @@ const OBJECTIVE_NAMES: Record<number, Objective> = {
   [TrainObjective.TRAIN_OBJECTIVE_SUPERVISED]: 'supervised', [TrainObjective.TRAIN_OBJECTIVE_SIMCLR]: 'simclr',
 };
 
-export const MODEL_CHOICES = ['cnn-small', 'resnet-small'];
+// Classifiers, the detector and the segmenter; which fit a dataset's task is checked where the task is known.
+export const MODEL_CHOICES = ['cnn-small', 'resnet-small', 'retinanet', 'segmenter'];
 
 /** `prefix` is the request field holding the options, so errors name e.g. "options.batch_size". */
 export function resolveTrainOptions(o: TrainOptions | undefined, defaults: ResolvedTrainOptions, prefix = 'options'): ResolvedTrainOptions {

@@ -1,12 +1,13 @@
 import { createRng } from '@selftrain/augment';
 import type { BackendInfo } from '@selftrain/compute';
-import { loadManifest, readSplit, splitOf, streamShards } from '@selftrain/data';
+import { loadManifest, readSplit, splitOf, streamShards, taskOf } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import type { JobContext } from '@selftrain/jobs';
 import { TrainResult } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { ShuffleBuffer, trainClassifier, trainSimclr, type AuxiliaryTask, type Example, type ImageShape } from '@selftrain/train';
 import { loadLabeledSplit, shapeOf } from './dataset-examples';
+import { trainDense } from './dense-training-jobs';
 import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
 import type { StudentTrainingRequest, TrainingRequest } from './validate-requests';
 
@@ -20,6 +21,9 @@ const PSEUDO_BUFFER = 8192;
 
 async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, student?: StudentTrainingRequest): Promise<TrainResult> {
   if (req.options.objective === 'simclr') return pretrainSimclr(deps, req, ctx);
+  const manifest = await loadManifest(deps.store, req.dataset);
+  const task = taskOf(manifest);
+  if (task !== 'classification') return trainDense(deps, req, ctx, manifest, task, student);
   const labeled = await loadLabeledSplit(deps.store, req.dataset, req.trainSplit, 'train_split');
   const validation = await loadLabeledSplit(deps.store, req.dataset, req.validationSplit, 'validation_split');
   const numClasses = labeled.manifest.classNames.length;
