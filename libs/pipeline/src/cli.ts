@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
-import { ingestFashionMnist } from '@selftrain/data';
+import { ingestCoco, ingestFashionMnist, ingestVocSegmentation } from '@selftrain/data';
 import { createLogger } from '@selftrain/logger';
 import { RunRecord } from '@selftrain/proto';
 import { buildRunReport, buildSampleGrid, type ExperimentTable } from '@selftrain/report';
@@ -35,6 +35,9 @@ const USAGE = `usage:
                                         with pseudo-labels): boxes, masks or class frames; default SELFTRAIN_HOME/reports/
                                         RUN-samples.png, or ./RUN-samples.png without SELFTRAIN_HOME
   selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P] [--label-space fine|coarse]
+  selftrain ingest coco --annotations INSTANCES.json --images DIR [--unlabeled DIR] --prefix P [--seed N]
+  selftrain ingest voc --images DIR --masks DIR --prefix P [--classes background,a,b,...] [--seed N]
+                                        bring your own detection / segmentation data (run it with dataset.source: bucket)
   selftrain up [--labelers N]           start the services locally and print their addresses
 
 Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
@@ -200,15 +203,38 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'ingest': {
-      if (args[0] !== 'fashion-mnist') throw new InputError('source', `unknown source ${JSON.stringify(args[0] ?? '')}; supported: fashion-mnist`);
       const { store, close } = await openStore(logger);
       try {
         const n = (name: string) => (flag(args, name) === undefined ? undefined : Number(flag(args, name)));
-        const result = await ingestFashionMnist(store, {
-          sourceDir: flag(args, '--source'), prefix: flag(args, '--prefix'), labelsPerClass: n('--labels-per-class'), seed: n('--seed'),
-          labelSpace: flag(args, '--label-space') as 'fine' | 'coarse' | undefined,
-          onProgress: (done, total) => display.update('ingest', done, total),
-        });
+        const required = (name: string) => {
+          const v = flag(args, name);
+          if (!v) throw new InputError(name, 'is required');
+          return v;
+        };
+        const onProgress = (done: number, total: number) => display.update('ingest', done, total);
+        let result: { manifestArtifact: { key: string }; manifest: { splits: { name: string; records: number }[] }; reused?: boolean };
+        switch (args[0]) {
+          case 'fashion-mnist':
+            result = await ingestFashionMnist(store, {
+              sourceDir: flag(args, '--source'), prefix: flag(args, '--prefix'), labelsPerClass: n('--labels-per-class'), seed: n('--seed'),
+              labelSpace: flag(args, '--label-space') as 'fine' | 'coarse' | undefined, onProgress,
+            });
+            break;
+          case 'coco':
+            result = await ingestCoco(store, {
+              annotationFile: required('--annotations'), imageDir: required('--images'), unlabeledDir: flag(args, '--unlabeled'),
+              prefix: required('--prefix'), seed: n('--seed'), onProgress,
+            });
+            break;
+          case 'voc':
+            result = await ingestVocSegmentation(store, {
+              imageDir: required('--images'), maskDir: required('--masks'), prefix: required('--prefix'), seed: n('--seed'),
+              classNames: flag(args, '--classes')?.split(','), onProgress,
+            });
+            break;
+          default:
+            throw new InputError('source', `unknown source ${JSON.stringify(args[0] ?? '')}; supported: fashion-mnist, coco, voc`);
+        }
         display.finish('ingest', `${result.reused ? 'already there' : 'written'}: ${result.manifestArtifact.key} (${result.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')})`);
         return 0;
       } finally {

@@ -1,4 +1,5 @@
-import { ingestFashionMnist, ingestFashionMnistScenes, type FashionMnistLabelSpace, type IngestResult } from '@selftrain/data';
+import { ingestFashionMnist, ingestFashionMnistScenes, loadManifest, manifestKey, taskOf, type FashionMnistLabelSpace, type IngestResult } from '@selftrain/data';
+import { InputError, NotFoundError } from '@selftrain/errors';
 import type { ObjectStore } from '@selftrain/storage';
 import type { ProgressDisplay } from './progress-display';
 import type { RunSpec } from './spec';
@@ -19,6 +20,7 @@ export async function ingestSpecDataset(
 
 /** The run's dataset: Fashion-MNIST for classification, its scenes (boxes and masks) for detection and segmentation. */
 export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, display: ProgressDisplay): Promise<IngestResult> {
+  if (spec.dataset.source === 'bucket') return existingDataset(store, spec, display);
   if (spec.task === 'classification') return ingestSpecDataset(store, spec.dataset, display);
   const d = spec.dataset;
   const ingest = await ingestFashionMnistScenes(store, {
@@ -29,4 +31,19 @@ export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, displa
   });
   display.finish('ingest', `${d.prefix} (${spec.task} scenes) ${ingest.reused ? 'reused' : 'written'}: ${ingest.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
   return ingest;
+}
+
+/** dataset.source: bucket — the user's own dataset, ingested before; its task must be the spec's. */
+async function existingDataset(store: ObjectStore, spec: RunSpec, display: ProgressDisplay): Promise<IngestResult> {
+  const prefix = spec.dataset.prefix;
+  const manifest = await loadManifest(store, prefix).catch((err: unknown) => {
+    throw err instanceof NotFoundError ? new NotFoundError(`dataset.prefix ${prefix}`, `dataset.prefix: ${err.message}; ingest it first (selftrain ingest coco|voc|fashion-mnist)`) : err;
+  });
+  if (taskOf(manifest) !== spec.task) throw new InputError('task', `is ${spec.task}, but dataset ${prefix} is labeled for ${taskOf(manifest)}`);
+  for (const split of ['labeled', 'val', 'unlabeled', 'test']) {
+    if (!manifest.splits.some((s) => s.name === split)) throw new InputError('dataset.prefix', `dataset ${prefix} has no ${split} split (it has ${manifest.splits.map((s) => s.name).join(', ')})`);
+  }
+  const stat = (await store.stat(manifestKey(prefix)))!;
+  display.finish('ingest', `${prefix} (in the bucket): ${manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
+  return { manifest, manifestArtifact: { key: stat.key, sha256: stat.sha256, sizeBytes: stat.sizeBytes }, reused: true };
 }

@@ -411,6 +411,12 @@ test('detection and segmentation run through the same services and driver by cha
     for (const a of g.evaluation!.outputs) assert.ok(await store.exists(a.key), a.key);
     assert.match(resultsTable(rec), task === 'detection' ? /teacher AP/ : /teacher mIoU/);
   }
+  // A dataset of the user's, already in the bucket: its task must be the spec's, and it must be there.
+  const deps = { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-bucket' };
+  await assert.rejects(runPipeline(validateSpec({ name: 'it-bucket-task', task: 'segmentation', dataset: { source: 'bucket', prefix: 'datasets/it-scenes-detection' } }), deps),
+    (e: unknown) => e instanceof InputError && e.field === 'task' && /labeled for detection/.test(e.message));
+  await assert.rejects(runPipeline(validateSpec({ name: 'it-bucket-none', task: 'detection', dataset: { source: 'bucket', prefix: 'datasets/not-ingested' } }), deps),
+    (e: unknown) => e instanceof NotFoundError && /dataset.prefix: dataset datasets\/not-ingested not found/.test(e.message));
   // A teacher that keeps nothing stops the run before a student trains on empty labels.
   const strict = validateSpec({
     name: 'it-detection-strict', task: 'detection', teacher: train, student: train, labeling: { threshold: 0.999, concurrency: 1 },

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { specDigest } from './driver';
+import { loadGridFile } from './experiment-grid';
 import { loadSpecFile, SpecError, validateSpec } from './spec';
 
 test('an empty spec is the default Fashion-MNIST loop', () => {
@@ -59,4 +61,22 @@ test('the task decides the dataset, the model and the defaults the spec is silen
   }
   assert.throws(() => validateSpec({ task: 'pose' }), (e: unknown) => e instanceof SpecError && e.problems[0].field === 'task');
   assert.throws(() => validateSpec({ student: { model: 'segmenter' } }), (e: unknown) => e instanceof SpecError && e.problems[0].field === 'student.model');
+});
+
+test('every spec and grid in examples/ is valid', () => {
+  const dir = path.resolve(__dirname, '../../../examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 5, files.join());
+  for (const f of files) {
+    const file = path.join(dir, f);
+    if (f.includes('study')) loadGridFile(file);
+    else loadSpecFile(file);
+  }
+});
+
+test('keys added since runs existed leave the default spec\'s digest as it was, so those runs are still reused', () => {
+  // The digest of the default spec as commit 5a8241c computed it, before task, dataset.scenes, the
+  // detection labeling switches and joint training's keys existed.
+  assert.equal(specDigest(validateSpec({})), '4551506275aedd47828087bfe4131739d6554f991451d7b39dc8dff91a43fdfc');
+  assert.notEqual(specDigest(validateSpec({ teacher: { auxiliary_dataset: 'datasets/x' } })), specDigest(validateSpec({})));
 });

@@ -69,7 +69,8 @@ export const SPEC_SCHEMA: Record<string, Field> = {
   task: str('classification', [...TASKS]),
   generations: int(1, 1, 10),
   dataset: { kind: 'section', fields: {
-    source: str('fashion-mnist', ['fashion-mnist']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
+    // bucket: a dataset already at `prefix` (selftrain ingest coco|voc|fashion-mnist), used as it is.
+    source: str('fashion-mnist', ['fashion-mnist', 'bucket']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
     labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
     limit_train: int(0), limit_test: int(0),
     scenes: { kind: 'section', fields: SCENE_FIELDS },

@@ -41,7 +41,8 @@ export const LABELING_OPTIONS: MessageSpec = {
   fields: [
     { no: 1, name: 'threshold', kind: 'double' }, { no: 2, name: 'soft', kind: 'bool' }, { no: 3, name: 'temperature', kind: 'double' },
     { no: 4, name: 'balance', kind: 'bool' }, { no: 5, name: 'per_class_cap', kind: 'int32' }, { no: 6, name: 'balance_min_confidence', kind: 'double' },
-    { no: 7, name: 'batch_size', kind: 'int32' },
+    { no: 7, name: 'batch_size', kind: 'int32' }, { no: 8, name: 'soft_nms', kind: 'bool' }, { no: 9, name: 'drop_empty_images', kind: 'bool' },
+    // scales (10, repeated double) is left out: the encoder here writes scalars and messages only.
   ],
 };
 
@@ -81,7 +82,7 @@ export const EVALUATE: MessageSpec = {
   name: 'EvaluateRequest',
   fields: [
     { no: 1, name: 'checkpoint', kind: 'key' }, { no: 2, name: 'dataset', kind: 'key' }, { no: 3, name: 'split', kind: 'id' },
-    { no: 4, name: 'batch_size', kind: 'int32' }, { no: 5, name: 'threshold', kind: 'double' },
+    { no: 4, name: 'batch_size', kind: 'int32' }, { no: 5, name: 'threshold', kind: 'double' }, { no: 6, name: 'predictions_prefix', kind: 'key' },
   ],
 };
 
