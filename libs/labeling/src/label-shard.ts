@@ -1,6 +1,6 @@
 import type { ModelCache } from '@selftrain/checkpoints';
 import { loadManifest, readShard, taskOf, writeShard, type ImageRecord } from '@selftrain/data';
-import { FailedPreconditionError, InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
+import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { confidenceHistogram } from '@selftrain/metrics';
 import { LabelStats, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
@@ -8,6 +8,7 @@ import type { ObjectStore } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
 import { assertOptionsFitTask, denseShardOptions, type DenseShardOptions } from './dense-shard-options';
 import { labelDenseShard } from './label-dense-shard';
+import { TooFewPseudoLabelsError } from './dense-pseudo-label-guards';
 import { resolveLabelingOptions, type ResolvedLabelingOptions } from './labeling-options';
 import { pseudoShardKeys, readFinishedShard } from './pseudo-shard-output';
 import { selectPseudoLabels } from './select-pseudo-labels';
@@ -101,6 +102,6 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
 /** The driver's guard: a teacher that keeps (almost) nothing must not train a student on empty labels. */
 export function assertEnoughPseudoLabels(kept: number, total: number, minFraction = 0.01): void {
   if (total > 0 && kept / total < minFraction) {
-    throw new FailedPreconditionError(`the teacher kept ${kept} of ${total} pseudo-labels (< ${minFraction * 100}%); lower labeling.threshold or train a better teacher`);
+    throw new TooFewPseudoLabelsError(`the teacher kept ${kept} of ${total} pseudo-labels (< ${minFraction * 100}%); lower labeling.threshold or train a better teacher`);
   }
 }

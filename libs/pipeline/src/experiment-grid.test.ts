@@ -87,3 +87,16 @@ test('inits the grid makes: pretrain settings are checked up front, and each ini
   assert.equal(by('random').teacher.auxiliary_dataset, '');
   assert.deepEqual(cells.map((c) => c.spec.name), ['g-f100-s1-rand-s0', 'g-f100-s1-supabc-s0', 'g-f100-s1-simclrdef-s0', 'g-f100-s1-jointx-s0']);
 });
+
+test('a cell whose teacher kept no pseudo-label keeps its supervised row; the tables say why it has no self-training row', () => {
+  const grid = validateGrid({ name: 'g', axes: { labeled_fraction: [1], augment: ['s4'], init: ['random', 'simclr'] } });
+  const results: CellResult[] = [
+    { fraction: 1, augment: 's4', init: 'random', seed: 0, run: 'a', teacherTop1: 0.8, studentTop1: 0.82, teacherCurve: [] },
+    { fraction: 1, augment: 's4', init: 'simclr', seed: 0, run: 'b', teacherTop1: 0.1, teacherCurve: [], error: 'the teacher kept 0 of 100 pseudo-labels' },
+  ];
+  const [byAugment] = experimentTables(grid, results);
+  const row = (name: string) => byAugment.rows.find((x) => x.name === name)!.values['100 %'];
+  assert.equal(row('SimCLR Init'), '10.00 (-70.00)');
+  assert.equal(row('SimCLR Init + self-training'), '-');
+  assert.match(byAugment.note!, /No self-training row for SimCLR Init, 100 %, seed 0: the teacher kept 0 of 100 pseudo-labels$/);
+});

@@ -13,6 +13,8 @@ export interface CellResult {
   teacherTop1?: number;
   studentTop1?: number;
   teacherCurve: CurvePoint[];
+  /** Why the cell has no self-training row (e.g. its teacher kept no pseudo-label). */
+  error?: string;
 }
 
 export function cellResult(cell: GridCell, record: RunRecord | undefined): CellResult {
@@ -77,7 +79,9 @@ function table(grid: ExperimentGrid, results: CellResult[], fixed: { axis: 'augm
     }
   }
   const title = fixed.axis === 'augment' ? `Augment-${String(fixed.value).toUpperCase()}: top-1 by labeled fraction` : `${Math.round(Number(fixed.value) * 100)} % of the labels: top-1 by augmentation`;
-  return { title, columns: columns.map(label), rows, note: `mean top-1 on the test split over seeds ${grid.seeds.join(', ')} (± half the range); in brackets the gain over supervised Rand Init` };
+  const missing = results.filter((r) => r.error && columns.some((c) => inCol(r, c))).map((r) => `${initName(r.init)}, ${label(fixed.axis === 'augment' ? r.fraction : r.augment)}, seed ${r.seed}: ${r.error}`);
+  const note = `mean top-1 on the test split over seeds ${grid.seeds.join(', ')} (± half the range); in brackets the gain over supervised Rand Init`;
+  return { title, columns: columns.map(label), rows, note: missing.length ? `${note}. No self-training row for ${missing.join('; ')}` : note };
 }
 
 export function experimentTables(grid: ExperimentGrid, results: CellResult[]): ExperimentTable[] {

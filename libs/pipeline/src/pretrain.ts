@@ -71,7 +71,9 @@ async function pretrain(kind: PretrainKind, dataset: string, trainSplit: string,
     options.objective = TrainObjective.TRAIN_OBJECTIVE_SIMCLR;
     options.contrastiveTemperature = grid.pretrain.simclr.contrastive_temperature;
   }
-  const defining = { kind, dataset, trainSplit, validationSplit: 'val', options };
+  // activationScale: SimCLR's best checkpoint is saved at a fresh model's activation scale (libs/trainer);
+  // inits made before that are not reused.
+  const defining = { kind, dataset, trainSplit, validationSplit: 'val', options, ...(kind === 'simclr' ? { activationScale: 'matched' } : {}) };
   const digest = createHash('sha256').update(JSON.stringify(defining)).digest('hex').slice(0, 16);
   const request: StartTeacherRequest = { jobId: `pretrain-${kind}-${digest}`, dataset, trainSplit, validationSplit: 'val', options, outputPrefix: `pretrain/${kind}-${digest}` };
   const label = `pretrain ${kind}`;

@@ -1,4 +1,5 @@
 import { NotFoundError } from '@selftrain/errors';
+import { TooFewPseudoLabelsError } from '@selftrain/labeling';
 import type { ExperimentTable } from '@selftrain/report';
 import { runPipeline, type DriverDeps } from './driver';
 import { expandGrid, type ExperimentGrid, type GridCell } from './experiment-grid';
@@ -47,11 +48,19 @@ async function runCells(cells: GridCell[], deps: DriverDeps, parallel: number): 
       const cell = cells[i];
       const tag = `[${i + 1}/${cells.length}] `;
       deps.display.note(`${tag}${cell.spec.name}${cell.selfTraining ? '' : ' (teacher only)'}`);
+      const display = parallel > 1 ? deps.display.scoped(tag) : deps.display;
       try {
-        const display = parallel > 1 ? deps.display.scoped(tag) : deps.display;
         results[i] = cellResult(cell, await runPipeline(cell.spec, { ...deps, display, teacherOnly: !cell.selfTraining }));
       } catch (err) {
-        failure ??= err;
+        // A teacher too unsure to keep any pseudo-label is a finding of the study, not a broken grid: the
+        // cell keeps its supervised row (its teacher is reused and scored) and says why it has no student.
+        if (!(err instanceof TooFewPseudoLabelsError)) { failure ??= err; continue; }
+        display.note(`${cell.spec.name}: no self-training row: ${err.message}`);
+        try {
+          results[i] = { ...cellResult(cell, await runPipeline(cell.spec, { ...deps, display, teacherOnly: true })), error: err.message };
+        } catch (again) {
+          failure ??= again;
+        }
       }
     }
   };

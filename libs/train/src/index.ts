@@ -23,3 +23,4 @@ export * from './dense-batch';
 export * from './dense-training-loop';
 export * from './train-detector';
 export * from './train-segmenter';
+export * from './match-activation-scale';

@@ -1,11 +1,12 @@
 import { createRng } from '@selftrain/augment';
+import { tf } from '@selftrain/compute';
 import type { BackendInfo } from '@selftrain/compute';
 import { loadManifest, readSplit, splitOf, streamShards, taskOf } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import type { JobContext } from '@selftrain/jobs';
 import { TrainResult } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
-import { ShuffleBuffer, trainClassifier, trainSimclr, type AuxiliaryTask, type Example, type ImageShape } from '@selftrain/train';
+import { imagesToTensor, matchActivationScale, ShuffleBuffer, trainClassifier, trainSimclr, type AuxiliaryTask, type Example, type ImageShape } from '@selftrain/train';
 import { loadLabeledSplit, shapeOf } from './dataset-examples';
 import { trainDense } from './dense-training-jobs';
 import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
@@ -71,6 +72,8 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
   const images = await readSplit(deps.store, manifest, req.trainSplit);
   const validation = await readSplit(deps.store, manifest, req.validationSplit);
   const model = await initialModel(deps.store, req.options, shapeOf(manifest), manifest.classNames.length);
+  let reference: tf.LayersModel | undefined;
+  let probe: tf.Tensor4D | undefined;
   try {
     const resume = await loadResumeState(deps.store, req.outputPrefix, req.jobId);
     if (resume) {
@@ -78,11 +81,26 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
       ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
     }
     ctx.logger.info({ images: images.length, validation: validation.length, options: req.options }, 'SimCLR pretraining');
+    const save = checkpointSaver(deps.store, model, req.outputPrefix, {
+      jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: 'pretrain-simclr',
+    });
+    // A fresh model of the same architecture: the scale the 'best' checkpoint (the init others start from) is brought to.
+    reference = await initialModel(deps.store, { ...req.options, initCheckpoint: '' }, shapeOf(manifest), manifest.classNames.length);
+    probe = imagesToTensor(validation.slice(0, 256), shapeOf(manifest));
     const result = await trainSimclr({
       model, shape: shapeOf(manifest), images, validation, options: req.options, temperature: req.options.contrastiveTemperature,
-      saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, {
-        jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: 'pretrain-simclr',
-      }),
+      // 'last' stays as trained (a resumed job continues from it); 'best' is saved at a fresh model's activation scale.
+      saveCheckpoint: async (kind, step, meta, state) => {
+        if (kind !== 'best') return save(kind, step, meta, state);
+        const trained = model.getWeights().map((w) => w.clone());
+        try {
+          matchActivationScale(model, reference!, probe!);
+          return await save(kind, step, { ...meta, activationScale: 'matched to a fresh model' }, state);
+        } finally {
+          model.setWeights(trained);
+          tf.dispose(trained);
+        }
+      },
       onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
       resume: resume?.state, signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
     });
@@ -90,6 +108,8 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
     return result;
   } finally {
     model.dispose();
+    reference?.dispose();
+    probe?.dispose();
   }
 }
 
