@@ -9,12 +9,13 @@ import { EVALUATE, LABEL_SHARD, START_STUDENT, START_TEACHER, WATCH_JOB } from '
 const options = {
   model: 'resnet-small', width: 0.5, batch_size: 32, max_steps: 7, learning_rate: 0.1, momentum: 0.9, weight_decay: 0.0005,
   warmup_steps: 3, checkpoint_every: 4, eval_every: 5, patience: 6, augment: 3, dropout: 0.2, stochastic_depth: 0.1, seed: 42,
-  init_checkpoint: 'a/b.json', randaugment_n: 2, randaugment_m: 9, label_smoothing: 0.1,
+  init_checkpoint: 'a/b.json', randaugment_n: 2, randaugment_m: 9, label_smoothing: 0.1, objective: 2, contrastive_temperature: 0.2,
+  auxiliary_dataset: 'datasets/aux', auxiliary_weight: 0.5,
 };
 const decodedOptions = {
   model: 'resnet-small', width: 0.5, batchSize: 32, maxSteps: 7, learningRate: 0.1, momentum: 0.9, weightDecay: 0.0005, warmupSteps: 3,
   checkpointEvery: 4, evalEvery: 5, patience: 6, augment: 3, dropout: 0.2, stochasticDepth: 0.1, seed: 42, initCheckpoint: 'a/b.json',
-  randaugmentN: 2, randaugmentM: 9, labelSmoothing: 0.1,
+  randaugmentN: 2, randaugmentM: 9, labelSmoothing: 0.1, objective: 2, contrastiveTemperature: 0.2, auxiliaryDataset: 'datasets/aux', auxiliaryWeight: 0.5,
 };
 
 test('every field of every schema decodes to the same-named field of the generated type', () => {
@@ -31,13 +32,13 @@ test('every field of every schema decodes to the same-named field of the generat
   assert.deepEqual(WatchJobRequest.decode(encodeMessage(WATCH_JOB, { job_id: 'j', after_seq: 12 })), { jobId: 'j', afterSeq: 12 });
   assert.deepEqual(LabelShardRequest.decode(encodeMessage(LABEL_SHARD, {
     checkpoint: 'c', dataset: 'd', shard: 's', output_prefix: 'o',
-    options: { threshold: 0.7, soft: true, temperature: 2, balance: true, per_class_cap: 5, balance_min_confidence: 0.3, batch_size: 64 },
+    options: { threshold: 0.7, soft: true, temperature: 2, balance: true, per_class_cap: 5, balance_min_confidence: 0.3, batch_size: 64, soft_nms: true, drop_empty_images: true },
   })), LabelShardRequest.fromPartial({
     checkpoint: 'c', dataset: 'd', shard: 's', outputPrefix: 'o',
-    options: { threshold: 0.7, soft: true, temperature: 2, balance: true, perClassCap: 5, balanceMinConfidence: 0.3, batchSize: 64 },
+    options: { threshold: 0.7, soft: true, temperature: 2, balance: true, perClassCap: 5, balanceMinConfidence: 0.3, batchSize: 64, softNms: true, dropEmptyImages: true },
   }));
-  assert.deepEqual(EvaluateRequest.decode(encodeMessage(EVALUATE, { checkpoint: 'c', dataset: 'd', split: 's', batch_size: 8, threshold: 0.4 })),
-    { checkpoint: 'c', dataset: 'd', split: 's', batchSize: 8, threshold: 0.4 });
+  assert.deepEqual(EvaluateRequest.decode(encodeMessage(EVALUATE, { checkpoint: 'c', dataset: 'd', split: 's', batch_size: 8, threshold: 0.4, predictions_prefix: 'p' })),
+    { checkpoint: 'c', dataset: 'd', split: 's', batchSize: 8, threshold: 0.4, predictionsPrefix: 'p' });
 });
 
 test('negative int32 values are sign-extended as protobuf requires', () => {
