@@ -139,10 +139,10 @@ test('rerunning the same spec reuses every finished stage', async () => {
   assert.equal((await store.stat(g1.studentCheckpoint!.key))?.sha256, before?.sha256);
   assert.ok(Date.now() - started < 20_000, 'reuse is quick');
   // A labeler asked again for a finished shard reuses it.
-  const again = await call(clients.labelers[0], clients.labelers[0].labelShard as never, 'LabelShard', {
+  const again = await call(clients.labelers[0], clients.labelers[0].labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
     checkpoint: g1.teacherCheckpoint!.key, dataset: spec.dataset.prefix, shard: g1.labeling!.inputs[1].key,
     outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.1, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: 256 },
-  }) as { reused: boolean; output: { key: string } };
+  })) as { reused: boolean; output: { key: string } };
   assert.equal(again.reused, true);
   assert.equal(again.output.key, g1.pseudoShards[0].key);
 });
