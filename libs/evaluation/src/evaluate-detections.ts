@@ -7,8 +7,7 @@ import {
 } from '@selftrain/metrics';
 import type { AnchorSet } from '@selftrain/models';
 import type { DatasetManifest } from '@selftrain/proto';
-import { detect, type DecodeDetectionsOptions } from '@selftrain/train';
-import { forEachImageBatch } from './image-batches';
+import { forEachImageBatch, detect, type DecodeDetectionsOptions } from '@selftrain/train';
 
 /** A batch of images in, each image's detections out (after NMS, 1-based labels, normalized corners). */
 export type DetectFn = (images: tf.Tensor4D) => Promise<ScoredBox[][]>;

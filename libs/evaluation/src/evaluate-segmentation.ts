@@ -1,10 +1,10 @@
 import type { tf } from '@selftrain/compute';
+import { forEachImageBatch } from '@selftrain/train';
 import { encodePaletteMaskPng, IGNORE_LABEL, vocPalette, type ImageRecord } from '@selftrain/data';
 import { InputError } from '@selftrain/errors';
 import { SegmentationConfusion } from '@selftrain/metrics';
 import { predictSegmentation, predictSegmentationMultiScale } from '@selftrain/models';
 import type { DatasetManifest } from '@selftrain/proto';
-import { forEachImageBatch } from './image-batches';
 
 /** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes). */
 export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D;

@@ -2,9 +2,8 @@ import type { tf } from '@selftrain/compute';
 import type { ImageRecord } from '@selftrain/data';
 import type { ScoredBox } from '@selftrain/metrics';
 import type { AnchorSet } from '@selftrain/models';
-import { detect } from '@selftrain/train';
+import { forEachImageBatch, detect } from '@selftrain/train';
 import type { ResolvedDetectionLabelingOptions } from './dense-labeling-options';
-import { forEachImageBatch } from './image-batches';
 import {
   humanBoxesPerImage, mergeDetectionLabelStats, pseudoLabelDetections, type DetectionLabelStats, type DetectionPseudoLabels,
 } from './select-pseudo-boxes';

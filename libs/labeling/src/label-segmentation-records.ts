@@ -1,8 +1,8 @@
 import type { tf } from '@selftrain/compute';
+import { forEachImageBatch } from '@selftrain/train';
 import type { ImageRecord } from '@selftrain/data';
 import { MULTI_SCALE_SCALES, predictSegmentationMultiScale } from '@selftrain/models';
 import type { ResolvedSegmentationLabelingOptions } from './dense-labeling-options';
-import { forEachImageBatch } from './image-batches';
 import {
   mergeSegmentationLabelStats, pseudoMaskRecord, segmentationLabelStats, selectPseudoMask,
   type SegmentationLabelStats, type SegmentationPseudoLabels,

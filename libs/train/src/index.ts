@@ -24,3 +24,4 @@ export * from './dense-training-loop';
 export * from './train-detector';
 export * from './train-segmenter';
 export * from './match-activation-scale';
+export * from './image-batches';

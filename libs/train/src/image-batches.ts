@@ -1,13 +1,20 @@
-import { tf } from '@selftrain/compute';
-import type { ImageRecord } from '@selftrain/data';
-import { imagesToTensor } from '@selftrain/train';
+import type { tf } from '@selftrain/compute';
+import { imagesToTensor } from './batch';
+
+/** What a batch needs of a record (libs/data's ImageRecord fits). */
+export interface SizedImage {
+  image: Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
 
 /**
- * Runs `fn` on consecutive records as [B, H, W, C] float tensors in [0, 1] (what training feeds the
+ * Inference over a split or shard (labeler, evaluator): runs `fn` on consecutive records as [B, H, W, C] float tensors in [0, 1] (what training feeds the
  * models), at most `batchSize` at a time and never mixing image sizes. The tensor is disposed after `fn`.
  */
 export async function forEachImageBatch(
-  records: readonly ImageRecord[], batchSize: number, fn: (images: tf.Tensor4D, start: number, count: number) => Promise<void>,
+  records: readonly SizedImage[], batchSize: number, fn: (images: tf.Tensor4D, start: number, count: number) => Promise<void>,
 ): Promise<void> {
   for (let start = 0; start < records.length; ) {
     const { height, width, channels } = records[start];
