@@ -17,6 +17,8 @@ export interface PseudoLabelSample {
   shard: string;
   /** The decoded record, for a SampleOverlay that draws its boxes or mask (detection / segmentation). */
   record: ImageRecord;
+  /** Shown instead of the class name and confidence (detection / segmentation samples). */
+  caption?: string;
 }
 
 export interface SampleGroup {

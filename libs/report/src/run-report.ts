@@ -92,7 +92,7 @@ function renderSample(s: PseudoLabelSample, classNames: readonly string[], overl
   const extra = overlay?.(s);
   return `<figure class="sample" data-key="${escapeHtml(s.key)}"><div class="sample-frame"><img src="${s.dataUri}" width="${s.width}" height="${s.height}" alt="${escapeHtml(`${s.key}: ${name}`)}">${
     extra ? `<svg viewBox="0 0 ${s.width} ${s.height}" preserveAspectRatio="none" aria-hidden="true">${extra}</svg>` : ''
-  }</div><figcaption><span class="cls">${escapeHtml(name)}</span> <span class="conf">${conf}</span></figcaption></figure>`;
+  }</div><figcaption>${s.caption !== undefined ? `<span class="cls">${escapeHtml(s.caption)}</span>` : `<span class="cls">${escapeHtml(name)}</span> <span class="conf">${conf}</span>`}</figcaption></figure>`;
 }
 
 async function renderGeneration(g: Generation, input: RunReportInput, classNames: readonly string[], threshold: number | undefined): Promise<string> {

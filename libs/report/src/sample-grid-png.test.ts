@@ -6,6 +6,8 @@ import { NotFoundError } from '@selftrain/errors';
 import { DatasetManifest, DatasetTask, RunRecord, type Generation } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { buildSampleGrid } from './build-sample-grid';
+import { withDenseLabels } from './build-run-report';
+import { sampleFromRecord } from './pseudo-label-samples';
 import {
   boxColour, drawSampleGrid, GRID_PAD, ignoreHatch, LEGEND_ROW, maskColour, renderSampleTile, sampleGridLayout, sampleGridPng, tileOrigin, TILE_BORDER,
 } from './sample-grid-png';
@@ -151,4 +153,20 @@ test('buildSampleGrid: the last generation with pseudo-labels, first shards unti
   await assert.rejects(buildSampleGrid(store, record, { generation: 7 }), /run det has no generation 7 \(generations: 0, 1, 2\)/);
   const fresh = RunRecord.fromPartial({ runId: 'fresh', state: 'running', generations: [gen(0, [])] });
   await assert.rejects(buildSampleGrid(store, fresh), (e: Error) => e instanceof NotFoundError && /run fresh has no pseudo-labels yet/.test(e.message));
+});
+
+test('the HTML report shows detection and segmentation samples with their boxes and masks drawn', () => {
+  const base = { key: 'd', image: new Uint8Array(32 * 32).fill(60), height: 32, width: 32, channels: 1 };
+  const det = withDenseLabels(sampleFromRecord({ ...base, objects: [{ xmin: 0.25, ymin: 0.25, xmax: 0.75, ymax: 0.75, label: 3 }] }, 's'));
+  const png = PNG.sync.read(Buffer.from(det.dataUri.split(',')[1], 'base64'));
+  assert.deepEqual([png.width, png.height, det.width, det.caption], [64, 64, 64, '1 box']);
+  const at = (x: number, y: number) => [...png.data.subarray(4 * (y * 64 + x), 4 * (y * 64 + x) + 3)];
+  assert.deepEqual(at(16, 32), [...boxColour(3)], 'the box outline in its class colour');
+  assert.deepEqual(at(32, 32), [60, 60, 60], 'inside the box: the image');
+  const mask = new Uint8Array(32 * 32).fill(0);
+  mask.fill(255, 0, 256);
+  const seg = withDenseLabels(sampleFromRecord({ ...base, mask }, 's'));
+  assert.equal(seg.caption, '25 % ignored');
+  const plain = sampleFromRecord({ ...base, label: 1, confidence: 0.9 }, 's');
+  assert.equal(withDenseLabels(plain), plain, 'classification samples are unchanged');
 });
