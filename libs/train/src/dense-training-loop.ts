@@ -198,3 +198,25 @@ function shuffled(n: number, rng: { int(n: number): number }): Int32Array {
   }
   return a;
 }
+
+/**
+ * One SGD step on L = w_h·L_h + w_p·L_p, the LossNormalizer's weights applied to the two halves'
+ * losses that `halves` computes inside the gradient tape (no pseudo half: L = L_h). The partial losses
+ * are kept past variableGrads' own scope so the normalizer can read them. Returns [L, L_h, L_p].
+ */
+export function weightedHalvesStep(ctx: DenseStepContext, halves: () => { human: tf.Scalar; pseudo?: tf.Scalar }): [number, number, number] {
+  let lh: tf.Scalar | undefined;
+  let lp: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const l = halves();
+    lh = tf.keep(l.human);
+    if (!l.pseudo) return tf.mul(lh, 1) as tf.Scalar;
+    lp = tf.keep(l.pseudo);
+    return tf.add(tf.mul(lh, ctx.weights.human), tf.mul(lp, ctx.weights.pseudo)) as tf.Scalar;
+  }, ctx.variables);
+  ctx.optimizer.apply(ctx.variables, grads, ctx.learningRate);
+  const values: [number, number, number] = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN];
+  lh?.dispose();
+  lp?.dispose();
+  return values;
+}

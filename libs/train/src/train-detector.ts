@@ -8,7 +8,7 @@ import { detect, type DecodeDetectionsOptions } from './decode-detections';
 import { detectionBatch, type DenseExample } from './dense-batch';
 import { retinaNetLoss, type DetectionLossOptions } from './detection-loss';
 import type { AssignOptions } from './detection-targets';
-import { runDenseTraining, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
+import { runDenseTraining, weightedHalvesStep, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
 
 export interface TrainDetectorInput extends DenseTrainingInput {
   /** A RetinaNet (buildRetinaNet): outputs [classLogits [B, N, K], boxDeltas [B, N, 4]]. */
@@ -77,22 +77,14 @@ export async function trainDetector(input: TrainDetectorInput): Promise<TrainRes
     const p = pseudo.length > 0 ? detectionBatch(pseudo, shape, anchors, numClasses, batchOpts) : undefined;
     const x = p ? tf.concat([h.images, p.images]) : h.images;
     const nh = human.length;
-    // The partial losses are kept past variableGrads' own scope so the normalizer can read them.
-    let lh: tf.Scalar | undefined;
-    let lp: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
+    return weightedHalvesStep(ctx, () => {
       const [logits, deltas] = model.apply(x, { training: true }) as tf.Tensor3D[];
       const part = (start: number, count: number) => [logits.slice([start, 0, 0], [count, -1, -1]), deltas.slice([start, 0, 0], [count, -1, -1])];
-      lh = tf.keep(retinaNetLoss(part(0, nh), h.targets, input.loss).total);
-      if (!p) return tf.mul(lh, 1) as tf.Scalar;
-      lp = tf.keep(retinaNetLoss(part(nh, pseudo.length), p.targets, input.loss).total);
-      return tf.add(tf.mul(lh, ctx.weights.human), tf.mul(lp, ctx.weights.pseudo)) as tf.Scalar;
-    }, ctx.variables);
-    ctx.optimizer.apply(ctx.variables, grads, ctx.learningRate);
-    const values: [number, number, number] = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN];
-    lh?.dispose();
-    lp?.dispose();
-    return values;
+      return {
+        human: retinaNetLoss(part(0, nh), h.targets, input.loss).total,
+        pseudo: p ? retinaNetLoss(part(nh, pseudo.length), p.targets, input.loss).total : undefined,
+      };
+    });
   });
 
   return runDenseTraining(input, {

@@ -5,7 +5,7 @@ import { predictSegmentation } from '@selftrain/models';
 import type { TrainResult } from '@selftrain/proto';
 import { imagesToTensor, type ImageShape } from './batch';
 import { segmentationBatch, type DenseExample } from './dense-batch';
-import { runDenseTraining, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
+import { runDenseTraining, weightedHalvesStep, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
 import { IGNORE_LABEL, segmentationCrossEntropy } from './segmentation-loss';
 
 export interface TrainSegmenterInput extends DenseTrainingInput {
@@ -62,21 +62,14 @@ export async function trainSegmenter(input: TrainSegmenterInput): Promise<TrainR
     const p = pseudo.length > 0 ? segmentationBatch(pseudo, shape, numClasses, batchOpts) : undefined;
     const x = p ? tf.concat([h.images, p.images]) : h.images;
     const nh = human.length;
-    let lh: tf.Scalar | undefined;
-    let lp: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
+    return weightedHalvesStep(ctx, () => {
       const logits = model.apply(x, { training: true }) as tf.Tensor4D;
       const part = (start: number, count: number) => logits.slice([start, 0, 0, 0], [count, -1, -1, -1]);
-      lh = tf.keep(segmentationCrossEntropy(part(0, nh), h.labels, { ignoreLabel }));
-      if (!p) return tf.mul(lh, 1) as tf.Scalar;
-      lp = tf.keep(segmentationCrossEntropy(part(nh, pseudo.length), p.labels, { ignoreLabel }));
-      return tf.add(tf.mul(lh, ctx.weights.human), tf.mul(lp, ctx.weights.pseudo)) as tf.Scalar;
-    }, ctx.variables);
-    ctx.optimizer.apply(ctx.variables, grads, ctx.learningRate);
-    const values: [number, number, number] = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN];
-    lh?.dispose();
-    lp?.dispose();
-    return values;
+      return {
+        human: segmentationCrossEntropy(part(0, nh), h.labels, { ignoreLabel }),
+        pseudo: p ? segmentationCrossEntropy(part(nh, pseudo.length), p.labels, { ignoreLabel }) : undefined,
+      };
+    });
   });
 
   return runDenseTraining(input, {
