@@ -2,6 +2,7 @@
 /**
  * `npm run bench`: the speed and memory figures, measured in one run on this machine.
  *  1. training img/s of the default CNN on wasm with the project's kernels vs the pure-JS cpu backend;
+ *     the student's loop on 1 thread and split over every core (bench-data-parallel);
  *     training and labeling img/s of the detector and the segmenter on 96x96 scenes (bench-dense-models);
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
  *  3. labeling img/s with 1 and 2 labeler processes on the same shards (the scale-out figure);
@@ -19,6 +20,7 @@ import { call } from '@selftrain/rpc';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3 } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
 import { benchTrainingSpeed } from './bench-training-speed';
+import { benchDataParallel } from './bench-data-parallel';
 import { benchDenseModels, denseModelLines, type DenseModelsBench } from './bench-dense-models';
 import { startLocalStack } from './local-stack';
 import { selftrainHome } from './open-store';
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   process.stderr.write('training speed (wasm vs cpu)...\n');
   out.training = await benchTrainingSpeed();
+  process.stderr.write('the student loop on 1 thread and on every core...\n');
+  out.dataParallel = await benchDataParallel();
   process.stderr.write('detector and segmenter training and labeling...\n');
   out.denseModels = await benchDenseModels();
 
@@ -124,11 +128,14 @@ async function main(): Promise<void> {
 
   const tr = out.training as { wasm: { trainImgPerS: number; inferImgPerS: number }; cpu: { trainImgPerS: number }; trainSpeedup: number };
   const lb = out.labeling as { inProcessImgPerS: number; grpcS3ImgPerS: number; overheadPercent: number; labelerPeakRssMiB: Record<string, number> };
+  const dp = out.dataParallel as Awaited<ReturnType<typeof benchDataParallel>>;
   const lines = [
     ['training img/s, default CNN, wasm + project kernels', String(tr.wasm.trainImgPerS)],
     ['training img/s, default CNN, cpu (pure JS)', String(tr.cpu.trainImgPerS)],
     ['  wasm / cpu', `${tr.trainSpeedup}x`],
     ['inference img/s, wasm', String(tr.wasm.inferImgPerS)],
+    ...Object.entries(dp.imgPerS).map(([k, v]) => [`student loop img/s (${dp.model}), ${k}`, String(v)]),
+    ['  data-parallel speed-up', `${dp.speedup}x`],
     ...denseModelLines(out.denseModels as DenseModelsBench),
     ['labeling img/s in-process (inference only)', String(lb.inProcessImgPerS)],
     ['labeling img/s through gRPC + S3', String(lb.grpcS3ImgPerS)],
@@ -137,7 +144,7 @@ async function main(): Promise<void> {
     ...scaleLines(out.labelingScale as { imgPerS: Record<string, number>; cpuCoresBusy: Record<string, Record<string, number>> }),
     ...Object.entries(out.studentPeakRssMiB as Record<string, number>).map(([k, v]) => [`student peak RSS, ${k}`, `${v} MiB`]),
   ];
-  process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(55)} ${v}`).join('\n')}\n\n${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(70)} ${v}`).join('\n')}\n\n${JSON.stringify(out, null, 2)}\n`);
 }
 
 function scaleLines(scale: { imgPerS: Record<string, number>; cpuCoresBusy: Record<string, Record<string, number>> }): string[][] {

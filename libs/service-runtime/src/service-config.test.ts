@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputErrors } from '@selftrain/errors';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuBudget } from './cpu-budget';
 import { readServiceConfig, redactServiceConfig, SERVICE_ENV_VARS } from './service-config';
 
 const base = { S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'ak', S3_SECRET_KEY: 'sk' };
@@ -46,4 +50,32 @@ test('health and metrics ports; the token never reaches the start-up log', () =>
   assert.match(text, /"token":true/);
   assert.equal(readServiceConfig('evaluator', base).healthPort, undefined);
   assert.throws(() => readServiceConfig('evaluator', { ...base, METRICS_PORT: 'x' }), (e: unknown) => e instanceof InputErrors && e.problems[0].field === 'METRICS_PORT');
+});
+
+test('cpuBudget caps the cores by the cgroup CPU quota (v2 cpu.max, v1 cfs files) and ignores an unlimited one', () => {
+  const cores = availableParallelism();
+  const root = mkdtempSync(join(tmpdir(), 'cgroup-'));
+  try {
+    writeFileSync(join(root, 'cpu.max'), '150000 100000\n');
+    assert.equal(cpuBudget(root), Math.min(cores, 2), '1.5 CPUs of quota keep 2 threads busy');
+    writeFileSync(join(root, 'cpu.max'), 'max 100000\n');
+    assert.equal(cpuBudget(root), cores);
+    rmSync(join(root, 'cpu.max'));
+    mkdirSync(join(root, 'cpu'));
+    writeFileSync(join(root, 'cpu', 'cpu.cfs_quota_us'), '50000\n');
+    writeFileSync(join(root, 'cpu', 'cpu.cfs_period_us'), '100000\n');
+    assert.equal(cpuBudget(root), 1);
+    writeFileSync(join(root, 'cpu', 'cpu.cfs_quota_us'), '-1\n');
+    assert.equal(cpuBudget(root), cores, 'v1 marks no limit with -1');
+    assert.equal(cpuBudget(join(root, 'missing')), cores);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('TRAIN_THREADS sets the training threads; 0 or unset means the CPU budget; a bad value is named', () => {
+  const env = base;
+  assert.equal(readServiceConfig('student', { ...env, TRAIN_THREADS: '3' }).trainThreads, 3);
+  assert.equal(readServiceConfig('student', env).trainThreads, cpuBudget());
+  assert.throws(() => readServiceConfig('student', { ...env, TRAIN_THREADS: 'two' }), /TRAIN_THREADS/);
 });

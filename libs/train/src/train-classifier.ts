@@ -6,6 +6,8 @@ import { argmaxRows, top1 } from '@selftrain/metrics';
 import type { Artifact, CurvePoint, Progress, TrainResult } from '@selftrain/proto';
 import { buildAuxiliaryHead } from './auxiliary-head';
 import { imagesToTensor, targetsToTensor, type Example, type ImageShape } from './batch';
+import { shardGradients, type BatchLossScale } from './classifier-gradients';
+import { GradientReplicas, splitBatch } from './gradient-replicas';
 import { cosineLearningRate } from './learning-rate';
 import { LossNormalizer } from './loss-normalizer';
 import { predictProbabilities } from './predict';
@@ -54,6 +56,11 @@ export interface TrainClassifierInput {
   signal?: AbortSignal;
   logger?: Logger;
   backend: string;
+  /**
+   * Threads to train on. Above 1 on wasm (one thread per instance in Node), each step's batch is split
+   * over this many threads (see GradientReplicas); other backends run their own threads and ignore it.
+   */
+  threads?: number;
 }
 
 /**
@@ -149,7 +156,17 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
     };
   };
 
+  // Joint training's auxiliary head lives in this thread only, so it trains on one thread.
+  const threads = input.backend === 'wasm' && !auxiliary ? Math.max(1, Math.floor(input.threads ?? 1)) : 1;
+  let replicas: GradientReplicas | undefined;
+  // The workers' augmentation seeds come from their own stream, so batches and their order do not depend on the thread count.
+  let shardSeeds = rng;
   try {
+    if (threads > 1) {
+      shardSeeds = createRng(o.seed + 104729 + (r?.step ?? 0));
+      replicas = await GradientReplicas.start(threads - 1, model, { backend: input.backend, shape, numClasses, augment });
+      input.logger?.info({ threads }, 'data-parallel training: each batch split over worker threads');
+    }
     for (; step < o.maxSteps; ) {
       if (input.signal?.aborted) {
         last = await input.saveCheckpoint('last', step, { step, interrupted: true }, state());
@@ -157,46 +174,44 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
       }
       const human = nextHuman();
       const pseudoBatch = pseudo ? await pseudo.sampler.sample(pseudoCount) : [];
-      const batch = human.concat(pseudoBatch);
       const auxBatch = nextAuxiliary();
       const lr = cosineLearningRate(step, o.learningRate, o.maxSteps, o.warmupSteps);
       const weights = normalizer.weights();
-      const [lossValue, humanLoss, pseudoLoss, auxLossValue] = tf.tidy(() => {
-        const x = imagesToTensor(batch, shape, augment, rng);
-        const y = targetsToTensor(batch, numClasses);
-        // The two partial losses are kept past variableGrads' own scope so the normalizer can read them.
-        let lh: tf.Scalar | undefined;
-        let lp: tf.Scalar | undefined;
-        let la: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-          const perExample = tf.losses.softmaxCrossEntropy(y, logits, undefined, o.labelSmoothing, tf.Reduction.NONE) as tf.Tensor1D;
-          lh = tf.keep(tf.mean(perExample.slice(0, humanCount)) as tf.Scalar);
-          let loss: tf.Scalar = tf.mul(lh, 1);
-          if (pseudoCount > 0) {
-            lp = tf.keep(tf.mean(perExample.slice(humanCount, pseudoCount)) as tf.Scalar);
-            loss = tf.add(tf.mul(lh, weights.human), tf.mul(lp, weights.pseudo));
-          }
-          if (auxModel && auxiliary) {
-            const auxLogits = auxModel.apply(imagesToTensor(auxBatch, shape, augment, rng), { training: true }) as tf.Tensor2D;
-            la = tf.keep(tf.losses.softmaxCrossEntropy(targetsToTensor(auxBatch, auxiliary.numClasses), auxLogits) as tf.Scalar);
-            loss = tf.add(loss, tf.mul(la, auxiliary.weight));
-          }
-          return loss;
-        }, trained);
-        optimizer.apply(trained, grads, lr);
-        const values = [value.dataSync()[0], lh?.dataSync()[0] ?? NaN, lp?.dataSync()[0] ?? NaN, la?.dataSync()[0] ?? NaN];
-        lh?.dispose();
-        lp?.dispose();
-        la?.dispose();
-        return values;
+      const scale: BatchLossScale = {
+        humanTotal: human.length, pseudoTotal: pseudoBatch.length, labelSmoothing: o.labelSmoothing,
+        humanWeight: pseudoCount > 0 ? weights.human : 1, pseudoWeight: pseudoCount > 0 ? weights.pseudo : 0,
+      };
+      const shards = splitBatch(human, pseudoBatch, (replicas?.size ?? 0) + 1);
+      // The workers start on their shards (the same weights) while this thread does the first.
+      const remote = replicas?.compute(variables.map((v) => v.dataSync() as Float32Array), shards.slice(1).map((s) => ({ ...s, scale, seed: shardSeeds.int(2 ** 31 - 1) })));
+      remote?.catch(() => undefined);
+      const local = tf.tidy(() => {
+        const x = imagesToTensor(shards[0].examples, shape, augment, rng);
+        const y = targetsToTensor(shards[0].examples, numClasses);
+        const auxiliaryLoss = auxModel && auxiliary ? () => {
+          const auxLogits = auxModel.apply(imagesToTensor(auxBatch, shape, augment, rng), { training: true }) as tf.Tensor2D;
+          return tf.mul(tf.losses.softmaxCrossEntropy(targetsToTensor(auxBatch, auxiliary.numClasses), auxLogits), auxiliary.weight) as tf.Scalar;
+        } : undefined;
+        return shardGradients(model, trained, x, y, shards[0].humanCount, scale, auxiliaryLoss);
       });
+      const others = remote ? await remote : [];
+      tf.tidy(() => {
+        const grads: tf.NamedTensorMap = {};
+        trained.forEach((v, i) => { grads[v.name] = others.reduce((sum, r) => tf.add(sum, tf.tensor(r.grads[i], v.shape)), local.grads[i]); });
+        optimizer.apply(trained, grads, lr);
+      });
+      tf.dispose(local.grads);
+      const sum = (f: (r: { loss: number; humanSum: number; pseudoSum: number }) => number) => others.reduce((a, r) => a + f(r), f(local));
+      const lossValue = sum((r) => r.loss);
+      const humanLoss = sum((r) => r.humanSum) / human.length;
+      const pseudoLoss = pseudoBatch.length ? sum((r) => r.pseudoSum) / pseudoBatch.length : NaN;
+      const auxLossValue = auxiliary ? local.extra / auxiliary.weight : NaN;
       if (!Number.isFinite(lossValue)) throw new Error(`loss is ${lossValue} at step ${step}; lower options.learning_rate`);
       if (pseudo) normalizer.update(humanLoss, pseudoLoss);
       lossAvg = step === startStep && !r ? lossValue : 0.95 * lossAvg + 0.05 * lossValue;
       if (auxiliary) auxLossAvg = step === startStep ? auxLossValue : 0.95 * auxLossAvg + 0.05 * auxLossValue;
       step += 1;
-      imagesSeen += batch.length;
+      imagesSeen += human.length + pseudoBatch.length;
 
       const evalNow = step % o.evalEvery === 0 || step === o.maxSteps;
       let message = '';
@@ -229,6 +244,7 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
     // The final weights are always the 'last' checkpoint, whether or not the interval divides the step count.
     if (lastSavedStep !== step) last = await input.saveCheckpoint('last', step, { step }, state());
   } finally {
+    await replicas?.dispose();
     optimizer.dispose();
     for (const v of headVariables) v.dispose();
   }

@@ -15,6 +15,8 @@ import type { StudentTrainingRequest, TrainingRequest } from './validate-request
 export interface TrainerDeps {
   store: ObjectStore;
   backend: BackendInfo;
+  /** Threads a classifier's training splits each batch over on wasm (the service's TRAIN_THREADS); default 1. */
+  trainThreads?: number;
 }
 
 /** Pseudo-labeled records held at once while the student streams the pseudo-label shards. */
@@ -52,7 +54,7 @@ async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, s
       }),
       onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
       resume: resume?.state,
-      signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
+      signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name, threads: deps.trainThreads,
     });
     await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
     return result;

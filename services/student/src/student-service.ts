@@ -8,7 +8,7 @@ export function createStudent(deps: ServiceDeps): ServiceParts {
   const implementation: StudentServer = jobServiceHandlers<StartStudentRequest>(deps, jobs, async (request) => {
     const req = validateStudentRequest(request);
     await preflightTraining(deps.store, req);
-    return jobs.start(req.jobId, requestDigest(StartStudentRequest.toJSON(request)), studentJob(deps, req));
+    return jobs.start(req.jobId, requestDigest(StartStudentRequest.toJSON(request)), studentJob({ ...deps, trainThreads: deps.config.trainThreads }, req));
   });
   return { implementation, drain: () => jobs.shutdown(), jobStates: () => jobStateNames(jobs) };
 }

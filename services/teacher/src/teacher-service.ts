@@ -8,7 +8,7 @@ export function createTeacher(deps: ServiceDeps): ServiceParts {
   const implementation: TeacherServer = jobServiceHandlers<StartTeacherRequest>(deps, jobs, async (request) => {
     const req = validateTeacherRequest(request);
     await preflightTraining(deps.store, req);
-    return jobs.start(req.jobId, requestDigest(StartTeacherRequest.toJSON(request)), teacherJob(deps, req));
+    return jobs.start(req.jobId, requestDigest(StartTeacherRequest.toJSON(request)), teacherJob({ ...deps, trainThreads: deps.config.trainThreads }, req));
   });
   return { implementation, drain: () => jobs.shutdown(), jobStates: () => jobStateNames(jobs) };
 }
