@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputErrors } from '@selftrain/errors';
 import { expandGrid, validateGrid } from './experiment-grid';
+import { validateSpec } from './spec';
 import { convergenceTable, experimentTables, markdownTable, type CellResult } from './experiment-results';
 
 const fields = (fn: () => unknown) => {
@@ -43,6 +44,11 @@ test('cells: one run per fraction x augment x init x seed, labels scaled, init o
   assert.equal(c.spec.teacher.max_steps, 50, 'the base applies to every cell');
   assert.equal(c.selfTraining, true);
   assert.equal(cells.find((x) => x.init === 'random')!.spec.teacher.init_checkpoint, '');
+  // The student starts from the teacher's init, so it gets the teacher's encoder (a plain run's student is wider).
+  assert.equal(c.spec.student.width, c.spec.teacher.width);
+  assert.notEqual(validateSpec({}).student.width, validateSpec({}).teacher.width);
+  const own = expandGrid(validateGrid({ name: 'wide', base: { student: { width: 1 } }, axes: { labeled_fraction: [1], augment: ['s1'], init: ['random'], self_training: [true] }, seeds: [0] }));
+  assert.equal(own[0].spec.student.width, 1, "the base's own student width is kept");
 });
 
 test('tables: mean over seeds with spread, gains over supervised Rand Init; convergence speed-up', () => {

@@ -141,6 +141,9 @@ export function loadGridFile(file: string): ExperimentGrid {
 export function expandGrid(grid: ExperimentGrid, resolved: Record<string, ResolvedInit> = {}): GridCell[] {
   const cells: GridCell[] = [];
   const baseSpec = validateSpec({ ...grid.base, name: grid.name });
+  // A cell's student starts from its teacher's init, so it has the teacher's encoder unless the grid's base names its own.
+  const studentBase = (grid.base.student ?? {}) as Record<string, unknown>;
+  const encoder = { model: studentBase.model ?? baseSpec.teacher.model, width: studentBase.width ?? baseSpec.teacher.width };
   for (const seed of grid.seeds) for (const fraction of grid.axes.labeled_fraction) for (const augment of grid.axes.augment) for (const init of grid.axes.init) {
     const labels = Math.max(1, Math.round(baseSpec.dataset.labels_per_class * fraction));
     const r = resolveInit(init, resolved);
@@ -154,7 +157,7 @@ export function expandGrid(grid: ExperimentGrid, resolved: Record<string, Resolv
       dataset: { ...baseSpec.dataset, labels_per_class: labels, seed, prefix: `${baseSpec.dataset.prefix}-l${labels}-s${seed}` },
       teacher: { ...baseSpec.teacher, augment, seed, ...initFields },
       // The paper initialises the student from the same checkpoint as its teacher (and joint training trains both jointly).
-      student: { ...baseSpec.student, augment, seed, ...initFields },
+      student: { ...baseSpec.student, ...encoder, augment, seed, ...initFields },
     };
     cells.push({ fraction, augment, init, seed, selfTraining: grid.axes.self_training.includes(true), spec: validateSpec(raw) });
   }

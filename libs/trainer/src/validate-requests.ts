@@ -19,7 +19,7 @@ export interface StudentTrainingRequest extends TrainingRequest {
 }
 
 export const STUDENT_DEFAULTS: ResolvedTrainOptions = {
-  ...TEACHER_DEFAULTS, augment: 's2', dropout: 0.3, batchSize: 128, maxSteps: 3500, evalEvery: 250,
+  ...TEACHER_DEFAULTS, width: 0.75, augment: 's2', dropout: 0.3, batchSize: 128, maxSteps: 4000, evalEvery: 250,
 };
 
 function common(req: StartTeacherRequest | StartStudentRequest, defaults: ResolvedTrainOptions): TrainingRequest {
