@@ -291,9 +291,11 @@ test('the teacher killed mid-training: restarted at its address, it resumes the 
     await new Promise((r) => setTimeout(r, 50));
   }
   const victim = stack.processes.find((p) => p.name === 'teacher-0')!;
+  // Listening before the kill: the exit can come while the checkpoint is read below.
+  const exited = new Promise((r) => victim.child.once('exit', r));
   victim.child.kill('SIGKILL');
   const checkpointed = JSON.parse((await store.get(last)).toString('utf8')).userDefinedMetadata.step as number;
-  await new Promise((r) => victim.child.once('exit', r));
+  await exited;
   // Back at the same address, as a pod behind its Service.
   const port = stack.addresses.teacher.split(':')[1];
   const env = serviceEnvironment(s3.config, { ...stackEnv, GRPC_PORT: port });
