@@ -10,6 +10,7 @@ import { LossNormalizer } from './loss-normalizer';
 import { SgdMomentum } from './sgd-momentum';
 import type { PseudoLabelSettings, TrainingState } from './train-classifier';
 import type { ResolvedTrainOptions } from './train-options';
+import { trainableVariables } from './trainable-variables';
 
 /** Where pseudo-labeled dense examples come from (a ShuffleBuffer<DenseExample> over the pseudo-label shards). */
 export interface DenseExampleSampler {
@@ -88,7 +89,7 @@ export async function runDenseTraining(input: DenseTrainingInput, task: DenseTas
   const pseudoCount = pseudo ? Math.round(o.batchSize * pseudo.fraction) : 0;
   const humanCount = o.batchSize - pseudoCount;
   if (humanCount < 1) throw new InputError('pseudo.fraction', `${pseudo?.fraction} leaves no human-labeled example in a batch of ${o.batchSize}`);
-  const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const variables = trainableVariables(model);
   const curve: CurvePoint[] = r ? [...r.curve] : [];
   let order = shuffled(input.labeled.length, rng);
   let cursor = 0;

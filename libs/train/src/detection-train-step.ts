@@ -2,6 +2,7 @@ import { tf } from '@selftrain/compute';
 import { retinaNetLoss, type DetectionLossOptions } from './detection-loss';
 import type { DetectionTargetTensors } from './detection-targets';
 import type { SgdMomentum } from './sgd-momentum';
+import { trainableVariables } from './trainable-variables';
 
 export interface DetectionStepLoss {
   total: number;
@@ -17,7 +18,7 @@ export function detectionTrainStep(
   model: tf.LayersModel, images: tf.Tensor4D, targets: DetectionTargetTensors, optimizer: SgdMomentum, learningRate: number,
   opts: DetectionLossOptions = {},
 ): DetectionStepLoss {
-  const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const variables = trainableVariables(model);
   return tf.tidy(() => {
     let parts: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { tf } from '@selftrain/compute';
 import type { AugmentSettings, Example, ImageShape } from './batch';
 import type { BatchLossScale } from './classifier-gradients';
+import { variableShapes } from './trainable-variables';
 
 /** The first message a gradient worker gets: what to rebuild and how to read the shards it will get. */
 export interface ReplicaInit {
@@ -66,7 +67,7 @@ export class GradientReplicas {
   static async start(count: number, model: tf.LayersModel, settings: Omit<ReplicaInit, 'kind' | 'topology' | 'variableShapes'>): Promise<GradientReplicas> {
     const init: ReplicaInit = {
       kind: 'init', ...settings, topology: model.toJSON(undefined, false) as object,
-      variableShapes: model.trainableWeights.map((w) => w.shape.join('x')).join(','),
+      variableShapes: variableShapes(model),
     };
     const workers = Array.from({ length: count }, () => new Worker(path.join(__dirname, 'gradient-worker.js')));
     try {

@@ -11,6 +11,7 @@ import { initBackend, tf, type BackendChoice } from '@selftrain/compute';
 import '@selftrain/models';
 import { imagesToTensor, targetsToTensor } from './batch';
 import { shardGradients } from './classifier-gradients';
+import { trainableVariables, variableShapes } from './trainable-variables';
 import type { ReplicaInit, ReplicaReply, ReplicaStep } from './gradient-replicas';
 
 let model: tf.LayersModel | undefined;
@@ -22,8 +23,8 @@ async function start(message: ReplicaInit): Promise<ReplicaReply> {
   const backend = await initBackend({ prefer: message.backend as BackendChoice, purpose: 'train' });
   if (backend.name !== message.backend) throw new Error(`the worker got backend ${backend.name}, the trainer runs on ${message.backend}`);
   model = await tf.models.modelFromJSON({ modelTopology: message.topology } as Parameters<typeof tf.models.modelFromJSON>[0]);
-  variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-  const shapes = variables.map((v) => v.shape.join('x')).join(',');
+  variables = trainableVariables(model);
+  const shapes = variableShapes(model);
   if (shapes !== message.variableShapes) throw new Error(`the rebuilt model's variables (${shapes}) differ from the trainer's (${message.variableShapes})`);
   return { kind: 'ready' };
 }

@@ -25,3 +25,4 @@ export * from './train-detector';
 export * from './train-segmenter';
 export * from './match-activation-scale';
 export * from './image-batches';
+export * from './trainable-variables';

@@ -1,6 +1,7 @@
 import { tf } from '@selftrain/compute';
 import { segmentationCrossEntropy } from './segmentation-loss';
 import type { SgdMomentum } from './sgd-momentum';
+import { trainableVariables } from './trainable-variables';
 
 /**
  * One SGD step of a segmenter (buildSegmenter): training-mode forward, ignore-label cross-entropy,
@@ -10,7 +11,7 @@ export function segmentationTrainStep(
   model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor3D, optimizer: SgdMomentum, learningRate: number,
   opts: { ignoreLabel?: number } = {},
 ): number {
-  const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const variables = trainableVariables(model);
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(
       () => segmentationCrossEntropy(model.apply(images, { training: true }) as tf.Tensor4D, labels, opts), variables);

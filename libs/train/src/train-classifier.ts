@@ -13,6 +13,7 @@ import { LossNormalizer } from './loss-normalizer';
 import { predictProbabilities } from './predict';
 import { SgdMomentum } from './sgd-momentum';
 import type { ResolvedTrainOptions } from './train-options';
+import { trainableVariables } from './trainable-variables';
 
 /** Where pseudo-labeled examples come from: a sampler over a stream (see ShuffleBuffer). */
 export interface ExampleSampler {
@@ -92,11 +93,11 @@ export async function trainClassifier(input: TrainClassifierInput): Promise<Trai
   const normalizer = new LossNormalizer(pseudo?.alpha ?? 1, 0.99, pseudo?.normalizeLoss ?? true);
   const pseudoCount = pseudo ? Math.round(o.batchSize * pseudo.fraction) : 0;
   const humanCount = o.batchSize - pseudoCount;
-  const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const variables = trainableVariables(model);
   const auxModel = auxiliary ? buildAuxiliaryHead(model, auxiliary.numClasses, o.seed) : undefined;
   // The head's own weights: trained with the rest, but not in the checkpoint nor the resume state (a
   // resumed job starts a fresh head on an encoder that already learned both tasks).
-  const headVariables = auxModel ? auxModel.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val).filter((v) => !variables.includes(v)) : [];
+  const headVariables = auxModel ? trainableVariables(auxModel).filter((v) => !variables.includes(v)) : [];
   const trained = variables.concat(headVariables);
   const auxOrder = { order: shuffled(auxiliary?.examples.length ?? 0, rng), cursor: 0 };
   const curve: CurvePoint[] = r ? [...r.curve] : [];

@@ -10,6 +10,7 @@ import { SgdMomentum } from './sgd-momentum';
 import type { TrainingState } from './train-classifier';
 import { buildProjectionHead, DEFAULT_PROJECTION, simclrEncoder, type ProjectionDims } from './train-simclr-model';
 import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from './train-options';
+import { trainableVariables } from './trainable-variables';
 
 /**
  * Defaults for pretraining (pass to resolveTrainOptions): the strongest augmentation (s4: RandAugment,
@@ -80,9 +81,8 @@ export async function trainSimclr(input: TrainSimclrInput): Promise<TrainResult>
   const featureDim = encoder.outputs[0].shape.at(-1) as number;
   const head = buildProjectionHead(featureDim, input.projection ?? DEFAULT_PROJECTION, o.seed + 7);
   const optimizer = new SgdMomentum(o.momentum, o.weightDecay);
-  const varsOf = (m: tf.LayersModel) => m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-  const encoderVars = varsOf(encoder);
-  const headVars = varsOf(head);
+  const encoderVars = trainableVariables(encoder);
+  const headVars = trainableVariables(head);
   const variables = [...encoderVars, ...headVars];
   const curve: CurvePoint[] = r ? [...r.curve] : [];
   let order = shuffled(input.images.length, rng);
