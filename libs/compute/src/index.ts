@@ -7,6 +7,11 @@ export type { BackendInfo, BackendChoice, InitBackendOptions } from './init-back
 export {
   registerWasmTrainingKernels,
   unregisterWasmTrainingKernels,
+  wasmTrainingKernels,
   WASM_TRAINING_KERNELS,
+  NATIVE_KERNELS,
 } from './register-wasm-training-kernels';
+export type { WasmTrainingKernels } from './register-wasm-training-kernels';
+export { nativeCpuKernels, NATIVE_ADDON_PATH } from './native-cpu-kernels';
+export type { NativeCpuKernels, NativeKernelStatus } from './native-cpu-kernels';
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-grad-kernels';

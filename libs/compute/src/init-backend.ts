@@ -12,6 +12,12 @@ export interface BackendInfo {
   /** the package that provides it */
   package: string;
   gpu: boolean;
+  /**
+   * The kernels under the backend where the project supplies them: on wasm 'native OpenBLAS (<core>)'
+   * or 'wasm' (with why the native ones did not load in `nativeUnavailable`).
+   */
+  kernels?: string;
+  nativeUnavailable?: string;
   /** every package tried, in order, with the reason it was skipped */
   tried: { package: string; error?: string }[];
 }
@@ -29,7 +35,8 @@ interface Candidate {
   package: string;
   backendName: string;
   gpu: boolean;
-  load(): Promise<void>;
+  /** Starts the backend; may say which kernels it runs. */
+  load(): Promise<Pick<BackendInfo, 'kernels' | 'nativeUnavailable'> | void>;
 }
 
 // A variable module name keeps tsc (and bundlers) from resolving packages that are absent here.
@@ -79,7 +86,8 @@ const wasmCandidate: Candidate = {
     await activate('wasm');
     // After activation, so that the stock kernels' setup (run at backend start) has happened and they
     // stay restorable by unregisterWasmTrainingKernels().
-    registerWasmTrainingKernels();
+    const kernels = registerWasmTrainingKernels();
+    return { kernels: kernels.description, nativeUnavailable: kernels.nativeUnavailable };
   },
 };
 
@@ -156,9 +164,9 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
 
   const attempt = async (c: Candidate): Promise<BackendInfo | undefined> => {
     try {
-      await c.load();
+      const kernels = await c.load();
       tried.push({ package: c.package });
-      return { name: c.backendName, package: c.package, gpu: c.gpu, tried };
+      return { name: c.backendName, package: c.package, gpu: c.gpu, ...(kernels ?? {}), tried };
     } catch (err) {
       tried.push({ package: c.package, error: errorText(err) });
       log?.debug({ package: c.package, error: errorText(err) }, 'compute backend did not load');
@@ -191,6 +199,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
   }
 
   if (info.name === 'cpu' && opts.purpose === 'train') warnCpuTraining(opts.logger, info);
-  log?.info({ backend: info.name, package: info.package, gpu: info.gpu, tried }, 'compute backend ready');
+  log?.info({ backend: info.name, package: info.package, gpu: info.gpu, kernels: info.kernels,
+    nativeUnavailable: info.nativeUnavailable, tried }, 'compute backend ready');
   return info;
 }

@@ -3,6 +3,10 @@ import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-g
 import { makeBatchMatMulWasm } from './wasm-matmul-kernel';
 import { makeLeadingReduceWasm } from './wasm-reduce-kernel';
 import { makeTileWasm } from './wasm-tile-kernel';
+import { nativeCpuKernels, type NativeCpuKernels } from './native-cpu-kernels';
+import {
+  makeNativeBatchMatMul, makeNativeConv2D, makeNativeConv2DBackpropFilter, makeNativeConv2DBackpropInput,
+} from './native-conv-kernels';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -18,13 +22,29 @@ import { makeTileWasm } from './wasm-tile-kernel';
  * they use (Step/Mul for ReLU, MaxPoolGrad, AvgPoolGrad, the ops batch norm's gradient is written in)
  * exist in stock wasm and are not a bottleneck; so do ResizeNearestNeighborGrad and ResizeBilinearGrad, which
  * the FPN detector and segmenter need (~3% of a segmenter step; checked in wasm-resize-grad.test.ts).
+ *
+ * Where the native kernels load (native/cpu-kernels.c: OpenBLAS), Conv2D, both conv gradients and
+ * BatchMatMul run there instead, with the kernels above as their fallback for what they do not cover.
  */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Tile',
 ];
+/** The kernels that go to the native library when it loads. */
+export const NATIVE_KERNELS: readonly string[] = [
+  'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean',
+];
+
+export interface WasmTrainingKernels {
+  /** every kernel the project replaced or added */
+  kernels: readonly string[];
+  /** 'native OpenBLAS (SkylakeX)' or 'wasm' */
+  description: string;
+  /** why the native kernels are not in use (absent when they are) */
+  nativeUnavailable?: string;
+}
 
 const stock = new Map<string, tf.KernelConfig>();
-let registered = false;
+let registered: WasmTrainingKernels | undefined;
 
 function replace(config: tf.KernelConfig): void {
   const existing = tf.getKernel(config.kernelName, config.backendName);
@@ -44,31 +64,48 @@ function wrap(name: string, make: (stockFunc: tf.KernelFunc) => tf.KernelFunc): 
   replace({ kernelName: name, backendName: 'wasm', kernelFunc: make(original.kernelFunc), setupFunc: original.setupFunc });
 }
 
-/** Registers the project's wasm gradient kernels (idempotent). Call before or after the wasm backend starts. */
-export function registerWasmTrainingKernels(): readonly string[] {
-  if (registered) return WASM_TRAINING_KERNELS;
+/**
+ * Registers the project's training kernels on wasm (idempotent), native ones where they load unless
+ * `native: false`. Call before or after the wasm backend starts; calling again with another `native`
+ * re-registers.
+ */
+export function registerWasmTrainingKernels(opts: { native?: boolean } = {}): WasmTrainingKernels {
+  const status = opts.native === false ? { loaded: false as const, reason: 'native: false' } : nativeCpuKernels();
+  const native: NativeCpuKernels | undefined = status.loaded ? status.kernels : undefined;
+  if (registered != null && (registered.nativeUnavailable == null) === (native != null)) return registered;
+  if (registered != null) unregisterWasmTrainingKernels();
+  const filterGrad = conv2DBackpropFilterWasm as unknown as tf.KernelFunc;
+  const inputGrad = conv2DBackpropInputWasm as unknown as tf.KernelFunc;
   replace({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+    kernelFunc: native ? makeNativeConv2DBackpropFilter(native, filterGrad) : filterGrad,
   });
   replace({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+    kernelFunc: native ? makeNativeConv2DBackpropInput(native, inputGrad) : inputGrad,
   });
-  wrap('BatchMatMul', makeBatchMatMulWasm);
-  wrap('Sum', (k) => makeLeadingReduceWasm(k, false));
-  wrap('Mean', (k) => makeLeadingReduceWasm(k, true));
+  wrap('BatchMatMul', (k) => (native ? makeNativeBatchMatMul(native, makeBatchMatMulWasm(k)) : makeBatchMatMulWasm(k)));
+  if (native) wrap('Conv2D', (k) => makeNativeConv2D(native, k));
+  wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
+  wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
   wrap('Tile', makeTileWasm);
-  registered = true;
-  return WASM_TRAINING_KERNELS;
+  registered = status.loaded
+    ? { kernels: [...WASM_TRAINING_KERNELS, 'Conv2D'], description: status.description }
+    : { kernels: WASM_TRAINING_KERNELS, description: 'wasm', nativeUnavailable: status.reason };
+  return registered;
+}
+
+/** What registerWasmTrainingKernels put in place (undefined before it ran). */
+export function wasmTrainingKernels(): WasmTrainingKernels | undefined {
+  return registered;
 }
 
 /** Puts the stock wasm kernels back (for benchmarks that compare with stock). */
 export function unregisterWasmTrainingKernels(): void {
-  if (!registered) return;
-  for (const name of WASM_TRAINING_KERNELS) {
+  if (registered == null) return;
+  for (const name of registered.kernels) {
     if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
     const original = stock.get(name);
     if (original != null) {
@@ -78,5 +115,5 @@ export function unregisterWasmTrainingKernels(): void {
       if (backend != null) original.setupFunc?.(backend);
     }
   }
-  registered = false;
+  registered = undefined;
 }

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend } from './index';
-import { onBothBackends, randomValues, relError } from './test-support/compare';
+import { tf, initBackend, registerWasmTrainingKernels } from './index';
+import { kernelModes, onBothBackends, randomValues, relError } from './test-support/compare';
 
 before(async () => {
   delete process.env.SELFTRAIN_BACKEND;
@@ -30,7 +30,8 @@ cases.push({ b: 4, h: 14, w: 14, ci: 64, co: 64, f: 3, s: 2, pad: 'same' });
 
 const name = (c: Case) => `${c.b}x${c.h}x${c.w}x${c.ci} f${c.f} -> ${c.co}, stride ${c.s}, ${c.pad}`;
 
-test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend', async (t) => {
+for (const mode of kernelModes()) test(`${mode.name}: Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend`, async (t) => {
+  registerWasmTrainingKernels({ native: mode.native });
   for (const c of cases) {
     await t.test(name(c), async () => {
       const x = randomValues([c.b, c.h, c.w, c.ci], 1);
@@ -39,16 +40,19 @@ test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend', async
       const outShape = tf.backend_util.computeConv2DInfo(x.shape as S4, filter.shape as S4, c.s, 1, c.pad).outShape;
       const dy = randomValues(outShape, 3);
       const { wasm, cpu } = await onBothBackends([x, filter, dy], (xt, ft, dyt) => [
+        tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad),
         tf.conv2dTranspose(dyt as tf.Tensor4D, ft as tf.Tensor4D, x.shape as [number, number, number, number], c.s, c.pad),
         tf.grad((f: tf.Tensor) => tf.conv2d(xt as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad))(ft, dyt),
       ]);
-      assert.ok(relError(wasm[0], cpu[0]) < 1e-5, `dx rel err ${relError(wasm[0], cpu[0])}`);
-      assert.ok(relError(wasm[1], cpu[1]) < 1e-5, `dW rel err ${relError(wasm[1], cpu[1])}`);
+      assert.ok(relError(wasm[0], cpu[0]) < 1e-5, `y rel err ${relError(wasm[0], cpu[0])}`);
+      assert.ok(relError(wasm[1], cpu[1]) < 1e-5, `dx rel err ${relError(wasm[1], cpu[1])}`);
+      assert.ok(relError(wasm[2], cpu[2]) < 1e-5, `dW rel err ${relError(wasm[2], cpu[2])}`);
     });
   }
 });
 
-test('fused conv (bias + relu, what tf.layers uses) trains to the same gradients as cpu', async () => {
+for (const mode of kernelModes()) test(`${mode.name}: fused conv (bias + relu, what tf.layers uses) trains to the same gradients as cpu`, async () => {
+  registerWasmTrainingKernels({ native: mode.native });
   const x = randomValues([2, 9, 9, 3], 4);
   const filter = randomValues([3, 3, 3, 6], 5);
   const bias = randomValues([6], 6);
@@ -60,7 +64,8 @@ test('fused conv (bias + relu, what tf.layers uses) trains to the same gradients
   for (let i = 0; i < 3; i++) assert.ok(relError(wasm[i], cpu[i]) < 1e-5, `grad ${i}: ${relError(wasm[i], cpu[i])}`);
 });
 
-test('kernels free every intermediate (engine tensors and wasm buffers)', () => {
+for (const mode of kernelModes()) test(`${mode.name}: kernels free every intermediate (engine tensors and wasm buffers)`, () => {
+  registerWasmTrainingKernels({ native: mode.native });
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const x = tf.randomNormal([3, 9, 9, 4]) as tf.Tensor4D;
   const f = tf.randomNormal([3, 3, 4, 5]) as tf.Tensor4D;
@@ -83,6 +88,7 @@ test('kernels free every intermediate (engine tensors and wasm buffers)', () => 
 });
 
 test('unsupported configurations fail with a clear error', () => {
+  registerWasmTrainingKernels({ native: false });
   const dy = tf.zeros([1, 4, 4, 2]);
   const filter = tf.zeros([3, 3, 2, 2]);
   assert.throws(

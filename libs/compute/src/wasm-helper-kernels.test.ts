@@ -1,14 +1,15 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend } from './index';
-import { onBothBackends, randomValues, relError } from './test-support/compare';
+import { tf, initBackend, registerWasmTrainingKernels } from './index';
+import { kernelModes, onBothBackends, randomValues, relError } from './test-support/compare';
 
 before(async () => {
   delete process.env.SELFTRAIN_BACKEND;
   await initBackend();
 });
 
-test('BatchMatMul with transpose flags matches cpu', async () => {
+for (const mode of kernelModes()) test(`${mode.name}: BatchMatMul with transpose flags matches cpu`, async () => {
+  registerWasmTrainingKernels({ native: mode.native });
   const a = randomValues([2, 5, 7], 1);
   const b = randomValues([2, 7, 4], 2);
   const aT = randomValues([2, 7, 5], 3);
@@ -19,11 +20,16 @@ test('BatchMatMul with transpose flags matches cpu', async () => {
     tf.matMul(at, btT, false, true),
     tf.matMul(atT, btT, true, true),
     tf.matMul(tf.reshape(atT, [14, 5]), tf.reshape(bt, [14, 4]), true, false),
+    // one side broadcast over the other's batch, and a rank-4 batch
+    tf.matMul(at, tf.reshape(tf.slice(bt, [0, 0, 0], [1, 7, 4]), [7, 4])),
+    tf.matMul(tf.slice(at, [0, 0, 0], [1, 5, 7]), btT, false, true),
+    tf.matMul(tf.reshape(at, [2, 1, 5, 7]), tf.reshape(bt, [2, 1, 7, 4])),
   ]);
   wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-5, `case ${i}: ${relError(w, cpu[i])}`));
 });
 
-test('Sum and Mean over leading and other axes match cpu', async () => {
+for (const mode of kernelModes()) test(`${mode.name}: Sum and Mean over leading and other axes match cpu`, async () => {
+  registerWasmTrainingKernels({ native: mode.native });
   const x = randomValues([3, 4, 5, 6], 5);
   const { wasm, cpu } = await onBothBackends([x], (xt) => [
     tf.sum(xt, [0, 1, 2]), tf.sum(xt, 0), tf.sum(xt, [0, 1], true), tf.sum(xt, [1, 3]), tf.sum(xt),

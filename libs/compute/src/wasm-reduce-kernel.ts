@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasm-kernel-runner';
+import type { NativeCpuKernels } from './native-cpu-kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap };
 
@@ -8,9 +9,9 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.N
  * dy [B,H,W,C] summed over B,H,W; batch norm's moments are means over B,H,W). Stock wasm first
  * transposes the reduced axes innermost (a slow element-wise transpose of the whole tensor); a JS column
  * accumulation over the heap is ~5x faster. Accumulates in float64, like the cpu backend.
- * Everything else goes to the stock kernel.
+ * Everything else goes to the stock kernel. With the native kernels the column sum runs in C (3x faster).
  */
-export function makeLeadingReduceWasm(stock: tf.KernelFunc, mean: boolean): tf.KernelFunc {
+export function makeLeadingReduceWasm(stock: tf.KernelFunc, mean: boolean, native?: NativeCpuKernels): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
@@ -27,6 +28,10 @@ export function makeLeadingReduceWasm(stock: tf.KernelFunc, mean: boolean): tf.K
     // Views only after the allocation: it may grow (and detach) the wasm heap.
     const xv = backend.typedArrayFromHeap(x) as Float32Array;
     const ov = backend.typedArrayFromHeap(out) as Float32Array;
+    if (native != null) {
+      native.sumLeading(xv, ov, Int32Array.of(outer, inner, mean ? 1 : 0));
+      return out;
+    }
     const acc = new Float64Array(inner);
     for (let r = 0, o = 0; r < outer; r++, o += inner) {
       for (let c = 0; c < inner; c++) acc[c] += xv[o + c];

@@ -1,8 +1,9 @@
 /**
- * Training / inference throughput of the default zoo model, wasm (with the project's kernels) vs the
- * pure-JS cpu backend, batch 64, measured in one process. Part of `npm run bench`. Takes ~30 s.
+ * Training / inference throughput of the default zoo model, wasm (with the project's kernels: native
+ * OpenBLAS ones where they load, and the wasm-only ones) vs the pure-JS cpu backend, batch 64, one thread,
+ * measured in one process. Part of `npm run bench`. Takes ~40 s.
  */
-import { initBackend, tf } from '@selftrain/compute';
+import { initBackend, registerWasmTrainingKernels, tf } from '@selftrain/compute';
 import * as models from '@selftrain/models';
 
 type ModelsLib = typeof models;
@@ -63,12 +64,21 @@ export async function benchTrainingSpeed() {
   const probe = models.buildModel({ name: 'cnn-small', inputShape: [28, 28, 1], numClasses: 10 });
   const model = { name: 'cnn-small', flopsPerImage: models.countFlops(probe), params: models.countParams(probe) };
   probe.dispose();
+  const kernels = registerWasmTrainingKernels();
   const wasm = await measure('wasm', BATCH, 15, true, 20, models);
+  let wasmOnly: Awaited<ReturnType<typeof measure>> | undefined;
+  if (kernels.nativeUnavailable == null) {
+    registerWasmTrainingKernels({ native: false });
+    wasmOnly = await measure('wasm', BATCH, 15, true, 20, models);
+    registerWasmTrainingKernels();
+  }
   const cpu = await measure('cpu', CPU_TRAIN_BATCH, 2, false, 1, models);
   await tf.setBackend('wasm');
   return {
-    batch: BATCH, model, wasm, cpu,
+    batch: BATCH, model, wasm, wasmOnly, cpu,
     trainSpeedup: +(wasm.trainImgPerS / cpu.trainImgPerS).toFixed(1),
-    kernels: 'project wasm kernels: Conv2DBackpropFilter, Conv2DBackpropInput, BatchMatMul, Sum, Mean, Tile',
+    nativeSpeedup: wasmOnly ? +(wasm.trainImgPerS / wasmOnly.trainImgPerS).toFixed(2) : undefined,
+    kernels: kernels.description,
+    nativeUnavailable: kernels.nativeUnavailable,
   };
 }

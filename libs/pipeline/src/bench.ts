@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: the speed and memory figures, measured in one run on this machine.
- *  1. training img/s of the default CNN on wasm with the project's kernels vs the pure-JS cpu backend;
+ *  1. training img/s of the default CNN on wasm with the project's kernels (native OpenBLAS ones, and the
+ *     wasm-only ones) vs the pure-JS cpu backend;
  *     the student's loop on 1 thread and split over every core (bench-data-parallel);
  *     training and labeling img/s of the detector and the segmenter on 96x96 scenes (bench-dense-models);
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
@@ -139,14 +140,19 @@ async function main(): Promise<void> {
     await s3.close();
   }
 
-  const tr = out.training as { wasm: { trainImgPerS: number; inferImgPerS: number }; cpu: { trainImgPerS: number }; trainSpeedup: number };
+  const tr = out.training as Awaited<ReturnType<typeof benchTrainingSpeed>>;
   const lb = out.labeling as { inProcessImgPerS: number; grpcS3ImgPerS: number; overheadPercent: number; sequentialImgPerS: number; sequentialOverheadPercent: number; labelerPeakRssMiB: Record<string, number> };
   const dp = out.dataParallel as Awaited<ReturnType<typeof benchDataParallel>>;
   const lines = [
-    ['training img/s, default CNN, wasm + project kernels', String(tr.wasm.trainImgPerS)],
+    [`training img/s, default CNN, wasm + project kernels (${tr.kernels}), one thread`, String(tr.wasm.trainImgPerS)],
+    ...(tr.wasmOnly ? [
+      ['training img/s, same, wasm-only project kernels', String(tr.wasmOnly.trainImgPerS)],
+      ['  native / wasm-only', `${tr.nativeSpeedup}x`],
+    ] : [['native kernels not in use', tr.nativeUnavailable ?? '']]),
     ['training img/s, default CNN, cpu (pure JS)', String(tr.cpu.trainImgPerS)],
     ['  wasm / cpu', `${tr.trainSpeedup}x`],
     ['inference img/s, wasm', String(tr.wasm.inferImgPerS)],
+    ...(tr.wasmOnly ? [['inference img/s, wasm-only project kernels', String(tr.wasmOnly.inferImgPerS)]] : []),
     ...Object.entries(dp.imgPerS).map(([k, v]) => [`student loop img/s (${dp.model}), ${k}`, String(v)]),
     ['  data-parallel speed-up', `${dp.speedup}x`],
     ...denseModelLines(out.denseModels as DenseModelsBench),

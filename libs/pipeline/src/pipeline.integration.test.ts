@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { nativeCpuKernels } from '@selftrain/compute';
 import { loadManifest, readShard } from '@selftrain/data';
 import { FailedPreconditionError, InputError, NotFoundError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
@@ -191,9 +192,12 @@ test('every service answers the health check (TLS port and plaintext health port
   for (const address of [teacher, student, evaluator, ...labelers]) assert.equal(await checkHealth(address, '', 5000, security), 'SERVING');
   assert.equal(await checkHealth(teacher, 'selftrain.v1.Teacher', 5000, security), 'SERVING');
   for (const p of stack.processes) assert.equal(await checkHealth(`127.0.0.1:${p.ports.health}`), 'SERVING', `${p.name} health port`);
-  const info = await call(clients.teacher, clients.teacher.getInfo as never, 'GetInfo', {}) as { backend: string; service: string };
+  const info = await call(clients.teacher, clients.teacher.getInfo as never, 'GetInfo', {}) as { backend: string; service: string; kernels: string };
   assert.equal(info.service, 'teacher');
   assert.equal(info.backend, 'wasm');
+  // The service runs the kernels this process would load (native where OpenBLAS is installed, as in CI).
+  const native = nativeCpuKernels();
+  assert.equal(info.kernels, native.loaded ? native.description : 'wasm');
 });
 
 test('security: no token or a wrong one is UNAUTHENTICATED, plaintext is refused, and no secret reaches a log', async () => {

@@ -31,7 +31,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const info: ServiceInfo = { service: 'teacher', backend: 'none', version: 't', gpu: false };
+const info: ServiceInfo = { service: 'teacher', backend: 'none', version: 't', gpu: false, kernels: '' };
 const observed: { method: string; code: status }[] = [];
 
 async function serve(security: ServerSecurity, healthPort?: number): Promise<RunningServer> {

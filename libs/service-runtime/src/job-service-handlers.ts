@@ -8,7 +8,10 @@ import type { ServiceDeps } from './run-service';
 export const SELFTRAIN_VERSION = '0.1.0';
 
 export function serviceInfo(deps: ServiceDeps): ServiceInfo {
-  return { service: deps.config.service, backend: deps.backend.name, version: SELFTRAIN_VERSION, gpu: deps.backend.gpu };
+  return {
+    service: deps.config.service, backend: deps.backend.name, version: SELFTRAIN_VERSION, gpu: deps.backend.gpu,
+    kernels: deps.backend.kernels ?? '',
+  };
 }
 
 export function getInfoHandler(deps: ServiceDeps) {

@@ -55,8 +55,10 @@ export async function runService(spec: ServiceSpec): Promise<void> {
   const logger = createLogger(spec.name, config.logLevel);
   logger.info({ config: redactServiceConfig(config) }, 'starting');
   process.env.SELFTRAIN_BACKEND = config.backend;
+  process.env.SELFTRAIN_NATIVE_KERNELS = config.nativeKernels; // read by the compute lib, in every thread
   const backend = await initBackend({ purpose: spec.purpose, logger });
-  logger.info({ backend: backend.name, package: backend.package, gpu: backend.gpu, tried: backend.tried }, 'compute backend');
+  logger.info({ backend: backend.name, package: backend.package, gpu: backend.gpu, kernels: backend.kernels,
+    nativeUnavailable: backend.nativeUnavailable, tried: backend.tried }, 'compute backend');
   const store = await S3ObjectStore.connect(config.storage, logger);
   const scope = new HandlerScope(logger, config.maxInFlightCalls);
   const methodPaths = Object.values(spec.definition).map((m) => m.path);

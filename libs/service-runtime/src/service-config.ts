@@ -13,6 +13,8 @@ export interface ServiceConfig {
   maxConcurrentJobs: number;
   maxInFlightCalls: number;
   backend: string;
+  /** auto: native OpenBLAS kernels under wasm where they load; off: the wasm kernels only */
+  nativeKernels: string;
   /** Threads a training job splits its batches over on wasm (TRAIN_THREADS; 0 there = every core the process may use). */
   trainThreads: number;
   logLevel: string;
@@ -43,6 +45,7 @@ export const SERVICE_ENV_VARS: { name: string; required: boolean; description: s
   { name: 'MAX_CONCURRENT_JOBS', required: false, description: 'training jobs run at once (default 1)' },
   { name: 'MAX_INFLIGHT_CALLS', required: false, description: 'calls admitted at once before RESOURCE_EXHAUSTED (default 16)' },
   { name: 'SELFTRAIN_BACKEND', required: false, description: 'auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)' },
+  { name: 'SELFTRAIN_NATIVE_KERNELS', required: false, description: 'auto | off: on wasm, run convs and matmuls on the native OpenBLAS kernels where they load (default auto)' },
   { name: 'TRAIN_THREADS', required: false, description: 'threads a wasm training job splits each batch over (default 0 = the CPUs the process may use, cgroup quota included)' },
   { name: 'LOG_LEVEL', required: false, description: 'debug | info | warn | error (default info)' },
   { name: 'SHUTDOWN_GRACE_SECONDS', required: false, description: 'SIGTERM waits this long for jobs to checkpoint (default 60)' },
@@ -73,6 +76,7 @@ export function readServiceConfig(service: string, env: Env = process.env): Serv
     maxConcurrentJobs: r.int('MAX_CONCURRENT_JOBS', 1, { min: 1, max: 64 }),
     maxInFlightCalls: r.int('MAX_INFLIGHT_CALLS', 16, { min: 1, max: 10_000 }),
     backend: r.oneOf('SELFTRAIN_BACKEND', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const, 'auto'),
+    nativeKernels: r.oneOf('SELFTRAIN_NATIVE_KERNELS', ['auto', 'off'] as const, 'auto'),
     trainThreads: r.int('TRAIN_THREADS', 0, { min: 0, max: 256 }) || cpuBudget(),
     logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     shutdownGraceSeconds: r.int('SHUTDOWN_GRACE_SECONDS', 60, { min: 1, max: 3600 }),

@@ -1,4 +1,4 @@
-import { tf } from '../index';
+import { tf, nativeCpuKernels } from '../index';
 
 /** max |a - b| / max |b|: relative error of wasm (a) against the cpu reference (b). */
 export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -39,4 +39,11 @@ export function randomValues(shape: number[], seed: number): { values: Float32Ar
     values[i] = (s / 0x100000000) * 2 - 1;
   }
   return { values, shape };
+}
+
+/** The kernel sets a test should cover: the native ones where they load here, and always the wasm ones. */
+export function kernelModes(): { name: 'native' | 'wasm'; native: boolean }[] {
+  const modes: { name: 'native' | 'wasm'; native: boolean }[] = [{ name: 'wasm', native: false }];
+  if (nativeCpuKernels().loaded) modes.unshift({ name: 'native', native: true });
+  return modes;
 }

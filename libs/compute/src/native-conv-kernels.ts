@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs';
+import type { NativeCpuKernels } from './native-cpu-kernels';
+import type { WasmBackendLike } from './wasm-kernel-runner';
+
+type Shape4 = [number, number, number, number];
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs: tf.NamedAttrMap;
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * The conv geometry the native kernels take, or undefined where they do not apply (NCHW, dilation,
+ * non-float32): those calls go to the wasm kernel the native one replaces.
+ */
+function nativeGeometry(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs, dtypes: tf.DataType[]): Int32Array | undefined {
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || dtypes.some((d) => d !== 'float32')) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth,
+    strideHeight, strideWidth, padInfo } = info;
+  if (padInfo.top < 0 || padInfo.left < 0) return undefined;
+  return Int32Array.of(batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight,
+    filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left);
+}
+
+type NativeConv = 'conv2d' | 'conv2dBackpropFilter' | 'conv2dBackpropInput';
+
+/** Allocates the output on the wasm heap, then hands views of inputs and output to the native call. */
+function runNative(
+  backend: unknown, native: NativeCpuKernels, call: NativeConv, a: tf.TensorInfo, b: tf.TensorInfo,
+  outShape: number[], geometry: Int32Array,
+): tf.TensorInfo {
+  const wasm = backend as WasmBackendLike;
+  const out = wasm.makeOutput(outShape, 'float32');
+  // Views only after the allocation: growing wasm memory detaches earlier ones.
+  const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  native[call](view(a), view(b), view(out), geometry);
+  return out;
+}
+
+/** Conv2D: im2col + OpenBLAS sgemm (stock wasm runs XNNPACK's 128-bit SIMD conv). */
+export function makeNativeConv2D(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const g = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, attrs, [x.dtype, filter.dtype]);
+    if (g == null) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    return runNative(args.backend, native, 'conv2d', x, filter, [g[0], g[4], g[5], g[6]], g);
+  }) as unknown as tf.KernelFunc;
+}
+
+/** Conv2DBackpropFilter: dW = im2col(x)^T dy, accumulated over row chunks in one sgemm each. */
+export function makeNativeConv2DBackpropFilter(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { filterShape: Shape4 };
+    const g = nativeGeometry(x.shape as Shape4, attrs.filterShape, attrs, [x.dtype, dy.dtype]);
+    if (g == null || g[4] !== dy.shape[1] || g[5] !== dy.shape[2]) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    return runNative(args.backend, native, 'conv2dBackpropFilter', x, dy, [...attrs.filterShape], g);
+  }) as unknown as tf.KernelFunc;
+}
+
+/** Conv2DBackpropInput: dcols = dy W^T by sgemm, scattered back onto dx (col2im). */
+export function makeNativeConv2DBackpropInput(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: Shape4 };
+    const g = nativeGeometry(attrs.inputShape, filter.shape as Shape4, attrs, [dy.dtype, filter.dtype]);
+    if (g == null || g[4] !== dy.shape[1] || g[5] !== dy.shape[2]) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    return runNative(args.backend, native, 'conv2dBackpropInput', dy, filter, [...attrs.inputShape], g);
+  }) as unknown as tf.KernelFunc;
+}
+
+/**
+ * BatchMatMul: one sgemm per batch entry, transposes done by BLAS (free) rather than by explicit copies.
+ * Batch dims must match or one side's must be all 1 (broadcast); other broadcasts go to the fallback.
+ */
+export function makeNativeBatchMatMul(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const batchA = a.shape.slice(0, -2);
+    const batchB = b.shape.slice(0, -2);
+    const sizeA = batchA.reduce((p, q) => p * q, 1);
+    const sizeB = batchB.reduce((p, q) => p * q, 1);
+    const sameBatch = batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2 || !(sameBatch || sizeA === 1 || sizeB === 1)) {
+      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    }
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (k !== kb) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]); // its error message
+    const batchShape = sizeA >= sizeB ? batchA : batchB;
+    const batch = Math.max(sizeA, sizeB);
+    const wasm = args.backend as WasmBackendLike;
+    const out = wasm.makeOutput([...batchShape, m, n], 'float32');
+    if (m * n * batch === 0) return out;
+    if (k === 0) {
+      (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
+      return out;
+    }
+    const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+    native.gemm(view(a), view(b), view(out), Int32Array.of(
+      batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, sizeA === 1 ? 0 : m * k, sizeB === 1 ? 0 : k * n,
+    ));
+    return out;
+  }) as unknown as tf.KernelFunc;
+}

@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The addon built from native/cpu-kernels.c (see its header for what each call computes). */
+export interface NativeCpuKernels {
+  /** x, W -> y; geometry: b h w ci ho wo co fh fw sh sw top left (NHWC, dilation 1) */
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  /** x, dy -> dW */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  /** dy, W -> dx */
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  /** out[i] = op(a[i]) op(b[i]); dims: batch m n k transA transB strideA strideB (stride 0 broadcasts) */
+  gemm(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
+  sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
+  readonly available: boolean;
+  readonly unavailableReason: string;
+  /** the OpenBLAS kernel family it picked for this CPU, e.g. SkylakeX */
+  readonly blasCore: string;
+}
+
+export type NativeKernelStatus =
+  | { loaded: true; kernels: NativeCpuKernels; description: string }
+  | { loaded: false; reason: string };
+
+/** Where `npm run build` (native/build.mjs) puts the addon: dist/native/, beside this file once compiled. */
+export const NATIVE_ADDON_PATH = path.join(__dirname, 'native', 'selftrain-cpu-kernels.node');
+
+let status: NativeKernelStatus | undefined;
+
+/**
+ * Loads the native kernels once per thread. SELFTRAIN_NATIVE_KERNELS=off keeps the wasm kernels; without
+ * the built addon or without OpenBLAS the wasm kernels are used too, and `reason` says why.
+ */
+export function nativeCpuKernels(): NativeKernelStatus {
+  if (status != null) return status;
+  const setting = (process.env.SELFTRAIN_NATIVE_KERNELS ?? 'auto').trim().toLowerCase();
+  if (setting === 'off' || setting === '0' || setting === 'false') {
+    status = { loaded: false, reason: `SELFTRAIN_NATIVE_KERNELS=${setting}` };
+  } else if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    status = { loaded: false, reason: `${NATIVE_ADDON_PATH} was not built (needs a C compiler; see libs/compute/native)` };
+  } else {
+    try {
+      const kernels = require(NATIVE_ADDON_PATH) as NativeCpuKernels;
+      status = kernels.available
+        ? { loaded: true, kernels, description: `native OpenBLAS (${kernels.blasCore})` }
+        : { loaded: false, reason: kernels.unavailableReason };
+    } catch (err) {
+      status = { loaded: false, reason: `loading ${NATIVE_ADDON_PATH}: ${(err as Error).message.split('\n')[0]}` };
+    }
+  }
+  return status;
+}
