@@ -18,6 +18,7 @@
 #include <node_api.h>
 #include <dlfcn.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,11 +97,24 @@ static long chunk_rows(long K) {
   return r < 1 ? 1 : r;
 }
 
-/* y[N, co] = cols(x) x W[K, co] */
+/* The fused conv's epilogue on rows [n0, n1): + bias, then ReLU when relu is set (inference's FusedConv2D). */
+static __thread int epilogue_relu;
+static __thread const float *bias_row;
+static void bias_act_rows(float *y, int co, long n0, long n1) {
+  if (!bias_row && !epilogue_relu) return;
+  for (long n = n0; n < n1; n++) {
+    float *row = y + n * co;
+    if (bias_row) for (int c = 0; c < co; c++) row[c] += bias_row[c];
+    if (epilogue_relu) for (int c = 0; c < co; c++) row[c] = row[c] > 0.f ? row[c] : 0.f;
+  }
+}
+
+/* y[N, co] = cols(x) x W[K, co] (then the epilogue, if any) */
 static int conv_forward(const float *x, const float *w, float *y, const Geom *g) {
   const long N = (long)g->b * g->ho * g->wo, K = (long)g->fh * g->fw * g->ci;
   if (is_pointwise(g)) {
     sgemm(RowMajor, NoTrans, NoTrans, (int)N, g->co, (int)K, 1.f, x, (int)K, w, g->co, 0.f, y, g->co);
+    bias_act_rows(y, g->co, 0, N);
     return 0;
   }
   const long step = chunk_rows(K);
@@ -111,6 +125,7 @@ static int conv_forward(const float *x, const float *w, float *y, const Geom *g)
     im2col_rows(x, cols, g, n0, n1);
     sgemm(RowMajor, NoTrans, NoTrans, (int)(n1 - n0), g->co, (int)K, 1.f, cols, (int)K, w, g->co, 0.f,
           y + n0 * g->co, g->co);
+    bias_act_rows(y, g->co, n0, n1);
   }
   return 0;
 }
@@ -194,12 +209,13 @@ static int need(napi_env env, size_t have, size_t want, const char *what) {
 
 typedef int (*conv_fn)(const float *, const float *, float *, const Geom *);
 
-/* which: 0 forward (x, W -> y), 1 filter gradient (x, dy -> dW), 2 input gradient (dy, W -> dx) */
+/* which: 0 forward (x, W -> y), 1 filter gradient (x, dy -> dW), 2 input gradient (dy, W -> dx).
+ * The forward call takes two optional arguments: a bias (Float32Array of co, or null) and relu (boolean). */
 static napi_value conv_call(napi_env env, napi_callback_info info, int which) {
-  size_t argc = 4;
-  napi_value a[4];
+  size_t argc = 6;
+  napi_value a[6];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 4) { throw_error(env, "expected (a, b, out, geometry)"); return NULL; }
+  if (argc < 4 || (which != 0 && argc != 4)) { throw_error(env, "expected (a, b, out, geometry)"); return NULL; }
   if (!sgemm) { throw_error(env, blas_error); return NULL; }
   Geom g;
   float *p, *q, *out;
@@ -214,7 +230,27 @@ static napi_value conv_call(napi_env env, napi_callback_info info, int which) {
   if (need(env, lp, want[which][0], "first input") || need(env, lq, want[which][1], "second input") ||
       need(env, lo, want[which][2], "output"))
     return NULL;
-  if (fns[which](p, q, out, &g) != 0) throw_error(env, "out of memory for im2col scratch");
+  bias_row = NULL;
+  epilogue_relu = 0;
+  if (argc >= 5) {
+    napi_valuetype t;
+    napi_typeof(env, a[4], &t);
+    if (t != napi_null && t != napi_undefined) {
+      float *bias;
+      size_t lb;
+      if (get_f32(env, a[4], &bias, &lb) || need(env, lb, (size_t)g.co, "bias")) return NULL;
+      bias_row = bias;
+    }
+  }
+  if (argc >= 6) {
+    bool relu = false;
+    napi_get_value_bool(env, a[5], &relu);
+    epilogue_relu = relu;
+  }
+  const int rc = fns[which](p, q, out, &g);
+  bias_row = NULL;
+  epilogue_relu = 0;
+  if (rc != 0) throw_error(env, "out of memory for im2col scratch");
   return NULL;
 }
 

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 
 /** The addon built from native/cpu-kernels.c (see its header for what each call computes). */
 export interface NativeCpuKernels {
-  /** x, W -> y; geometry: b h w ci ho wo co fh fw sh sw top left (NHWC, dilation 1) */
-  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  /** x, W -> y (+ bias, then ReLU if relu); geometry: b h w ci ho wo co fh fw sh sw top left (NHWC, dilation 1) */
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array, bias?: Float32Array | null, relu?: boolean): void;
   /** x, dy -> dW */
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
   /** dy, W -> dx */

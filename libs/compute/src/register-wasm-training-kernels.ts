@@ -6,6 +6,7 @@ import { makeTileWasm } from './wasm-tile-kernel';
 import { nativeCpuKernels, type NativeCpuKernels } from './native-cpu-kernels';
 import {
   makeNativeBatchMatMul, makeNativeConv2D, makeNativeConv2DBackpropFilter, makeNativeConv2DBackpropInput,
+  makeNativeFusedConv2D,
 } from './native-conv-kernels';
 
 /**
@@ -31,7 +32,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
 ];
 /** The kernels that go to the native library when it loads. */
 export const NATIVE_KERNELS: readonly string[] = [
-  'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean',
+  'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean',
 ];
 
 export interface WasmTrainingKernels {
@@ -87,12 +88,15 @@ export function registerWasmTrainingKernels(opts: { native?: boolean } = {}): Wa
     kernelFunc: native ? makeNativeConv2DBackpropInput(native, inputGrad) : inputGrad,
   });
   wrap('BatchMatMul', (k) => (native ? makeNativeBatchMatMul(native, makeBatchMatMulWasm(k)) : makeBatchMatMulWasm(k)));
-  if (native) wrap('Conv2D', (k) => makeNativeConv2D(native, k));
+  if (native) {
+    wrap('Conv2D', (k) => makeNativeConv2D(native, k));
+    wrap('FusedConv2D', (k) => makeNativeFusedConv2D(native, k));
+  }
   wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
   wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
   wrap('Tile', makeTileWasm);
   registered = status.loaded
-    ? { kernels: [...WASM_TRAINING_KERNELS, 'Conv2D'], description: status.description }
+    ? { kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D'], description: status.description }
     : { kernels: WASM_TRAINING_KERNELS, description: 'wasm', nativeUnavailable: status.reason };
   return registered;
 }

@@ -30,7 +30,7 @@ cases.push({ b: 4, h: 14, w: 14, ci: 64, co: 64, f: 3, s: 2, pad: 'same' });
 
 const name = (c: Case) => `${c.b}x${c.h}x${c.w}x${c.ci} f${c.f} -> ${c.co}, stride ${c.s}, ${c.pad}`;
 
-for (const mode of kernelModes()) test(`${mode.name}: Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend`, async (t) => {
+for (const mode of kernelModes()) test(`${mode.name}: Conv2D, FusedConv2D, Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend`, async (t) => {
   registerWasmTrainingKernels({ native: mode.native });
   for (const c of cases) {
     await t.test(name(c), async () => {
@@ -39,14 +39,15 @@ for (const mode of kernelModes()) test(`${mode.name}: Conv2D, Conv2DBackpropFilt
       type S4 = [number, number, number, number];
       const outShape = tf.backend_util.computeConv2DInfo(x.shape as S4, filter.shape as S4, c.s, 1, c.pad).outShape;
       const dy = randomValues(outShape, 3);
-      const { wasm, cpu } = await onBothBackends([x, filter, dy], (xt, ft, dyt) => [
+      const bias = randomValues([c.co], 4);
+      const { wasm, cpu } = await onBothBackends([x, filter, dy, bias], (xt, ft, dyt, bt) => [
         tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad),
+        tf.fused.conv2d({ x: xt as tf.Tensor4D, filter: ft as tf.Tensor4D, strides: c.s, pad: c.pad, bias: bt, activation: 'relu' }),
         tf.conv2dTranspose(dyt as tf.Tensor4D, ft as tf.Tensor4D, x.shape as [number, number, number, number], c.s, c.pad),
         tf.grad((f: tf.Tensor) => tf.conv2d(xt as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad))(ft, dyt),
       ]);
-      assert.ok(relError(wasm[0], cpu[0]) < 1e-5, `y rel err ${relError(wasm[0], cpu[0])}`);
-      assert.ok(relError(wasm[1], cpu[1]) < 1e-5, `dx rel err ${relError(wasm[1], cpu[1])}`);
-      assert.ok(relError(wasm[2], cpu[2]) < 1e-5, `dW rel err ${relError(wasm[2], cpu[2])}`);
+      ['y', 'fused y (bias + relu)', 'dx', 'dW'].forEach((what, i) =>
+        assert.ok(relError(wasm[i], cpu[i]) < 1e-5, `${what} rel err ${relError(wasm[i], cpu[i])}`));
     });
   }
 });
