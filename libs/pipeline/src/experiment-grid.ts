@@ -153,6 +153,8 @@ export function expandGrid(grid: ExperimentGrid, resolved: Record<string, Resolv
     };
     const raw = {
       ...grid.base,
+      // The study compares one round of self-training with its supervised teacher (the paper's tables).
+      generations: grid.base.generations ?? 1,
       name: `${grid.name}-f${Math.round(fraction * 100)}-${augment}-${r.tag}-s${seed}`,
       dataset: { ...baseSpec.dataset, labels_per_class: labels, seed, prefix: `${baseSpec.dataset.prefix}-l${labels}-s${seed}` },
       teacher: { ...baseSpec.teacher, augment, seed, ...initFields },
