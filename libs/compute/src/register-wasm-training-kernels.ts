@@ -3,6 +3,7 @@ import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-g
 import { makeBatchMatMulWasm } from './wasm-matmul-kernel';
 import { makeLeadingReduceWasm } from './wasm-reduce-kernel';
 import { makeTileWasm } from './wasm-tile-kernel';
+import { makeSharingIdentityWasm } from './wasm-identity-kernel';
 import { nativeCpuKernels, type NativeCpuKernels } from './native-cpu-kernels';
 import {
   makeNativeBatchMatMul, makeNativeConv2D, makeNativeConv2DBackpropFilter, makeNativeConv2DBackpropInput,
@@ -19,6 +20,7 @@ import {
  *   moments); ours accumulates columns directly.
  * - Tile: stock wasm is element-wise; batch norm's gradient tiles [1,1,1,C] to [B,H,W,C] several times
  *   per layer (28% of a resnet-small step); ours copies blocks.
+ * - Identity, Cast to the same dtype: stock wasm copies the whole tensor; ours shares the buffer.
  * Found by profiling training steps of every zoo model on wasm (tf.profile). The other backward kernels
  * they use (Step/Mul for ReLU, MaxPoolGrad, AvgPoolGrad, the ops batch norm's gradient is written in)
  * exist in stock wasm and are not a bottleneck; so do ResizeNearestNeighborGrad and ResizeBilinearGrad, which
@@ -28,7 +30,7 @@ import {
  * BatchMatMul run there instead, with the kernels above as their fallback for what they do not cover.
  */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
-  'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Tile',
+  'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Tile', 'Identity', 'Cast',
 ];
 /** The kernels that go to the native library when it loads. */
 export const NATIVE_KERNELS: readonly string[] = [
@@ -95,6 +97,8 @@ export function registerWasmTrainingKernels(opts: { native?: boolean } = {}): Wa
   wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
   wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
   wrap('Tile', makeTileWasm);
+  wrap('Identity', (k) => makeSharingIdentityWasm(k, 'Identity'));
+  wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
   registered = status.loaded
     ? { kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D'], description: status.description }
     : { kernels: WASM_TRAINING_KERNELS, description: 'wasm', nativeUnavailable: status.reason };

@@ -60,3 +60,27 @@ test('batch norm training gradients match cpu', async () => {
     })([xt, gt, bt]));
   wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-4, `grad ${i}: ${relError(w, cpu[i])}`));
 });
+
+test('Identity and same-dtype Cast share the buffer: values survive the original, nothing leaks, real casts convert', async () => {
+  registerWasmTrainingKernels();
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const buffers = backend.numDataIds();
+  const x = tf.tensor([1.5, -2, 3]);
+  const id = tf.engine().runKernel('Identity', { x }, {}) as tf.Tensor;
+  const same = tf.cast(x, 'float32');
+  const toInt = tf.cast(x, 'int32');
+  assert.equal(backend.numDataIds(), buffers + 2, 'one shared buffer for x, the identity and the float cast; one for the int cast');
+  x.dispose();
+  assert.deepEqual([...id.dataSync()], [1.5, -2, 3]);
+  assert.deepEqual([...same.dataSync()], [1.5, -2, 3]);
+  assert.deepEqual([...toInt.dataSync()], [1, -2, 3]);
+  assert.equal(toInt.dtype, 'int32');
+  tf.dispose([id, same, toInt]);
+  assert.equal(backend.numDataIds(), buffers);
+  // A variable updated in place keeps its clone's values apart.
+  const v = tf.variable(tf.tensor([1, 2]));
+  const snapshot = tf.clone(v);
+  v.assign(tf.tensor([5, 6]));
+  assert.deepEqual([...snapshot.dataSync()], [1, 2]);
+  tf.dispose([v, snapshot]);
+});
