@@ -97,24 +97,22 @@ static long chunk_rows(long K) {
   return r < 1 ? 1 : r;
 }
 
-/* The fused conv's epilogue on rows [n0, n1): + bias, then ReLU when relu is set (inference's FusedConv2D). */
-static __thread int epilogue_relu;
-static __thread const float *bias_row;
-static void bias_act_rows(float *y, int co, long n0, long n1) {
-  if (!bias_row && !epilogue_relu) return;
+/* The fused conv's epilogue on rows [n0, n1): + bias (if any), then ReLU (if relu); inference's FusedConv2D. */
+static void bias_act_rows(float *y, int co, long n0, long n1, const float *bias, int relu) {
+  if (!bias && !relu) return;
   for (long n = n0; n < n1; n++) {
     float *row = y + n * co;
-    if (bias_row) for (int c = 0; c < co; c++) row[c] += bias_row[c];
-    if (epilogue_relu) for (int c = 0; c < co; c++) row[c] = row[c] > 0.f ? row[c] : 0.f;
+    if (bias) for (int c = 0; c < co; c++) row[c] += bias[c];
+    if (relu) for (int c = 0; c < co; c++) row[c] = row[c] > 0.f ? row[c] : 0.f;
   }
 }
 
-/* y[N, co] = cols(x) x W[K, co] (then the epilogue, if any) */
-static int conv_forward(const float *x, const float *w, float *y, const Geom *g) {
+/* y[N, co] = cols(x) x W[K, co], then the epilogue */
+static int conv_forward(const float *x, const float *w, float *y, const Geom *g, const float *bias, int relu) {
   const long N = (long)g->b * g->ho * g->wo, K = (long)g->fh * g->fw * g->ci;
   if (is_pointwise(g)) {
     sgemm(RowMajor, NoTrans, NoTrans, (int)N, g->co, (int)K, 1.f, x, (int)K, w, g->co, 0.f, y, g->co);
-    bias_act_rows(y, g->co, 0, N);
+    bias_act_rows(y, g->co, 0, N, bias, relu);
     return 0;
   }
   const long step = chunk_rows(K);
@@ -125,7 +123,7 @@ static int conv_forward(const float *x, const float *w, float *y, const Geom *g)
     im2col_rows(x, cols, g, n0, n1);
     sgemm(RowMajor, NoTrans, NoTrans, (int)(n1 - n0), g->co, (int)K, 1.f, cols, (int)K, w, g->co, 0.f,
           y + n0 * g->co, g->co);
-    bias_act_rows(y, g->co, n0, n1);
+    bias_act_rows(y, g->co, n0, n1, bias, relu);
   }
   return 0;
 }
@@ -225,31 +223,22 @@ static napi_value conv_call(napi_env env, napi_callback_info info, int which) {
     return NULL;
   const size_t xs = (size_t)g.b * g.h * g.w * g.ci, ys = (size_t)g.b * g.ho * g.wo * g.co,
                ws = (size_t)g.fh * g.fw * g.ci * g.co;
-  static const conv_fn fns[3] = {conv_forward, conv_backprop_filter, conv_backprop_input};
+  static const conv_fn grads[3] = {NULL, conv_backprop_filter, conv_backprop_input};
   const size_t want[3][3] = {{xs, ws, ys}, {xs, ys, ws}, {ys, ws, xs}};
   if (need(env, lp, want[which][0], "first input") || need(env, lq, want[which][1], "second input") ||
       need(env, lo, want[which][2], "output"))
     return NULL;
-  bias_row = NULL;
-  epilogue_relu = 0;
+  float *bias = NULL;
+  bool relu = false;
   if (argc >= 5) {
     napi_valuetype t;
     napi_typeof(env, a[4], &t);
-    if (t != napi_null && t != napi_undefined) {
-      float *bias;
-      size_t lb;
-      if (get_f32(env, a[4], &bias, &lb) || need(env, lb, (size_t)g.co, "bias")) return NULL;
-      bias_row = bias;
-    }
+    size_t lb;
+    if (t != napi_null && t != napi_undefined && (get_f32(env, a[4], &bias, &lb) || need(env, lb, (size_t)g.co, "bias")))
+      return NULL;
   }
-  if (argc >= 6) {
-    bool relu = false;
-    napi_get_value_bool(env, a[5], &relu);
-    epilogue_relu = relu;
-  }
-  const int rc = fns[which](p, q, out, &g);
-  bias_row = NULL;
-  epilogue_relu = 0;
+  if (argc >= 6) napi_get_value_bool(env, a[5], &relu);
+  const int rc = which == 0 ? conv_forward(p, q, out, &g, bias, relu) : grads[which](p, q, out, &g);
   if (rc != 0) throw_error(env, "out of memory for im2col scratch");
   return NULL;
 }

@@ -40,6 +40,7 @@ export function specDigest(spec: RunSpec): string {
 /** Keys added after runs existed: at their default they leave the digest as it was, so old runs still match. */
 const LATER_DEFAULTS: Record<string, unknown> = {
   init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1, task: 'classification', soft_nms: false, drop_empty_images: false, scenes: SCENE_DEFAULTS,
+  pixel_class_balance: 0,
 };
 function withoutLaterDefaults(key: string, value: unknown): unknown {
   return key in LATER_DEFAULTS && JSON.stringify(LATER_DEFAULTS[key]) === JSON.stringify(value) ? undefined : value;

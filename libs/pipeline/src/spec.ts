@@ -42,8 +42,10 @@ const TASK_DEFAULTS: Record<Exclude<SpecTask, 'classification'>, { teacher: Reco
     student: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 2400, eval_every: 400, checkpoint_every: 400, warmup_steps: 100, dropout: 0 },
   },
   segmentation: {
-    teacher: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 1200, eval_every: 200, checkpoint_every: 200, warmup_steps: 100, dropout: 0 },
-    student: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 2400, eval_every: 400, checkpoint_every: 400, warmup_steps: 100, dropout: 0 },
+    // Teacher and student weigh pixels by class (pixel_class_balance; see segmentationCrossEntropy), so the
+    // student's gain is self-training's, not a different loss's.
+    teacher: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0, pixel_class_balance: 0.5 },
+    student: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0, pixel_class_balance: 0.5 },
   },
 };
 const CLASSIFIERS = ['cnn-small', 'resnet-small'];
@@ -57,6 +59,7 @@ export const trainFields = (d: ResolvedTrainOptions) => ({
   patience: int(d.patience), augment: str(d.augment, AUGMENTS), dropout: num(d.dropout, 0, 0.95),
   stochastic_depth: num(d.stochasticDepth, 0, 0.95), seed: int(d.seed, 0, 2 ** 31 - 1),
   randaugment_n: int(d.randAugmentN, 1, 6), randaugment_m: int(d.randAugmentM, 1, 10), label_smoothing: num(d.labelSmoothing, 0, 0.5),
+  pixel_class_balance: num(d.pixelClassBalance, 0, 1),
   // A model.json key in the bucket (e.g. pretrained on another label space); '' = random init.
   init_checkpoint: str(''),
   // Joint training: a dataset prefix whose labeled split trains an auxiliary head alongside ('' = off).
@@ -99,7 +102,7 @@ export interface TrainSpec {
   model: string; width: number; batch_size: number; max_steps: number; learning_rate: number; momentum: number;
   weight_decay: number; warmup_steps: number; checkpoint_every: number; eval_every: number; patience: number;
   augment: string; dropout: number; stochastic_depth: number; seed: number; randaugment_n: number; randaugment_m: number;
-  label_smoothing: number; init_checkpoint: string; auxiliary_dataset: string; auxiliary_weight: number;
+  label_smoothing: number; pixel_class_balance: number; init_checkpoint: string; auxiliary_dataset: string; auxiliary_weight: number;
 }
 
 /** The completed spec; its shape is SPEC_SCHEMA's (kept side by side: one declares, one types). */

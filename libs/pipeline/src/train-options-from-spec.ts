@@ -11,7 +11,7 @@ export function trainOptionsFromSpec(t: TrainSpec, initCheckpoint = ''): TrainOp
     momentum: t.momentum, weightDecay: t.weight_decay, warmupSteps: t.warmup_steps, checkpointEvery: t.checkpoint_every,
     evalEvery: t.eval_every, patience: t.patience, augment: AUGMENTS[t.augment], dropout: t.dropout,
     stochasticDepth: t.stochastic_depth, seed: t.seed, initCheckpoint, randaugmentN: t.randaugment_n,
-    randaugmentM: t.randaugment_m, labelSmoothing: t.label_smoothing, auxiliaryDataset: t.auxiliary_dataset,
+    randaugmentM: t.randaugment_m, labelSmoothing: t.label_smoothing, pixelClassBalance: t.pixel_class_balance, auxiliaryDataset: t.auxiliary_dataset,
     auxiliaryWeight: t.auxiliary_weight,
     // Runs train classifiers; SimCLR pretraining is started by experiments (see pretrain.ts).
     objective: TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED, contrastiveTemperature: 0,

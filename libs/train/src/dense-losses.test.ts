@@ -81,3 +81,25 @@ test('masksToLabels checks class ids', () => {
   assert.throws(() => masksToLabels([Uint8Array.from([0, 3, 0, 0])], 2, 2, 3), /class 3/);
   assert.throws(() => masksToLabels([Uint8Array.from([0, 1])], 2, 2, 3), /pixels/);
 });
+
+test('class-balanced segmentation cross-entropy: each pixel weighs (n_c + 1)^-p, ignored pixels weigh nothing', () => {
+  // 4 pixels, 2 classes: labels 0, 0, 1 and one ignored; logits chosen by hand.
+  const logits = [[2, 0], [0.5, 1], [1, -1], [3, 3]];
+  const labels = [0, 0, 1, 255];
+  const x = tf.tensor4d(logits.flat(), [1, 1, 4, 2]);
+  const lab = tf.tensor3d(labels, [1, 1, 4], 'int32');
+  const nll = (l: number[], c: number) => Math.log(Math.exp(l[0]) + Math.exp(l[1])) - l[c];
+  const p = 0.5;
+  const w = [(2 + 1) ** -p, (1 + 1) ** -p]; // class 0 has 2 labeled pixels, class 1 has 1
+  const expected = (w[0] * nll(logits[0], 0) + w[0] * nll(logits[1], 0) + w[1] * nll(logits[2], 1)) / (2 * w[0] + w[1]);
+  const plain = (nll(logits[0], 0) + nll(logits[1], 0) + nll(logits[2], 1)) / 3;
+  const got = tf.tidy(() => segmentationCrossEntropy(x, lab, { classBalance: p }).dataSync()[0]);
+  assert.ok(Math.abs(got - expected) < 1e-5, `${got} vs ${expected}`);
+  assert.ok(Math.abs(tf.tidy(() => segmentationCrossEntropy(x, lab, { classBalance: 0 }).dataSync()[0]) - plain) < 1e-5);
+  const g = tf.tidy(() => tf.grad((l: tf.Tensor) => segmentationCrossEntropy(l as tf.Tensor4D, lab, { classBalance: p }))(x).dataSync());
+  assert.ok(Math.abs(g[6]) + Math.abs(g[7]) === 0, 'the ignored pixel gets no gradient');
+  // The rare class's pixel pulls harder than under the plain mean.
+  const gPlain = tf.tidy(() => tf.grad((l: tf.Tensor) => segmentationCrossEntropy(l as tf.Tensor4D, lab))(x).dataSync());
+  assert.ok(Math.abs(g[5]) > Math.abs(gPlain[5]), `rare-class gradient ${g[5]} vs plain ${gPlain[5]}`);
+  tf.dispose([x, lab]);
+});

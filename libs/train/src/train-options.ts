@@ -25,6 +25,8 @@ export interface ResolvedTrainOptions {
   randAugmentN: number;
   randAugmentM: number;
   labelSmoothing: number;
+  /** Segmentation: per-pixel loss weight n_c^-p by the pixel's class count in its half-batch; 0 = plain mean. */
+  pixelClassBalance: number;
   objective: Objective;
   contrastiveTemperature: number;
   /** Joint training: the auxiliary dataset's prefix ('' = off) and its loss weight. */
@@ -35,7 +37,7 @@ export interface ResolvedTrainOptions {
 export const TEACHER_DEFAULTS: ResolvedTrainOptions = {
   model: 'cnn-small', width: 0.5, batchSize: 64, maxSteps: 2000, learningRate: 0.05, momentum: 0.9,
   weightDecay: 5e-4, warmupSteps: 50, checkpointEvery: 500, evalEvery: 200, patience: 0, augment: 's1',
-  dropout: 0.3, stochasticDepth: 0, seed: 1, initCheckpoint: '', randAugmentN: 2, randAugmentM: 9, labelSmoothing: 0,
+  dropout: 0.3, stochasticDepth: 0, seed: 1, initCheckpoint: '', randAugmentN: 2, randAugmentM: 9, labelSmoothing: 0, pixelClassBalance: 0,
   objective: 'supervised', contrastiveTemperature: 0.5, auxiliaryDataset: '', auxiliaryWeight: 1,
 };
 
@@ -84,6 +86,7 @@ export function resolveTrainOptions(o: TrainOptions | undefined, defaults: Resol
     randAugmentN: numberOr(o?.randaugmentN, defaults.randAugmentN, f('randaugment_n'), { ...int, min: 1, max: 6 }),
     randAugmentM: numberOr(o?.randaugmentM, defaults.randAugmentM, f('randaugment_m'), { ...int, min: 1, max: 10 }),
     labelSmoothing: numberOr(o?.labelSmoothing, defaults.labelSmoothing, f('label_smoothing'), { min: 0, max: 0.5 }),
+    pixelClassBalance: numberOr(o?.pixelClassBalance, defaults.pixelClassBalance, f('pixel_class_balance'), { min: 0, max: 1 }),
     objective: defaults.objective,
     contrastiveTemperature: numberOr(o?.contrastiveTemperature, defaults.contrastiveTemperature, f('contrastive_temperature'), { min: 0.01, max: 10 }),
     auxiliaryDataset: o?.auxiliaryDataset ?? defaults.auxiliaryDataset,

@@ -65,9 +65,10 @@ export async function trainSegmenter(input: TrainSegmenterInput): Promise<TrainR
     return weightedHalvesStep(ctx, () => {
       const logits = model.apply(x, { training: true }) as tf.Tensor4D;
       const part = (start: number, count: number) => logits.slice([start, 0, 0, 0], [count, -1, -1, -1]);
+      const lossOpts = { ignoreLabel, classBalance: input.options.pixelClassBalance };
       return {
-        human: segmentationCrossEntropy(part(0, nh), h.labels, { ignoreLabel }),
-        pseudo: p ? segmentationCrossEntropy(part(nh, pseudo.length), p.labels, { ignoreLabel }) : undefined,
+        human: segmentationCrossEntropy(part(0, nh), h.labels, lossOpts),
+        pseudo: p ? segmentationCrossEntropy(part(nh, pseudo.length), p.labels, lossOpts) : undefined,
       };
     });
   });
