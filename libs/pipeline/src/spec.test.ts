@@ -56,6 +56,11 @@ test('the task decides the dataset, the model and the defaults the spec is silen
   assert.equal(det.dataset.scenes.unlabeled, 5000);
   const seg = validateSpec({ task: 'segmentation', dataset: { prefix: 'datasets/mine', scenes: { canvas: 128 } } });
   assert.deepEqual([seg.dataset.prefix, seg.dataset.scenes.canvas, seg.teacher.model], ['datasets/mine', 128, 'segmenter']);
+  // Both roles weigh pixels by class, so the student's gain is not a different loss's.
+  assert.deepEqual([seg.teacher.pixel_class_balance, seg.student.pixel_class_balance], [0.5, 0.5]);
+  assert.equal(validateSpec({ task: 'segmentation', student: { pixel_class_balance: 0 } }).student.pixel_class_balance, 0);
+  assert.equal(validateSpec({}).student.pixel_class_balance, 0);
+  assert.throws(() => validateSpec({ task: 'segmentation', teacher: { pixel_class_balance: 2 } }), /teacher\.pixel_class_balance/);
   assert.equal(validateSpec({}).teacher.model, 'cnn-small', 'classification is unchanged');
   try {
     validateSpec({ task: 'segmentation', teacher: { model: 'retinanet' }, labeling: { balance: true }, dataset: { scenes: { min_items: 4, max_items: 2 } } });
