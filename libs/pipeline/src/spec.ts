@@ -38,8 +38,8 @@ export const SCENE_DEFAULTS = Object.fromEntries(Object.entries(SCENE_FIELDS).ma
  */
 const TASK_DEFAULTS: Record<Exclude<SpecTask, 'classification'>, { teacher: Record<string, unknown>; student: Record<string, unknown> }> = {
   detection: {
-    teacher: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 1200, eval_every: 200, checkpoint_every: 200, warmup_steps: 100, dropout: 0 },
-    student: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 2400, eval_every: 400, checkpoint_every: 400, warmup_steps: 100, dropout: 0 },
+    teacher: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0 },
+    student: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0 },
   },
   segmentation: {
     // Teacher and student weigh pixels by class (pixel_class_balance; see segmentationCrossEntropy), so the
