@@ -3,6 +3,7 @@
 import { CorruptDataError, InputError } from '@selftrain/errors';
 import { Example, type Feature } from '@selftrain/proto';
 import { PNG } from 'pngjs';
+import { decodePngFast } from './png-fast-decode';
 import { decodeAnnotations, encodeAnnotations, type Annotations } from './annotation-features';
 
 /** Detection (`objects`) and segmentation (`mask`) labels ride along; see annotation-features.ts. */
@@ -123,6 +124,13 @@ export function decodeImageExample(buf: Uint8Array, where: string, offset = 0): 
     fail(`bad shape ${height}x${width}x${channels} (${key})`);
   }
 
+  const fast = decodePngFast(encoded, channels);
+  if (fast !== undefined) {
+    if (fast.width !== width || fast.height !== height) {
+      fail(`PNG is ${fast.height}x${fast.width}, features say ${height}x${width} (${key})`);
+    }
+    return finishRecord(fast.image);
+  }
   let png: PNG;
   try {
     png = PNG.sync.read(encoded);
@@ -148,14 +156,18 @@ export function decodeImageExample(buf: Uint8Array, where: string, offset = 0): 
     image.set(rgba.subarray(0, n * 4));
   }
 
-  // A copy, so a record kept for long does not pin the whole shard buffer it was read from.
-  const rec: ImageRecord = { key, image, height, width, channels, encoded: Uint8Array.from(encoded) };
-  if (f[FEATURE.label] !== undefined) rec.label = intOf(FEATURE.label);
-  const probs = f[FEATURE.probabilities]?.floatList?.value;
-  if (probs !== undefined) rec.probabilities = Float32Array.from(probs);
-  if (f[FEATURE.confidence] !== undefined) rec.confidence = one(FEATURE.confidence, f[FEATURE.confidence].floatList?.value);
-  Object.assign(rec, decodeAnnotations(f, height, width, key, fail));
-  return rec;
+  return finishRecord(image);
+
+  function finishRecord(image: Uint8Array): ImageRecord {
+    // A copy, so a record kept for long does not pin the whole shard buffer it was read from.
+    const rec: ImageRecord = { key, image, height, width, channels, encoded: Uint8Array.from(encoded) };
+    if (f[FEATURE.label] !== undefined) rec.label = intOf(FEATURE.label);
+    const probs = f[FEATURE.probabilities]?.floatList?.value;
+    if (probs !== undefined) rec.probabilities = Float32Array.from(probs);
+    if (f[FEATURE.confidence] !== undefined) rec.confidence = one(FEATURE.confidence, f[FEATURE.confidence].floatList?.value);
+    Object.assign(rec, decodeAnnotations(f, height, width, key, fail));
+    return rec;
+  }
 }
 
 export type ImageLabels = Pick<ImageRecord, 'key' | 'label' | 'probabilities' | 'confidence'>;
