@@ -63,9 +63,17 @@ async function main(): Promise<void> {
     const images = (await Promise.all(shards.slice(0, SMALL).map(async (s) => readShard(await store.get(s.key), s.key)))).flat().map((r) => r.image);
     const shape = { height: 28, width: 28, channels: 1 };
     await predictProbabilities(model, images.slice(0, 256), shape);
-    let t = performance.now();
-    await predictProbabilities(model, images, shape, { batchSize: 256 });
-    const inProcess = images.length / ((performance.now() - t) / 1000);
+    // Each figure is the best of 3 passes of ~1-2 s: one pass on this shared VM moved by +-30 %.
+    const bestImgPerS = async (pass: () => Promise<unknown>) => {
+      let best = 0;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await pass();
+        best = Math.max(best, images.length / ((performance.now() - t0) / 1000));
+      }
+      return best;
+    };
+    const inProcess = await bestImgPerS(() => predictProbabilities(model, images, shape, { batchSize: 256 }));
 
     // Through gRPC + S3: read shard, decode, infer, write the pseudo-label shard and its stats.
     // `inFlight` calls at a time on the one labeler: 1 = each shard's I/O waits for the previous shard's
@@ -86,12 +94,11 @@ async function main(): Promise<void> {
     };
     const run = Date.now();
     await label(shards.slice(0, 1), `bench/warm-${run}`);
-    t = performance.now();
-    const small = await label(shards.slice(0, SMALL), `bench/small-${run}`);
-    const sequential = images.length / ((performance.now() - t) / 1000);
-    t = performance.now();
-    await label(shards.slice(0, SMALL), `bench/small2-${run}`, DRIVER_IN_FLIGHT);
-    const viaGrpc = images.length / ((performance.now() - t) / 1000);
+    let small: LabelShardResponse[] = [];
+    let pass = 0;
+    // Fresh output keys each pass, so every shard is labeled again rather than reused.
+    const sequential = await bestImgPerS(async () => { small = await label(shards.slice(0, SMALL), `bench/small-${run}-${pass++}`); });
+    const viaGrpc = await bestImgPerS(() => label(shards.slice(0, SMALL), `bench/small2-${run}-${pass++}`, DRIVER_IN_FLIGHT));
     const labelerPid = stack.processes.find((p) => p.name.startsWith('labeler'))!.pid;
     const labelerRssSmall = peakRssMiB(labelerPid);
     // 10x the unlabeled set: the shard list repeated (fresh output keys, so every shard is labeled again).
