@@ -1,7 +1,9 @@
-import { NotFoundError } from '@selftrain/errors';
+import { CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
 import type { JobStatusStore } from '@selftrain/jobs';
 import { JobStatus } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
+
+const STATUS_READ_ATTEMPTS = 5;
 
 /**
  * Job statuses in the bucket, written by the replica running each job as it goes: GetJob, WatchJob and
@@ -13,11 +15,20 @@ export function bucketJobStatusStore(store: ObjectStore, service: string): JobSt
   return {
     save: async (status) => void (await store.putJson(key(status.jobId), JobStatus.toJSON(status))),
     load: async (jobId) => {
-      try {
-        return JobStatus.fromJSON(await store.getJson(key(jobId)));
-      } catch (err) {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return JobStatus.fromJSON(await store.getJson(key(jobId)));
+        } catch (err) {
+          if (err instanceof NotFoundError) return undefined;
+          // A status is the one object rewritten in place while other replicas read it. An endpoint whose
+          // overwrites are not atomic (the embedded s3rver writes body and metadata apart) can hand back the
+          // new body with the old checksum, or half a body, meanwhile: read it again before giving up.
+          if ((err instanceof CorruptDataError || err instanceof InputError) && attempt < STATUS_READ_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, 25 * attempt));
+            continue;
+          }
+          throw err;
+        }
       }
     },
     requestCancel: async (jobId) => void (await store.putJson(cancelKey(jobId), { jobId, requestedAt: new Date().toISOString() })),
