@@ -44,18 +44,18 @@ function tapsTooFew(g: Int32Array): boolean {
   return g[7] * g[8] * g[3] < 16;
 }
 
-type NativeConv = 'conv2d' | 'conv2dBackpropFilter' | 'conv2dBackpropInput';
+type HeapView = (t: tf.TensorInfo) => Float32Array;
 
-/** Allocates the output on the wasm heap, then hands views of inputs and output to the native call. */
-function runNative(
-  backend: unknown, native: NativeCpuKernels, call: NativeConv, a: tf.TensorInfo, b: tf.TensorInfo,
-  outShape: number[], geometry: Int32Array,
-): tf.TensorInfo {
+/**
+ * Allocates a float32 output on the wasm heap, then lets `fill` hand heap views to a native call. Views
+ * are taken only after the allocation: growing wasm memory detaches earlier ones.
+ */
+function nativeOutput(backend: unknown, shape: number[], fill: (view: HeapView, out: Float32Array) => void): tf.TensorInfo {
   const wasm = backend as WasmBackendLike;
-  const out = wasm.makeOutput(outShape, 'float32');
-  // Views only after the allocation: growing wasm memory detaches earlier ones.
-  const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  native[call](view(a), view(b), view(out), geometry);
+  const out = wasm.makeOutput(shape, 'float32');
+  if (tf.util.sizeFromShape(shape) === 0) return out; // nothing to compute, and no heap to view
+  const view: HeapView = (t) => wasm.typedArrayFromHeap(t) as Float32Array;
+  fill(view, view(out));
   return out;
 }
 
@@ -66,7 +66,7 @@ export function makeNativeConv2D(native: NativeCpuKernels, fallback: tf.KernelFu
     const attrs = args.attrs as unknown as ConvAttrs;
     const g = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, attrs, [x.dtype, filter.dtype]);
     if (g == null || tapsTooFew(g)) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    return runNative(args.backend, native, 'conv2d', x, filter, [g[0], g[4], g[5], g[6]], g);
+    return nativeOutput(args.backend, [g[0], g[4], g[5], g[6]], (view, out) => native.conv2d(view(x), view(filter), out, g));
   }) as unknown as tf.KernelFunc;
 }
 
@@ -84,11 +84,8 @@ export function makeNativeFusedConv2D(native: NativeCpuKernels, fallback: tf.Ker
       : undefined;
     const biasOk = bias == null || tf.util.sizeFromShape(bias.shape) === filter?.shape[3];
     if (g == null || tapsTooFew(g) || !biasOk || x == null || filter == null) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    const wasm = args.backend as WasmBackendLike;
-    const out = wasm.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
-    const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-    native.conv2d(view(x), view(filter), view(out), g, bias ? view(bias) : null, activation === 'relu');
-    return out;
+    return nativeOutput(args.backend, [g[0], g[4], g[5], g[6]], (view, out) =>
+      native.conv2d(view(x), view(filter), out, g, bias ? view(bias) : null, activation === 'relu'));
   }) as unknown as tf.KernelFunc;
 }
 
@@ -99,7 +96,7 @@ export function makeNativeConv2DBackpropFilter(native: NativeCpuKernels, fallbac
     const attrs = args.attrs as unknown as ConvAttrs & { filterShape: Shape4 };
     const g = nativeGeometry(x.shape as Shape4, attrs.filterShape, attrs, [x.dtype, dy.dtype]);
     if (g == null || g[4] !== dy.shape[1] || g[5] !== dy.shape[2]) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    return runNative(args.backend, native, 'conv2dBackpropFilter', x, dy, [...attrs.filterShape], g);
+    return nativeOutput(args.backend, [...attrs.filterShape], (view, out) => native.conv2dBackpropFilter(view(x), view(dy), out, g));
   }) as unknown as tf.KernelFunc;
 }
 
@@ -110,7 +107,7 @@ export function makeNativeConv2DBackpropInput(native: NativeCpuKernels, fallback
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: Shape4 };
     const g = nativeGeometry(attrs.inputShape, filter.shape as Shape4, attrs, [dy.dtype, filter.dtype]);
     if (g == null || g[4] !== dy.shape[1] || g[5] !== dy.shape[2]) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    return runNative(args.backend, native, 'conv2dBackpropInput', dy, filter, [...attrs.inputShape], g);
+    return nativeOutput(args.backend, [...attrs.inputShape], (view, out) => native.conv2dBackpropInput(view(dy), view(filter), out, g));
   }) as unknown as tf.KernelFunc;
 }
 
@@ -139,17 +136,11 @@ export function makeNativeBatchMatMul(native: NativeCpuKernels, fallback: tf.Ker
     if (k !== kb) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]); // its error message
     const batchShape = sizeA >= sizeB ? batchA : batchB;
     const batch = Math.max(sizeA, sizeB);
-    const wasm = args.backend as WasmBackendLike;
-    const out = wasm.makeOutput([...batchShape, m, n], 'float32');
-    if (m * n * batch === 0) return out;
-    if (k === 0) {
-      (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
-      return out;
-    }
-    const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-    native.gemm(view(a), view(b), view(out), Int32Array.of(
-      batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, sizeA === 1 ? 0 : m * k, sizeB === 1 ? 0 : k * n,
-    ));
-    return out;
+    return nativeOutput(args.backend, [...batchShape, m, n], (view, out) => {
+      if (k === 0) out.fill(0); // an empty inner dimension: the product is all zeros
+      else native.gemm(view(a), view(b), out, Int32Array.of(
+        batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, sizeA === 1 ? 0 : m * k, sizeB === 1 ? 0 : k * n,
+      ));
+    });
   }) as unknown as tf.KernelFunc;
 }
