@@ -1,5 +1,6 @@
 import type { tf } from '@selftrain/compute';
 import { imagesToTensor } from './batch';
+import { yieldToEventLoop } from './yield-to-event-loop';
 
 /** What a batch needs of a record (libs/data's ImageRecord fits). */
 export interface SizedImage {
@@ -12,6 +13,7 @@ export interface SizedImage {
 /**
  * Inference over a split or shard (labeler, evaluator): runs `fn` on consecutive records as [B, H, W, C] float tensors in [0, 1] (what training feeds the
  * models), at most `batchSize` at a time and never mixing image sizes. The tensor is disposed after `fn`.
+ * Between batches it yields to the event loop (see yieldToEventLoop).
  */
 export async function forEachImageBatch(
   records: readonly SizedImage[], batchSize: number, fn: (images: tf.Tensor4D, start: number, count: number) => Promise<void>,
@@ -27,5 +29,6 @@ export async function forEachImageBatch(
       images.dispose();
     }
     start = end;
+    if (start < records.length) await yieldToEventLoop();
   }
 }

@@ -1,9 +1,11 @@
 import { tf } from '@selftrain/compute';
 import { imagesToTensor, type ImageShape } from './batch';
+import { yieldToEventLoop } from './yield-to-event-loop';
 
 /**
  * Class probabilities for a list of images, in batches, inference mode (no dropout), with an optional
  * softmax temperature applied to the logits (T < 1 sharpens). Returns a row-major [N, numClasses] array.
+ * Between batches it yields to the event loop (see yieldToEventLoop).
  */
 export async function predictProbabilities(
   model: tf.LayersModel, images: Uint8Array[], shape: ImageShape, opts: { batchSize?: number; temperature?: number } = {},
@@ -20,6 +22,7 @@ export async function predictProbabilities(
     });
     out.set(await probs.data(), start * numClasses);
     probs.dispose();
+    if (start + batchSize < images.length) await yieldToEventLoop();
   }
   return out;
 }
