@@ -10,3 +10,5 @@ export * from './dense-pseudo-label-guards';
 export * from './pseudo-shard-output';
 export * from './dense-shard-options';
 export * from './label-dense-shard';
+export { OneAtATime } from './one-at-a-time';
+export { sharedLabelerParts } from './shared-labeler-parts';

@@ -1,6 +1,6 @@
 import { assertCheckpointFitsTask, assertDetectorImageSize, detectorAnchors } from '@selftrain/checkpoints';
 import type { tf } from '@selftrain/compute';
-import { readShard, writeShard, type ImageRecord } from '@selftrain/data';
+import { inlineShardCodec, type ImageRecord } from '@selftrain/data';
 import { InputError } from '@selftrain/errors';
 import { LabelStats, type DatasetManifest, type LabelShardResponse, type Shard } from '@selftrain/proto';
 import type { ResolvedDetectionLabelingOptions, ResolvedSegmentationLabelingOptions } from './dense-labeling-options';
@@ -46,20 +46,22 @@ export async function labelDenseShard(
   if (finished) return finished;
 
   const started = Date.now();
-  const records = readShard(await deps.store.get(input.shard), input.shard);
+  const codec = deps.codec ?? inlineShardCodec;
+  const records = await codec.read(await deps.store.get(input.shard), input.shard);
   for (const r of records) {
     // height/width 0 in the manifest: the dataset's images differ in size.
     if ((manifest.height && r.height !== manifest.height) || (manifest.width && r.width !== manifest.width) || r.channels !== manifest.channels) {
       throw new InputError('shard', `record ${r.key} in ${input.shard} is ${r.height}x${r.width}x${r.channels}, the dataset is ${manifest.height}x${manifest.width}x${manifest.channels}`);
     }
   }
-  const labeled = options.task === 'detection'
-    ? await detectionLabels(model, records, numClasses, options)
-    : await segmentationLabels(model, records, numClasses, options);
+  const infer = () => (options.task === 'detection'
+    ? detectionLabels(model, records, numClasses, options)
+    : segmentationLabels(model, records, numClasses, options));
+  const labeled = await (deps.inference ? deps.inference.run(infer) : infer());
   if (labeled.keptNothing && records.length > 0) {
     deps.logger.warn({ shard: input.shard, threshold: options.threshold, task }, 'the teacher kept no pseudo-label on this shard');
   }
-  const written = await deps.store.put(keys.shard, writeShard(labeled.records), 'application/octet-stream');
+  const written = await deps.store.put(keys.shard, await codec.write(labeled.records), 'application/octet-stream');
   const output: Shard = { key: keys.shard, records: labeled.records.length, sha256: written.sha256, sizeBytes: written.sizeBytes };
   const statsArtifact = await deps.store.putJson(keys.stats, {
     output, labelStats: LabelStats.toJSON(labeled.labelStats), task, [task]: labeled.details, input: { shard: input.shard, sha256: shardInfo.sha256 },

@@ -1,5 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import { loadManifest, readShard, taskOf, writeShard, type ImageRecord } from '@selftrain/data';
+import { inlineShardCodec, loadManifest, taskOf, type ImageRecord, type ShardCodec } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { confidenceHistogram } from '@selftrain/metrics';
@@ -8,6 +8,7 @@ import type { ObjectStore } from '@selftrain/storage';
 import { predictProbabilities } from '@selftrain/train';
 import { assertOptionsFitTask, denseShardOptions, type DenseShardOptions } from './dense-shard-options';
 import { labelDenseShard } from './label-dense-shard';
+import type { OneAtATime } from './one-at-a-time';
 import { TooFewPseudoLabelsError } from './dense-pseudo-label-guards';
 import { resolveLabelingOptions, type ResolvedLabelingOptions } from './labeling-options';
 import { pseudoShardKeys, readFinishedShard } from './pseudo-shard-output';
@@ -18,6 +19,10 @@ export interface LabelerDeps {
   models: ModelCache;
   backend: string;
   logger: Logger;
+  /** Where shards are decoded and encoded (default: this thread). See sharedLabelerParts. */
+  codec?: ShardCodec;
+  /** Inference, one shard at a time (default: each call runs its own at once). See sharedLabelerParts. */
+  inference?: OneAtATime;
 }
 
 export interface LabelShardInput {
@@ -56,7 +61,7 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
 
   const started = Date.now();
   const bytes = await deps.store.get(input.shard);
-  const records = readShard(bytes, input.shard);
+  const records = await (deps.codec ?? inlineShardCodec).read(bytes, input.shard);
   const numClasses = manifest.classNames.length;
   const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
   for (const r of records) {
@@ -64,7 +69,8 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
       throw new InputError('shard', `record ${r.key} in ${input.shard} is ${r.height}x${r.width}x${r.channels}, the dataset is ${shape.height}x${shape.width}x${shape.channels}`);
     }
   }
-  const probs = await predictProbabilities(model, records.map((r) => r.image), shape, { batchSize: input.options.batchSize, temperature: input.options.soft ? input.options.temperature : 1 });
+  const infer = () => predictProbabilities(model, records.map((r) => r.image), shape, { batchSize: input.options.batchSize, temperature: input.options.soft ? input.options.temperature : 1 });
+  const probs = await (deps.inference ? deps.inference.run(infer) : infer());
   const predictions = records.map((_, i) => {
     let label = 0;
     for (let c = 1; c < numClasses; c++) if (probs[i * numClasses + c] > probs[i * numClasses + label]) label = c;
@@ -89,7 +95,7 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
   if (out.length === 0 && records.length > 0) {
     deps.logger.warn({ shard: input.shard, threshold: input.options.threshold }, 'no record of this shard passed the threshold');
   }
-  const written = await deps.store.put(keys.shard, writeShard(out), 'application/octet-stream');
+  const written = await deps.store.put(keys.shard, await (deps.codec ?? inlineShardCodec).write(out), 'application/octet-stream');
   const output: Shard = { key: keys.shard, records: out.length, sha256: written.sha256, sizeBytes: written.sizeBytes };
   const statsArtifact = await deps.store.putJson(keys.stats, {
     output, labelStats: LabelStats.toJSON(labelStats), input: { shard: input.shard, sha256: shardInfo.sha256 },

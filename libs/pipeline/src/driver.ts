@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { splitOf } from '@selftrain/data';
 import { ConflictError } from '@selftrain/errors';
-import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels } from '@selftrain/labeling';
+import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels, CLASSIFICATION_LABEL_BATCH } from '@selftrain/labeling';
 import type { Logger } from '@selftrain/logger';
 import {
   JobState, type Artifact, type EvaluateRequest, type EvaluateResponse, type Generation, type LabelShardRequest,
@@ -201,7 +201,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
             threshold: spec.labeling.threshold, soft: spec.labeling.soft, temperature: spec.labeling.temperature, balance: spec.labeling.balance,
             // Noisy Student's per-class cap K is over the whole set; each shard gets its share.
             perClassCap: spec.labeling.balance ? Math.max(1, Math.round((cap * shard.records) / total)) : 0,
-            balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: spec.task === 'classification' ? 256 : 16,
+            balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: spec.task === 'classification' ? CLASSIFICATION_LABEL_BATCH : 16,
             softNms: spec.labeling.soft_nms, dropEmptyImages: spec.labeling.drop_empty_images, scales: [],
           },
         };

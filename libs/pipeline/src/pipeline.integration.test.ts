@@ -11,6 +11,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { nativeCpuKernels } from '@selftrain/compute';
 import { loadManifest, readShard } from '@selftrain/data';
 import { FailedPreconditionError, InputError, NotFoundError } from '@selftrain/errors';
+import { CLASSIFICATION_LABEL_BATCH } from '@selftrain/labeling';
 import { silentLogger } from '@selftrain/logger';
 import { Augment, DatasetManifest, EvaluateRequest, JobState, LabelShardRequest, StartStudentRequest, StartTeacherRequest, TrainObjective, type RunRecord, type StartJobResponse } from '@selftrain/proto';
 import { call, checkHealth, makeTestPki, RpcError, type ClientSecurity } from '@selftrain/rpc';
@@ -142,7 +143,7 @@ test('rerunning the same spec reuses every finished stage', async () => {
   // A labeler asked again for a finished shard reuses it.
   const again = await call(clients.labelers[0], clients.labelers[0].labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
     checkpoint: g1.teacherCheckpoint!.key, dataset: spec.dataset.prefix, shard: g1.labeling!.inputs[1].key,
-    outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.1, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: 256 },
+    outputPrefix: `runs/${spec.name}/gen0/pseudo`, options: { threshold: 0.1, soft: false, temperature: 1, balance: false, perClassCap: 0, balanceMinConfidence: 0.3, batchSize: CLASSIFICATION_LABEL_BATCH },
   })) as { reused: boolean; output: { key: string } };
   assert.equal(again.reused, true);
   assert.equal(again.output.key, g1.pseudoShards[0].key);

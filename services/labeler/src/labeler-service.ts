@@ -1,5 +1,5 @@
 import { ModelCache } from '@selftrain/checkpoints';
-import { labelShard, validateLabelShardRequest } from '@selftrain/labeling';
+import { labelShard, sharedLabelerParts, validateLabelShardRequest } from '@selftrain/labeling';
 import type { LabelerServer, LabelShardRequest, LabelShardResponse } from '@selftrain/proto';
 import { unary } from '@selftrain/rpc';
 import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/service-runtime';
@@ -7,10 +7,11 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 /** Labeler: one unlabeled shard per call, teacher checkpoint loaded once and cached. */
 export function createLabeler(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
+  const shared = sharedLabelerParts();
   const implementation: LabelerServer = {
     labelShard: unary<LabelShardRequest, LabelShardResponse>(deps.scope, 'LabelShard', async (request, ctx) => {
       const started = Date.now();
-      const res = await labelShard({ store: deps.store, models, backend: deps.backend.name, logger: ctx.logger }, validateLabelShardRequest(request));
+      const res = await labelShard({ store: deps.store, models, backend: deps.backend.name, logger: ctx.logger, ...shared }, validateLabelShardRequest(request));
       // A reused shard cost nothing: only fresh work counts as throughput.
       if (!res.reused && res.labelStats) {
         deps.metrics.imagesProcessed('label', res.labelStats.records, (Date.now() - started) / 1000);
