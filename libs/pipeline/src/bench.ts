@@ -19,6 +19,7 @@ import { buildModel } from '@selftrain/models';
 import { JobState, LabelShardRequest, StartStudentRequest, type LabelShardResponse, type Shard, type StartJobResponse } from '@selftrain/proto';
 import { call } from '@selftrain/rpc';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3 } from '@selftrain/storage';
+import { CLASSIFICATION_LABEL_BATCH } from '@selftrain/labeling';
 import { predictProbabilities } from '@selftrain/train';
 import { benchTrainingSpeed } from './bench-training-speed';
 import { benchDataParallel } from './bench-data-parallel';
@@ -32,10 +33,16 @@ import { followJob } from './watch-job';
 import { benchLabelingScale } from './bench-labeling-scale';
 import { validateSpec } from './spec';
 
-const SMALL = 2;
+/**
+ * Shards per labeling pass. A default run gives each of its two labelers 14-15 shards; 8 keep the ends of a
+ * pass (the first shard's fetch and decode, the last one's write, which nothing overlaps) at their share of
+ * a real run instead of half of it, as 2 shards did.
+ */
+const SMALL = 8;
 /** Shards the driver keeps in flight per labeler replica (labeling.concurrency's default). */
 const DRIVER_IN_FLIGHT = validateSpec({}).labeling.concurrency;
-const LARGE = 20;
+/** 10x the small pass: the labeler's peak RSS must stay flat. */
+const LARGE = 10 * SMALL;
 
 async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
       }
       return best;
     };
-    const inProcess = await bestImgPerS(() => predictProbabilities(model, images, shape, { batchSize: 256 }));
+    const inProcess = await bestImgPerS(() => predictProbabilities(model, images, shape, { batchSize: CLASSIFICATION_LABEL_BATCH }));
 
     // Through gRPC + S3: read shard, decode, infer, write the pseudo-label shard and its stats.
     // `inFlight` calls at a time on the one labeler: 1 = each shard's I/O waits for the previous shard's
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: inFlight }, async () => {
         for (let i = next++; i < list.length; i = next++) {
           outputs[i] = await call<LabelShardRequest, LabelShardResponse>(labeler, labeler.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
-            checkpoint: checkpoint.key, dataset: 'datasets/fashion-mnist', shard: list[i].key, outputPrefix: prefix, options: { threshold: 1e-6 },
+            checkpoint: checkpoint.key, dataset: 'datasets/fashion-mnist', shard: list[i].key, outputPrefix: prefix, options: { threshold: 1e-6, batchSize: CLASSIFICATION_LABEL_BATCH },
           }), { deadlineMs: 600_000 });
         }
       }));
