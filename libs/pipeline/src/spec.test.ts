@@ -53,11 +53,20 @@ test('the task decides the dataset, the model and the defaults the spec is silen
   assert.deepEqual([det.teacher.model, det.student.model, det.teacher.batch_size, det.teacher.learning_rate], ['retinanet', 'retinanet', 16, 0.01]);
   assert.equal(det.teacher.max_steps, 50, 'what the spec says wins');
   assert.deepEqual([det.labeling.balance, det.labeling.soft], [false, false]);
+  // Detection labels with Soft-NMS at 0.4 and drops images without a box; its student trains 4,500 steps
+  // under S1 (README, measured).
+  assert.deepEqual([det.labeling.threshold, det.labeling.drop_empty_images, det.labeling.soft_nms, det.student.augment, det.student.max_steps, det.teacher.augment, det.teacher.max_steps],
+    [0.4, true, true, 's1', 4500, 's1', 50]);
+  const paper = validateSpec({ task: 'detection', labeling: { threshold: 0.5, drop_empty_images: false, soft_nms: false }, student: { augment: 's2' } });
+  assert.deepEqual([paper.labeling.threshold, paper.labeling.drop_empty_images, paper.labeling.soft_nms, paper.student.augment], [0.5, false, false, 's2'], 'what the spec says wins');
+  const cls = validateSpec({});
+  assert.deepEqual([cls.labeling.threshold, cls.labeling.drop_empty_images, cls.labeling.soft_nms, cls.student.augment], [0.5, false, false, 's2'], 'classification is unchanged');
   assert.equal(det.dataset.scenes.unlabeled, 5000);
   const seg = validateSpec({ task: 'segmentation', dataset: { prefix: 'datasets/mine', scenes: { canvas: 128 } } });
   assert.deepEqual([seg.dataset.prefix, seg.dataset.scenes.canvas, seg.teacher.model], ['datasets/mine', 128, 'segmenter']);
   // Both roles weigh pixels by class, so the student's gain is not a different loss's.
   assert.deepEqual([seg.teacher.pixel_class_balance, seg.student.pixel_class_balance], [0.5, 0.5]);
+  assert.deepEqual([seg.student.augment, seg.student.max_steps, seg.labeling.threshold, seg.labeling.drop_empty_images, seg.labeling.soft_nms], ['s1', 3000, 0.5, false, false], 'S1 for the student; the labeling defaults are detection\'s only');
   assert.equal(validateSpec({ task: 'segmentation', student: { pixel_class_balance: 0 } }).student.pixel_class_balance, 0);
   assert.equal(validateSpec({}).student.pixel_class_balance, 0);
   assert.throws(() => validateSpec({ task: 'segmentation', teacher: { pixel_class_balance: 2 } }), /teacher\.pixel_class_balance/);
