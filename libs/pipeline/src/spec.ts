@@ -38,7 +38,8 @@ export const SCENE_DEFAULTS = Object.fromEntries(Object.entries(SCENE_FIELDS).ma
  * Detection, measured on the scenes with one 16.40 AP teacher (README): its boxes at score >= 0.5 are 0.74
  * per image against ~3.5 human ones, and the student fell to 10.69; at 0.4, images without a box dropped,
  * 2.73 per image. The student learns them under FlipCrop (S1: 16.74, +0.33), not under AutoAugment
- * (S2: 14.17) nor without augmentation (14.07). Soft-NMS boxes gave 17.66, and 4,500 student steps 19.46 (+3.06).
+ * (S2: 14.17) nor without augmentation (14.07). Soft-NMS boxes gave 17.66, and 4,500 student steps 19.46
+ * (+3.06, also in a whole default loop).
  */
 const TASK_DEFAULTS: Record<Exclude<SpecTask, 'classification'>, { teacher: Record<string, unknown>; student: Record<string, unknown>; labeling?: Record<string, unknown> }> = {
   detection: {
