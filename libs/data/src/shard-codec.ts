@@ -50,10 +50,11 @@ function errorFrom(e: CodecError): Error {
 }
 
 /**
- * One worker thread that decodes and encodes shards. The records it reads share two buffers (pixels, PNGs)
- * per shard: keeping one record keeps its shard's pixels, so it suits a shard's worth of short-lived work. A labeler keeps two shards in flight: while the main
+ * One worker thread that decodes and encodes shards. A labeler keeps two shards in flight: while the main
  * thread runs one shard's inference, the worker decodes the next one's PNGs (PNG decode plus TFRecord CRCs
  * are about a tenth of a shard's inference time, which the main thread would otherwise add to it).
+ * The records it reads share two buffers (pixels, PNGs) per shard: keeping one record keeps its shard's
+ * pixels, so it suits a shard's worth of short-lived work.
  * The worker starts on first use and keeps the process alive only while a call waits on it; if it dies, the
  * calls it held fail with the reason and the next call starts a new one.
  */
