@@ -60,8 +60,8 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
   if (finished) return finished;
 
   const started = Date.now();
-  const bytes = await deps.store.get(input.shard);
-  const records = await (deps.codec ?? inlineShardCodec).read(bytes, input.shard);
+  const codec = deps.codec ?? inlineShardCodec;
+  const records = await codec.read(await deps.store.get(input.shard), input.shard);
   const numClasses = manifest.classNames.length;
   const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
   for (const r of records) {
@@ -95,7 +95,7 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
   if (out.length === 0 && records.length > 0) {
     deps.logger.warn({ shard: input.shard, threshold: input.options.threshold }, 'no record of this shard passed the threshold');
   }
-  const written = await deps.store.put(keys.shard, await (deps.codec ?? inlineShardCodec).write(out), 'application/octet-stream');
+  const written = await deps.store.put(keys.shard, await codec.write(out), 'application/octet-stream');
   const output: Shard = { key: keys.shard, records: out.length, sha256: written.sha256, sizeBytes: written.sizeBytes };
   const statsArtifact = await deps.store.putJson(keys.stats, {
     output, labelStats: LabelStats.toJSON(labelStats), input: { shard: input.shard, sha256: shardInfo.sha256 },
