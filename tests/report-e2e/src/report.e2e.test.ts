@@ -86,7 +86,7 @@ test('the report of a real run renders in Chromium: charts with marks, every sam
   const html = readFileSync(file, 'utf8');
   assert.match(html, /<td>1100\/1100<\/td>/, 'threshold 0.1 keeps every record');
 
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run installs it)`);
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (the README's set-up line installs it)`);
   const profile = mkdtempSync(path.join(home, 'chromium-profile-'));
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1200, height: 900 } });
   t.after(() => browser.close());
