@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initBackend, tf } from '@selftrain/compute';
 import { buildRetinaNet, retinaNetAnchors } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
-import type { TrainingState } from './train-classifier';
+import type { TrainingState } from './training-loop';
 import { evaluateDetector, trainDetector } from './train-detector';
 import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from './train-options';
 import { denseScenes } from './testing/dense-scenes';

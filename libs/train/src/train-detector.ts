@@ -8,7 +8,9 @@ import { detect, type DecodeDetectionsOptions } from './decode-detections';
 import { detectionBatch, type DenseExample } from './dense-batch';
 import { retinaNetLoss, type DetectionLossOptions } from './detection-loss';
 import type { AssignOptions } from './detection-targets';
-import { runDenseTraining, weightedHalvesStep, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
+import { weightedHalvesStep, type DenseTrainingInput } from './dense-training';
+import { trainableVariables } from './trainable-variables';
+import { runTraining, type TrainingTask } from './training-loop';
 
 export interface TrainDetectorInput extends DenseTrainingInput {
   /** A RetinaNet (buildRetinaNet): outputs [classLogits [B, N, K], boxDeltas [B, N, 4]]. */
@@ -54,7 +56,7 @@ export async function evaluateDetector(
 }
 
 /**
- * Trains a RetinaNet with the classifier's loop (see runDenseTraining): SGD + momentum, cosine lr with
+ * Trains a RetinaNet in the one training loop (runTraining): SGD + momentum, cosine lr with
  * warmup, seeded Augment-S1..S4 moving the boxes with the images, 'best' / 'last' checkpoints, resume,
  * early stopping, cancellation. The validation metric is COCO box AP@[.50:.95] (cocoBoxEval on the
  * validation examples' decoded detections); it is what TrainResult.bestValTop1, CurvePoint.valTop1 and
@@ -70,29 +72,40 @@ export async function trainDetector(input: TrainDetectorInput): Promise<TrainRes
   const [, n, k] = model.outputs[0].shape as number[];
   if (n !== anchors.count) throw new InputError('anchors', `${anchors.count} anchors but the model outputs ${n} rows; use retinaNetAnchors of the model's spec`);
   if (k !== numClasses) throw new InputError('numClasses', `${numClasses} but the model has ${k} class outputs`);
-
-  const step = (human: DenseExample[], pseudo: DenseExample[], ctx: DenseStepContext): [number, number, number] => tf.tidy(() => {
-    const batchOpts = { augment: ctx.augment, rng: ctx.rng, assign: input.assign };
-    const h = detectionBatch(human, shape, anchors, numClasses, batchOpts);
-    const p = pseudo.length > 0 ? detectionBatch(pseudo, shape, anchors, numClasses, batchOpts) : undefined;
-    const x = p ? tf.concat([h.images, p.images]) : h.images;
-    const nh = human.length;
-    return weightedHalvesStep(ctx, () => {
-      const [logits, deltas] = model.apply(x, { training: true }) as tf.Tensor3D[];
-      const part = (start: number, count: number) => [logits.slice([start, 0, 0], [count, -1, -1]), deltas.slice([start, 0, 0], [count, -1, -1])];
-      return {
-        human: retinaNetLoss(part(0, nh), h.targets, input.loss).total,
-        pseudo: p ? retinaNetLoss(part(nh, pseudo.length), p.targets, input.loss).total : undefined,
-      };
-    });
-  });
-
-  return runDenseTraining(input, {
+  if (input.validation.length === 0) throw new InputError('validation', 'needs at least one validation example');
+  return runTraining(input, () => ({
     metricName: 'COCO AP',
-    step,
+    variables: trainableVariables(model),
+    step: detectionStep(model, shape, anchors, numClasses, { loss: input.loss, assign: input.assign }),
     evaluate: async () => {
       const m = await evaluateDetector(model, input.validation, shape, anchors, numClasses, { decode: input.decode, batchSize: input.evalBatchSize });
       return { metric: m.ap, details: { ap50: m.ap50, ap75: m.ap75 } };
     },
+  }));
+}
+
+/**
+ * The detector's training step, as trainDetector runs it: the batch (augmented, targets assigned) built
+ * from the human examples then the pseudo ones, one forward pass, and a RetinaNet loss per half, each
+ * normalized by its own half's positive anchors, weighted by the loss normalizer (weightedHalvesStep).
+ */
+export function detectionStep(
+  model: tf.LayersModel, shape: ImageShape, anchors: AnchorSet, numClasses: number, opts: { loss?: DetectionLossOptions; assign?: AssignOptions } = {},
+): TrainingTask<DenseExample>['step'] {
+  const variables = trainableVariables(model);
+  return (human, pseudo, ctx) => tf.tidy(() => {
+    const batchOpts = { augment: ctx.augment, rng: ctx.rng, assign: opts.assign };
+    const h = detectionBatch(human, shape, anchors, numClasses, batchOpts);
+    const p = pseudo.length > 0 ? detectionBatch(pseudo, shape, anchors, numClasses, batchOpts) : undefined;
+    const x = p ? tf.concat([h.images, p.images]) : h.images;
+    const nh = human.length;
+    return weightedHalvesStep(variables, ctx, () => {
+      const [logits, deltas] = model.apply(x, { training: true }) as tf.Tensor3D[];
+      const part = (start: number, count: number) => [logits.slice([start, 0, 0], [count, -1, -1]), deltas.slice([start, 0, 0], [count, -1, -1])];
+      return {
+        human: retinaNetLoss(part(0, nh), h.targets, opts.loss).total,
+        pseudo: p ? retinaNetLoss(part(nh, pseudo.length), p.targets, opts.loss).total : undefined,
+      };
+    });
   });
 }

@@ -4,7 +4,7 @@ import { initBackend, tf } from '@selftrain/compute';
 import { buildSegmenter } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
 import type { DenseExample } from './dense-batch';
-import type { TrainingState } from './train-classifier';
+import type { TrainingState } from './training-loop';
 import { evaluateSegmenter, trainSegmenter } from './train-segmenter';
 import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from './train-options';
 import { denseScenes } from './testing/dense-scenes';
