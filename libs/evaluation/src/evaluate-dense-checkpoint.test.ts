@@ -10,7 +10,8 @@ import { InputError } from '@selftrain/errors';
 import { DatasetManifest, DatasetTask, EvaluateRequest } from '@selftrain/proto';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 import { TEACHER_DEFAULTS } from '@selftrain/train';
-import { evaluateCheckpoint, validateEvaluateRequest, type EvaluatorDeps } from './evaluate-checkpoint';
+import { evaluateCheckpoint, validateEvaluateRequest } from './evaluate-checkpoint';
+import type { EvaluatorDeps } from './task-evaluator';
 import { detectionEvalOptionsFromManifest, evaluateDetector, evaluationDetector } from './evaluate-detections';
 import { evaluateSegmenter, evaluationSegmenter, segmentationEvalOptionsFromManifest } from './evaluate-segmentation';
 

@@ -6,8 +6,10 @@ import {
   type CocoBoxMetrics, type CocoDetection, type CocoGroundTruth, type CocoResultEntry, type ScoredBox,
 } from '@selftrain/metrics';
 import type { AnchorSet } from '@selftrain/models';
-import type { DatasetManifest } from '@selftrain/proto';
+import { assertCheckpointFitsTask, assertDetectorImageSize, detectorAnchors } from '@selftrain/checkpoints';
+import type { DatasetManifest, DetectionMetrics } from '@selftrain/proto';
 import { forEachImageBatch, detect, type DecodeDetectionsOptions } from '@selftrain/train';
+import type { TaskEvaluator } from './task-evaluator';
 
 /** A batch of images in, each image's detections out (after NMS, 1-based labels, normalized corners). */
 export type DetectFn = (images: tf.Tensor4D) => Promise<ScoredBox[][]>;
@@ -130,3 +132,24 @@ export async function evaluateDetector(
   });
   return scoreDetections(records, detections, o);
 }
+
+export function detectionMetrics(e: DetectionEvaluation): DetectionMetrics {
+  return {
+    ap: e.ap, ap50: e.ap50, ap75: e.ap75, apSmall: e.apSmall, apMedium: e.apMedium, apLarge: e.apLarge, ar100: e.ar100,
+    apPerClass: e.perClass.map((c) => c.ap), detections: e.detections,
+  };
+}
+
+/**
+ * COCO box AP with the paper's inference settings (evaluationDetector). With `predictionsPrefix` the
+ * detections are written too, as a COCO results file `<prefix>/detections.json`, returned as `predictions`.
+ */
+export const detectionEvaluator: TaskEvaluator = {
+  checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'detection', manifest.classNames.length, manifest.channels),
+  async evaluate({ deps, input, manifest, model, records, response }) {
+    assertDetectorImageSize(model, records);
+    const det = await evaluateDetector(records, evaluationDetector(model, detectorAnchors(model)), { ...detectionEvalOptionsFromManifest(manifest), batchSize: input.batchSize });
+    const predictions = input.predictionsPrefix ? await deps.store.putJson(`${input.predictionsPrefix}/detections.json`, det.results) : undefined;
+    return { ...response, detection: detectionMetrics(det.evaluation), ...(predictions ? { predictions } : {}) };
+  },
+};

@@ -4,7 +4,10 @@ import { encodePaletteMaskPng, IGNORE_LABEL, vocPalette, type ImageRecord } from
 import { InputError } from '@selftrain/errors';
 import { SegmentationConfusion } from '@selftrain/metrics';
 import { predictSegmentation, predictSegmentationMultiScale } from '@selftrain/models';
-import type { DatasetManifest } from '@selftrain/proto';
+import type { TaskEvaluator } from './task-evaluator';
+import { assertCheckpointFitsTask } from '@selftrain/checkpoints';
+import type { Artifact, DatasetManifest, SegmentationMetrics } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
 
 /** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes). */
 export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D;
@@ -119,3 +122,49 @@ export function predictedMaskPngs(
     return out;
   });
 }
+
+export function segmentationMetrics(e: SegmentationEvaluation): SegmentationMetrics {
+  return { meanIou: e.meanIou, pixelAccuracy: e.pixelAccuracy, iouPerClass: e.perClass.map((c) => c.iou ?? -1) };
+}
+
+/**
+ * File names for the mask PNGs: the record's source id (VOC tools match masks to images by it) or
+ * key, reduced to safe characters; a name taken twice gets the record's index appended.
+ */
+export function maskFileNames(records: readonly Pick<ImageRecord, 'key' | 'sourceId'>[]): string[] {
+  const taken = new Set<string>();
+  return records.map((r, i) => {
+    let name = (r.sourceId || r.key).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+    if (name === '' || taken.has(name)) name = `${name}-${i}`;
+    taken.add(name);
+    return `${name}.png`;
+  });
+}
+
+async function writeMaskPngs(
+  store: ObjectStore, prefix: string, records: readonly ImageRecord[], masks: readonly Uint8Array[], about: { split: string; checkpointSha256: string; classNames: string[] },
+): Promise<Artifact> {
+  const names = maskFileNames(records);
+  const index: { key: string; sourceId?: string; mask: string; sha256: string }[] = [];
+  for (const [i, m] of predictedMaskPngs(records, masks).entries()) {
+    const art = await store.put(`${prefix}/masks/${names[i]}`, m.png, 'image/png');
+    index.push({ key: m.key, ...(m.sourceId === undefined ? {} : { sourceId: m.sourceId }), mask: art.key, sha256: art.sha256 });
+  }
+  // Palette PNGs: the pixel index is the class id (VOC colours), so tools read ids and viewers show colours.
+  return store.putJson(`${prefix}/masks.json`, { ...about, format: 'palette-png', masks: index });
+}
+
+/**
+ * Single-scale mIoU. With `predictionsPrefix` the predicted masks are written too, as palette PNGs
+ * `<prefix>/masks/*.png` with the index `<prefix>/masks.json`, returned as `predictions`.
+ */
+export const segmentationEvaluator: TaskEvaluator = {
+  checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'segmentation', manifest.classNames.length, manifest.channels),
+  async evaluate({ deps, input, manifest, model, records, response }) {
+    const seg = await evaluateSegmenter(records, evaluationSegmenter(model), { ...segmentationEvalOptionsFromManifest(manifest), batchSize: input.batchSize });
+    const predictions = input.predictionsPrefix
+      ? await writeMaskPngs(deps.store, input.predictionsPrefix, records, seg.masks, { split: input.split, checkpointSha256: response.checkpointSha256, classNames: manifest.classNames })
+      : undefined;
+    return { ...response, segmentation: segmentationMetrics(seg.evaluation), ...(predictions ? { predictions } : {}) };
+  },
+};
