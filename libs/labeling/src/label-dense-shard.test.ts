@@ -15,7 +15,8 @@ import { detectionShardOptions, denseShardOptions, segmentationShardOptions } fr
 import { assertEnoughPseudoBoxes } from './dense-pseudo-label-guards';
 import { labelDetectionRecords, retinaNetDetector } from './label-detection-records';
 import { labelSegmentationRecords, multiScaleSegmenter } from './label-segmentation-records';
-import { labelShard, validateLabelShardRequest, type LabelerDeps } from './label-shard';
+import { labelShard, validateLabelShardRequest } from './label-shard';
+import type { LabelerDeps } from './task-labeler';
 import { resolveLabelingOptions } from './labeling-options';
 
 // Untrained models: these tests are about the plumbing (options in, records and stats out, reuse),

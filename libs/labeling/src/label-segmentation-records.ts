@@ -1,12 +1,16 @@
+import { assertCheckpointFitsTask } from '@selftrain/checkpoints';
 import type { tf } from '@selftrain/compute';
 import { forEachImageBatch } from '@selftrain/train';
 import type { ImageRecord } from '@selftrain/data';
 import { MULTI_SCALE_SCALES, predictSegmentationMultiScale } from '@selftrain/models';
+import type { LabelStats } from '@selftrain/proto';
 import type { ResolvedSegmentationLabelingOptions } from './dense-labeling-options';
+import { denseShardOptions, segmentationShardOptions } from './dense-shard-options';
 import {
   mergeSegmentationLabelStats, pseudoMaskRecord, segmentationLabelStats, selectPseudoMask,
   type SegmentationLabelStats, type SegmentationPseudoLabels,
 } from './select-pseudo-mask';
+import type { TaskLabeler } from './task-labeler';
 
 /** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes). */
 export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D;
@@ -46,3 +50,30 @@ export async function labelSegmentationRecords(
   });
   return { records: out, stats };
 }
+
+/**
+ * Masks for a shard's records: the teacher's probabilities averaged over options.scales, argmax kept
+ * where >= options.threshold, the ignore label elsewhere (labelSegmentationRecords). Every record is
+ * kept. In the stats object under `segmentation`.
+ */
+export const segmentationLabeler: TaskLabeler = {
+  resolve(input, manifest) {
+    const o = segmentationShardOptions(input.options, input.dense ?? denseShardOptions(undefined), manifest.ignoreLabel);
+    const numClasses = manifest.classNames.length;
+    return {
+      options: { task: 'segmentation', ...o },
+      async label(model, records) {
+        const { records: out, stats } = await labelSegmentationRecords(records, multiScaleSegmenter(model, o.scales), numClasses, o);
+        // Per the proto: every record is kept; kept_per_class counts pixels, the histogram pixel confidences.
+        // Ignored pixels are not attributed to a class, so dropped_per_class stays empty.
+        const labelStats: LabelStats = {
+          records: stats.images, kept: stats.images, dropped: 0, keptPerClass: stats.pixelsPerClass, droppedPerClass: [],
+          confidenceHistogram: stats.confidenceHistogram, duplicated: 0, boxes: 0, imagesWithBoxes: 0,
+          pixels: stats.pixels, ignoredPixels: stats.ignoredPixels,
+        };
+        return { records: out, labelStats, stats: { task: 'segmentation', segmentation: stats }, keptNothing: stats.ignoredPixels === stats.pixels };
+      },
+    };
+  },
+  checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'segmentation', manifest.classNames.length, manifest.channels),
+};
