@@ -1,10 +1,7 @@
 import { assertCheckpointFitsTask, assertDetectorImageSize, detectorAnchors } from '@selftrain/checkpoints';
-import type { tf } from '@selftrain/compute';
 import type { ImageRecord } from '@selftrain/data';
-import type { ScoredBox } from '@selftrain/metrics';
-import type { AnchorSet } from '@selftrain/models';
 import type { LabelStats } from '@selftrain/proto';
-import { forEachImageBatch, detect } from '@selftrain/train';
+import { forEachImageBatch, retinaNetDetector, type DecodeDetectionsOptions, type DetectFn } from '@selftrain/train';
 import type { ResolvedDetectionLabelingOptions } from './dense-labeling-options';
 import { denseShardOptions, detectionShardOptions } from './dense-shard-options';
 import {
@@ -12,20 +9,9 @@ import {
 } from './select-pseudo-boxes';
 import type { TaskLabeler } from './task-labeler';
 
-/** A batch of images in, each image's detections out (after NMS, 1-based labels, normalized corners). */
-export type DetectFn = (images: tf.Tensor4D) => Promise<ScoredBox[][]>;
-
-/**
- * The teacher RetinaNet as a DetectFn: inference-mode forward, decode against `anchors` (those of the
- * spec it was built from: retinaNetAnchors(spec)), then NMS or Soft-NMS as the options choose.
- * Does not dispose `images`.
- */
-export function retinaNetDetector(
-  model: tf.LayersModel, anchors: AnchorSet, o: Pick<ResolvedDetectionLabelingOptions, 'nms' | 'iouThreshold' | 'softNmsSigma' | 'maxDetections'>,
-): DetectFn {
-  return (images) => detect(model, images, anchors, {
-    method: o.nms, iouThreshold: o.iouThreshold, softNmsSigma: o.softNmsSigma, maxDetections: o.maxDetections,
-  });
+/** How the labeler decodes the teacher's detections (retinaNetDetector's options): NMS or Soft-NMS as asked. */
+export function labelingDecodeOptions(o: Pick<ResolvedDetectionLabelingOptions, 'nms' | 'iouThreshold' | 'softNmsSigma' | 'maxDetections'>): DecodeDetectionsOptions {
+  return { method: o.nms, iouThreshold: o.iouThreshold, softNmsSigma: o.softNmsSigma, maxDetections: o.maxDetections };
 }
 
 /**
@@ -63,7 +49,7 @@ export const detectionLabeler: TaskLabeler = {
       options: { task: 'detection', ...o },
       async label(model, records) {
         assertDetectorImageSize(model, records);
-        const { records: out, stats } = await labelDetectionRecords(records, retinaNetDetector(model, detectorAnchors(model), o), numClasses, o);
+        const { records: out, stats } = await labelDetectionRecords(records, retinaNetDetector(model, detectorAnchors(model), labelingDecodeOptions(o)), numClasses, o);
         // Per the proto: kept/dropped count images, kept_per_class boxes, the histogram post-NMS scores.
         const labelStats: LabelStats = {
           records: stats.images, kept: stats.keptImages, dropped: stats.droppedImages, keptPerClass: stats.keptPerClass,

@@ -1,8 +1,6 @@
 import { assertCheckpointFitsTask } from '@selftrain/checkpoints';
-import type { tf } from '@selftrain/compute';
-import { forEachImageBatch } from '@selftrain/train';
 import type { ImageRecord } from '@selftrain/data';
-import { MULTI_SCALE_SCALES, predictSegmentationMultiScale } from '@selftrain/models';
+import { forEachSegmentationBatch, segmentationPredictor, type SegmentationPredictFn } from '@selftrain/train';
 import type { LabelStats } from '@selftrain/proto';
 import type { ResolvedSegmentationLabelingOptions } from './dense-labeling-options';
 import { denseShardOptions, segmentationShardOptions } from './dense-shard-options';
@@ -12,16 +10,8 @@ import {
 } from './select-pseudo-mask';
 import type { TaskLabeler } from './task-labeler';
 
-/** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes). */
-export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D;
-
-/** The teacher segmenter as a SegmentationPredictFn: probabilities averaged over `scales` (predictSegmentationMultiScale). */
-export function multiScaleSegmenter(model: tf.LayersModel, scales: readonly number[] = MULTI_SCALE_SCALES): SegmentationPredictFn {
-  return (images) => predictSegmentationMultiScale(model, images, scales);
-}
-
 /**
- * Pseudo-masks for a shard's records: the predictor's probabilities (for the teacher: multiScaleSegmenter
+ * Pseudo-masks for a shard's records: the predictor's probabilities (for the teacher: segmentationPredictor
  * with options.scales), per-pixel argmax kept where >= options.threshold, options.ignore_label elsewhere.
  * `numClasses` counts the background (the manifest's class_names).
  */
@@ -30,18 +20,7 @@ export async function labelSegmentationRecords(
 ): Promise<SegmentationPseudoLabels> {
   const out: ImageRecord[] = [];
   let stats: SegmentationLabelStats = segmentationLabelStats([], numClasses, o.ignoreLabel);
-  await forEachImageBatch(records, o.batchSize, async (images, start, count) => {
-    const probs = predict(images);
-    let data: Float32Array;
-    try {
-      const [b, h, w, k] = probs.shape;
-      if (b !== count || h !== images.shape[1] || w !== images.shape[2] || k !== numClasses) {
-        throw new Error(`the segmenter gave [${probs.shape.join(', ')}] for ${count} images of ${images.shape[1]}x${images.shape[2]} and ${numClasses} classes`);
-      }
-      data = (await probs.data()) as Float32Array;
-    } finally {
-      probs.dispose();
-    }
+  await forEachSegmentationBatch(records, predict, numClasses, o.batchSize, (data, start, count) => {
     const perImage = records[start].height * records[start].width * numClasses;
     const masks = Array.from({ length: count }, (_, i) =>
       selectPseudoMask(data.subarray(i * perImage, (i + 1) * perImage), numClasses, o.threshold, o.ignoreLabel));
@@ -63,7 +42,7 @@ export const segmentationLabeler: TaskLabeler = {
     return {
       options: { task: 'segmentation', ...o },
       async label(model, records) {
-        const { records: out, stats } = await labelSegmentationRecords(records, multiScaleSegmenter(model, o.scales), numClasses, o);
+        const { records: out, stats } = await labelSegmentationRecords(records, segmentationPredictor(model, o.scales), numClasses, o);
         // Per the proto: every record is kept; kept_per_class counts pixels, the histogram pixel confidences.
         // Ignored pixels are not attributed to a class, so dropped_per_class stays empty.
         const labelStats: LabelStats = {

@@ -34,3 +34,8 @@ export function weightedHalvesStep(variables: tf.Variable[], ctx: StepContext, h
   lp?.dispose();
   return values;
 }
+
+/** Validation examples as records the evaluator's scoring takes (keyed by their index). */
+export function validationRecords(examples: readonly DenseExample[], shape: ImageShape): (DenseExample & { key: string; height: number; width: number; channels: number })[] {
+  return examples.map((ex, i) => ({ ...ex, key: `validation[${i}]`, ...shape }));
+}
