@@ -1,9 +1,8 @@
-import type { BackendInfo } from '@selftrain/compute';
+import type { BackendInfo, tf } from '@selftrain/compute';
 import type { ImageRecord } from '@selftrain/data';
 import type { DatasetManifest, TrainResult } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import type { ImageShape, TrainingLoopInput } from '@selftrain/train';
-import type { tf } from '@selftrain/compute';
 import type { TrainingRequest } from './validate-requests';
 
 export interface TrainerDeps {
