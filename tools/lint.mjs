@@ -4,7 +4,9 @@
 //  - model, augment, metrics and compute code never imports gRPC or storage;
 //  - every @selftrain/* or npm import is declared in the project's package.json;
 //  - no deep imports into another package's src/ or dist/, no relative path out of the project;
-//  - no console.* in services (they log through pino).
+//  - no console.* in services (they log through pino);
+//  - no import circle between the project's own files (type-only imports included: a circle of types
+//    is still two files that cannot be read apart).
 // Exits 1 with one line per violation, naming file and line.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +21,10 @@ export function lintProject(projectDir) {
   const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})]);
   const isService = tags.has('type:service');
   const problems = [];
+  /** file -> the project files it imports (relative specifiers resolved as TypeScript does). */
+  const imports = new Map();
   for (const file of sourceFiles(path.join(projectDir, 'src'))) {
+    imports.set(file, []);
     const text = fs.readFileSync(file, 'utf8');
     const rel = path.relative(projectDir, file);
     const isTest = /\.test\.ts$/.test(file) || rel.includes(`${path.sep}testing${path.sep}`);
@@ -32,6 +37,8 @@ export function lintProject(projectDir) {
         if (spec.startsWith('.')) {
           const target = path.resolve(path.dirname(file), spec);
           if (!target.startsWith(path.resolve(projectDir) + path.sep)) problems.push(`${where}: relative import ${spec} leaves the project; import the package instead`);
+          const resolved = resolveSource(target);
+          if (resolved) imports.get(file).push(resolved);
           continue;
         }
         if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
@@ -48,7 +55,66 @@ export function lintProject(projectDir) {
       }
     });
   }
+  for (const circle of importCircles(imports)) {
+    problems.push(`${circle.map((f) => path.relative(projectDir, f)).join(' -> ')}: import circle between files of the project; move what both need into a file both import`);
+  }
   return problems;
+}
+
+function resolveSource(target) {
+  for (const candidate of [`${target}.ts`, path.join(target, 'index.ts'), target]) {
+    if (/\.(ts|mts|cts)$/.test(candidate) && fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Every strongly connected group of more than one file (or a file importing itself), each as one
+ * circle through it, starting at its first file in name order (Tarjan's algorithm, then a path back).
+ */
+export function importCircles(imports) {
+  const index = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const groups = [];
+  let next = 0;
+  const visit = (v) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of imports.get(v) ?? []) {
+      if (!imports.has(w)) continue;
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
+    }
+    if (low.get(v) === index.get(v)) {
+      const group = [];
+      let w;
+      do { w = stack.pop(); onStack.delete(w); group.push(w); } while (w !== v);
+      if (group.length > 1 || (imports.get(v) ?? []).includes(v)) groups.push(group);
+    }
+  };
+  for (const v of [...imports.keys()].sort()) if (!index.has(v)) visit(v);
+  return groups.map((group) => {
+    const members = new Set(group);
+    const start = [...group].sort()[0];
+    // Breadth-first from start's imports back to start, inside the group: the shortest circle through it.
+    const from = new Map([[start, null]]);
+    const queue = [start];
+    while (queue.length) {
+      const v = queue.shift();
+      for (const w of imports.get(v) ?? []) {
+        if (w === start) {
+          const circle = [start];
+          for (let u = v; u !== start; u = from.get(u)) circle.splice(1, 0, u);
+          return [...circle, start];
+        }
+        if (members.has(w) && !from.has(w)) { from.set(w, v); queue.push(w); }
+      }
+    }
+    return [start, start];
+  });
 }
 
 function* sourceFiles(dir) {

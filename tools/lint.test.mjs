@@ -33,3 +33,16 @@ test('services never import services; undeclared, deep and escaping imports are 
   assert.ok(problems.some((p) => /leaves the project/.test(p)));
   assert.ok(problems.some((p) => /console\.\* in a service/.test(p)));
 });
+
+test('an import circle between files of a project is caught, type-only imports included; a chain is not', () => {
+  const circle = lintProject(project(['type:ml'], [], {
+    'a.ts': "import { b } from './b';\nexport const a = 1;\n",
+    'b.ts': "import type { C } from './c';\nexport const b = 2;\n",
+    'c.ts': "import { a } from './a';\nexport type C = number;\n",
+    'd.ts': "import { a } from './a';\n",
+  }));
+  assert.deepEqual(circle, [`${path.join('src', 'a.ts')} -> ${path.join('src', 'b.ts')} -> ${path.join('src', 'c.ts')} -> ${path.join('src', 'a.ts')}: import circle between files of the project; move what both need into a file both import`]);
+  assert.deepEqual(lintProject(project(['type:ml'], [], {
+    'a.ts': "import { b } from './b';\n", 'b.ts': "import { c } from './c';\n", 'c.ts': 'export const c = 1;\n',
+  })), []);
+});

@@ -1,27 +1,10 @@
-import type { ModelCache } from '@selftrain/checkpoints';
-import { loadManifest, readSplit, splitOf, taskOf } from '@selftrain/data';
+import { loadManifest, readSplit, splitOf, taskOf, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, numberOr, requireId, requireKey } from '@selftrain/errors';
-import { argmaxRows, classificationReport } from '@selftrain/metrics';
 import type { EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
-import type { ObjectStore } from '@selftrain/storage';
-import { predictProbabilities } from '@selftrain/train';
-import { evaluateDenseCheckpoint } from './evaluate-dense-checkpoint';
-
-export interface EvaluatorDeps {
-  store: ObjectStore;
-  models: ModelCache;
-  backend: string;
-}
-
-export interface EvaluateInput {
-  checkpoint: string;
-  dataset: string;
-  split: string;
-  batchSize: number;
-  threshold: number;
-  /** Detection / segmentation: where the predictions are written ('' = not written). */
-  predictionsPrefix: string;
-}
+import { classificationEvaluator } from './evaluate-classification';
+import { detectionEvaluator } from './evaluate-detections';
+import { segmentationEvaluator } from './evaluate-segmentation';
+import type { EvaluateInput, EvaluatorDeps, TaskEvaluator } from './task-evaluator';
 
 export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
   return {
@@ -34,36 +17,29 @@ export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
   };
 }
 
+const EVALUATORS: Record<Task, TaskEvaluator> = {
+  classification: classificationEvaluator,
+  detection: detectionEvaluator,
+  segmentation: segmentationEvaluator,
+};
+
 /**
- * Top-1, per-class accuracy, confusion, and how accurate the confident predictions are; for detection
- * and segmentation datasets, COCO box AP or mIoU (evaluateDenseCheckpoint).
+ * Scores a checkpoint on a labeled split with its dataset's task: top-1, per-class accuracy, confusion
+ * and the confident predictions' accuracy (classification); COCO box AP (detection); mIoU
+ * (segmentation). Detection and segmentation can write their predictions too (predictionsPrefix).
  */
 export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInput): Promise<EvaluateResponse> {
   const manifest = await loadManifest(deps.store, input.dataset);
   const split = splitOf(manifest, input.split);
   if (!split.labeled) throw new InputError('split', `split ${input.split} has no labels to evaluate against`);
-  const task = taskOf(manifest);
-  if (task !== 'classification') return evaluateDenseCheckpoint(deps, input, manifest, task);
-  if (input.predictionsPrefix) throw new InputError('predictions_prefix', 'applies to detection and segmentation datasets only; this dataset is classification');
+  const evaluator = EVALUATORS[taskOf(manifest)];
+  evaluator.checkInput?.(input);
   const { model, sha256 } = await deps.models.get(input.checkpoint);
+  evaluator.checkModel?.(model, manifest);
   const records = await readSplit(deps.store, manifest, input.split);
-  const numClasses = manifest.classNames.length;
-  const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
-  const probs = await predictProbabilities(model, records.map((r) => r.image), shape, { batchSize: input.batchSize });
-  const labels = records.map((r) => r.label ?? -1);
-  const predictions = argmaxRows(probs, numClasses);
-  const report = classificationReport(labels, predictions, numClasses, manifest.classNames);
-  let confident = 0;
-  let confidentRight = 0;
-  predictions.forEach((p, i) => {
-    if (probs[i * numClasses + p] >= input.threshold) {
-      confident += 1;
-      if (p === labels[i]) confidentRight += 1;
-    }
-  });
-  return {
-    top1: report.top1, perClassAccuracy: report.perClassAccuracy, confusion: report.confusion.flat(), numClasses,
-    count: records.length, classNames: manifest.classNames, checkpointSha256: sha256, confidentCount: confident,
-    confidentAccuracy: confident ? confidentRight / confident : 0, backend: deps.backend,
+  const response: EvaluateResponse = {
+    top1: 0, perClassAccuracy: [], confusion: [], numClasses: manifest.classNames.length, count: records.length, classNames: manifest.classNames,
+    checkpointSha256: sha256, confidentCount: 0, confidentAccuracy: 0, backend: deps.backend,
   };
+  return evaluator.evaluate({ deps, input, manifest, model, records, response });
 }

@@ -9,10 +9,11 @@ import { decodeMaskPng, loadManifest, manifestKey, readSplit, writeDataset, type
 import { InputError } from '@selftrain/errors';
 import { DatasetManifest, DatasetTask, EvaluateRequest } from '@selftrain/proto';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
-import { TEACHER_DEFAULTS } from '@selftrain/train';
-import { evaluateCheckpoint, validateEvaluateRequest, type EvaluatorDeps } from './evaluate-checkpoint';
-import { detectionEvalOptionsFromManifest, evaluateDetector, evaluationDetector } from './evaluate-detections';
-import { evaluateSegmenter, evaluationSegmenter, segmentationEvalOptionsFromManifest } from './evaluate-segmentation';
+import { evaluateDetector, evaluateSegmenter, retinaNetDetector, segmentationPredictor, TEACHER_DEFAULTS } from '@selftrain/train';
+import { evaluateCheckpoint, validateEvaluateRequest } from './evaluate-checkpoint';
+import type { EvaluatorDeps } from './task-evaluator';
+import { detectionEvalOptionsFromManifest } from './evaluate-detections';
+import { segmentationEvalOptionsFromManifest } from './evaluate-segmentation';
 
 // Untrained models: the response must carry what the library functions compute on the same split.
 let dir: string;
@@ -84,7 +85,7 @@ test('detection: COCO box AP of the split as evaluateDetector computes it, and t
   const res = await evaluate('datasets/det', models.detector.key, 'runs/r/eval/det');
   const manifest = await loadManifest(store, 'datasets/det');
   const split = await readSplit(store, manifest, 'test');
-  const lib = await evaluateDetector(split, evaluationDetector(models.detector.model, detectorAnchors(models.detector.model)), detectionEvalOptionsFromManifest(manifest));
+  const lib = await evaluateDetector(split, retinaNetDetector(models.detector.model, detectorAnchors(models.detector.model)), detectionEvalOptionsFromManifest(manifest));
   const e = lib.evaluation;
   assert.ok(e.detections > 0, 'the detector reports boxes: the comparison has content');
   assert.deepEqual(res.detection, {
@@ -112,7 +113,7 @@ test('segmentation: single-scale mIoU as evaluateSegmenter computes it, and pale
   const res = await evaluate('datasets/seg', models.segmenter.key, 'runs/r/eval/seg');
   const manifest = await loadManifest(store, 'datasets/seg');
   const split = await readSplit(store, manifest, 'test');
-  const lib = await evaluateSegmenter(split, evaluationSegmenter(models.segmenter.model), segmentationEvalOptionsFromManifest(manifest));
+  const lib = await evaluateSegmenter(split, segmentationPredictor(models.segmenter.model), segmentationEvalOptionsFromManifest(manifest));
   const e = lib.evaluation;
   assert.deepEqual(res.segmentation, { meanIou: e.meanIou, pixelAccuracy: e.pixelAccuracy, iouPerClass: e.perClass.map((c) => c.iou ?? -1) });
   assert.equal(res.segmentation!.iouPerClass.length, 3);

@@ -1,4 +1,5 @@
+export * from './task-evaluator';
 export * from './evaluate-checkpoint';
+export * from './evaluate-classification';
 export * from './evaluate-detections';
 export * from './evaluate-segmentation';
-export * from './evaluate-dense-checkpoint';

@@ -9,6 +9,7 @@ export * from './label-segmentation-records';
 export * from './dense-pseudo-label-guards';
 export * from './pseudo-shard-output';
 export * from './dense-shard-options';
-export * from './label-dense-shard';
+export * from './task-labeler';
+export * from './label-classification-records';
 export { OneAtATime } from './one-at-a-time';
 export { sharedLabelerParts } from './shared-labeler-parts';

@@ -6,8 +6,9 @@ import { FailedPreconditionError } from '@selftrain/errors';
 import { buildRetinaNet, buildSegmenter, retinaNetAnchors } from '@selftrain/models';
 import { resolveDetectionLabelingOptions, resolveSegmentationLabelingOptions } from './dense-labeling-options';
 import { assertEnoughPseudoBoxes, assertEnoughPseudoPixels } from './dense-pseudo-label-guards';
-import { labelDetectionRecords, retinaNetDetector, type DetectFn } from './label-detection-records';
-import { labelSegmentationRecords, multiScaleSegmenter } from './label-segmentation-records';
+import { retinaNetDetector, segmentationPredictor, type DetectFn } from '@selftrain/train';
+import { labelDetectionRecords, labelingDecodeOptions } from './label-detection-records';
+import { labelSegmentationRecords } from './label-segmentation-records';
 
 before(async () => {
   delete process.env.SELFTRAIN_BACKEND;
@@ -46,7 +47,7 @@ test('detection: an untrained RetinaNet (class prior 0.01) keeps nothing, and th
   const model = buildRetinaNet(spec);
   const before = tf.memory().numTensors;
   const o = resolveDetectionLabelingOptions({ nms: 'soft-nms' });
-  const { records: out, stats } = await labelDetectionRecords(records(3, 32), retinaNetDetector(model, retinaNetAnchors(spec), o), 3, o);
+  const { records: out, stats } = await labelDetectionRecords(records(3, 32), retinaNetDetector(model, retinaNetAnchors(spec), labelingDecodeOptions(o)), 3, o);
   assert.equal(tf.memory().numTensors, before);
   assert.equal(out.length, 3, 'kept as background');
   assert.ok(out.every((r) => r.objects!.length === 0));
@@ -72,7 +73,7 @@ test('detection: the nms option reaches the detector: hard NMS keeps two boxes a
   } as unknown as tf.LayersModel;
   const run = async (nms: 'nms' | 'soft-nms') => {
     const o = resolveDetectionLabelingOptions({ nms });
-    return labelDetectionRecords(records(1, 64), retinaNetDetector(model, anchors, o), 2, o);
+    return labelDetectionRecords(records(1, 64), retinaNetDetector(model, anchors, labelingDecodeOptions(o)), 2, o);
   };
   const hard = await run('nms');
   assert.equal(hard.records[0].objects!.length, 2);
@@ -102,7 +103,7 @@ test('segmentation: probabilities are averaged over the six scales before the th
   const p1 = [-1, -1, -1, 0, 1, 2].map(sigmoid).reduce((a, b) => a + b) / 6; // 0.4865: class 0 wins at 0.5135
   const before = tf.memory().numTensors;
   const o = resolveSegmentationLabelingOptions({ batchSize: 2 });
-  const avg = await labelSegmentationRecords(records(3, 32), multiScaleSegmenter(sizeDependentModel, o.scales), 2, o);
+  const avg = await labelSegmentationRecords(records(3, 32), segmentationPredictor(sizeDependentModel, o.scales), 2, o);
   assert.equal(tf.memory().numTensors, before);
   assert.equal(avg.records.length, 3);
   assert.ok(avg.records.every((r) => r.mask!.length === 32 * 32 && r.mask!.every((v) => v === 0)));
@@ -110,11 +111,11 @@ test('segmentation: probabilities are averaged over the six scales before the th
   assert.equal(avg.stats.confidenceHistogram[Math.floor((1 - p1) * 10)], 3 * 1024);
   // At 0.52 the average (0.5135) is under the threshold everywhere, though scale 1 alone (0.731) is not.
   const strict = resolveSegmentationLabelingOptions({ threshold: 0.52 });
-  const ignored = await labelSegmentationRecords(records(1, 32), multiScaleSegmenter(sizeDependentModel, strict.scales), 2, strict);
+  const ignored = await labelSegmentationRecords(records(1, 32), segmentationPredictor(sizeDependentModel, strict.scales), 2, strict);
   assert.ok(ignored.records[0].mask!.every((v) => v === 255));
   assert.equal(ignored.stats.ignoreFraction, 1);
   assert.throws(() => assertEnoughPseudoPixels(ignored.stats), FailedPreconditionError);
-  const single = await labelSegmentationRecords(records(1, 32), multiScaleSegmenter(sizeDependentModel, [1]), 2, strict);
+  const single = await labelSegmentationRecords(records(1, 32), segmentationPredictor(sizeDependentModel, [1]), 2, strict);
   assert.equal(single.stats.ignoreFraction, 0);
   assert.ok(Math.abs(1 - p1 - 0.5135) < 1e-4);
 });
@@ -123,13 +124,13 @@ test('segmentation: a real (untrained) FPN segmenter at six scales gives a mask 
   const model = buildSegmenter({ inputShape: [32, 32, 1], numClasses: 3, fpnChannels: 8, seed: 3 });
   const before = tf.memory().numTensors;
   const o = resolveSegmentationLabelingOptions({ threshold: 0.99, ignoreLabel: 200 });
-  const { records: out, stats } = await labelSegmentationRecords(records(2, 32), multiScaleSegmenter(model, o.scales), 3, o);
+  const { records: out, stats } = await labelSegmentationRecords(records(2, 32), segmentationPredictor(model, o.scales), 3, o);
   assert.equal(tf.memory().numTensors, before);
   assert.equal(out.length, 2);
   assert.ok(out.every((r) => r.mask!.length === 1024 && r.mask!.every((v) => v === 200)), 'an untrained model is never 99% sure');
   assert.equal(stats.pixels, 2048);
   assert.equal(stats.confidenceHistogram.reduce((a, b) => a + b), 2048);
   assert.throws(() => assertEnoughPseudoPixels(stats), /kept 0 of 2048 pixels/);
-  await assert.rejects(labelSegmentationRecords(records(1, 32), multiScaleSegmenter(model, [1]), 4, o), /4 classes/);
+  await assert.rejects(labelSegmentationRecords(records(1, 32), segmentationPredictor(model, [1]), 4, o), /4 classes/);
   model.dispose();
 });

@@ -10,12 +10,13 @@ import { InputError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
 import { LabelingOptions, LabelShardRequest } from '@selftrain/proto';
 import { S3ObjectStore, saveModelToBucket, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
-import { TEACHER_DEFAULTS } from '@selftrain/train';
+import { retinaNetDetector, segmentationPredictor, TEACHER_DEFAULTS } from '@selftrain/train';
 import { detectionShardOptions, denseShardOptions, segmentationShardOptions } from './dense-shard-options';
 import { assertEnoughPseudoBoxes } from './dense-pseudo-label-guards';
-import { labelDetectionRecords, retinaNetDetector } from './label-detection-records';
-import { labelSegmentationRecords, multiScaleSegmenter } from './label-segmentation-records';
-import { labelShard, validateLabelShardRequest, type LabelerDeps } from './label-shard';
+import { labelDetectionRecords, labelingDecodeOptions } from './label-detection-records';
+import { labelSegmentationRecords } from './label-segmentation-records';
+import { labelShard, validateLabelShardRequest } from './label-shard';
+import type { LabelerDeps } from './task-labeler';
 import { resolveLabelingOptions } from './labeling-options';
 
 // Untrained models: these tests are about the plumbing (options in, records and stats out, reuse),
@@ -95,7 +96,7 @@ test('detection: boxes (Soft-NMS, the requested threshold) land in a pseudo shar
 
   const o = detectionShardOptions(resolveLabelingOptions(LabelingOptions.fromPartial(opts)), denseShardOptions(LabelingOptions.fromPartial(opts)));
   assert.equal(o.nms, 'soft-nms');
-  const expected = await labelDetectionRecords(input, retinaNetDetector(models.detector.model, detectorAnchors(models.detector.model), o), 3, o);
+  const expected = await labelDetectionRecords(input, retinaNetDetector(models.detector.model, detectorAnchors(models.detector.model), labelingDecodeOptions(o)), 3, o);
   const written = readShard(await store.get(res.output!.key), res.output!.key);
   assert.deepEqual(written, roundTrip(expected.records));
   assert.ok(expected.stats.boxes > 0 && expected.stats.droppedPerClass[1] > 0, 'boxes kept and dropped: the comparison has content');
@@ -148,7 +149,7 @@ test('segmentation: multi-scale masks with the manifest ignore label; pixel stat
 
   const o = segmentationShardOptions(resolveLabelingOptions(LabelingOptions.fromPartial(opts)), denseShardOptions(LabelingOptions.fromPartial(opts)), manifest.ignoreLabel);
   assert.deepEqual([o.scales, o.ignoreLabel], [[0.5, 1], 255]);
-  const expected = await labelSegmentationRecords(input, multiScaleSegmenter(models.segmenter.model, o.scales), 3, o);
+  const expected = await labelSegmentationRecords(input, segmentationPredictor(models.segmenter.model, o.scales), 3, o);
   const written = readShard(await store.get(res.output!.key), res.output!.key);
   assert.deepEqual(written, roundTrip(expected.records));
   for (const r of written) {

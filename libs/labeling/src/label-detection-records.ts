@@ -1,27 +1,17 @@
-import type { tf } from '@selftrain/compute';
+import { assertCheckpointFitsTask, assertDetectorImageSize, detectorAnchors } from '@selftrain/checkpoints';
 import type { ImageRecord } from '@selftrain/data';
-import type { ScoredBox } from '@selftrain/metrics';
-import type { AnchorSet } from '@selftrain/models';
-import { forEachImageBatch, detect } from '@selftrain/train';
+import type { LabelStats } from '@selftrain/proto';
+import { forEachImageBatch, retinaNetDetector, type DecodeDetectionsOptions, type DetectFn } from '@selftrain/train';
 import type { ResolvedDetectionLabelingOptions } from './dense-labeling-options';
+import { denseShardOptions, detectionShardOptions } from './dense-shard-options';
 import {
   humanBoxesPerImage, mergeDetectionLabelStats, pseudoLabelDetections, type DetectionLabelStats, type DetectionPseudoLabels,
 } from './select-pseudo-boxes';
+import type { TaskLabeler } from './task-labeler';
 
-/** A batch of images in, each image's detections out (after NMS, 1-based labels, normalized corners). */
-export type DetectFn = (images: tf.Tensor4D) => Promise<ScoredBox[][]>;
-
-/**
- * The teacher RetinaNet as a DetectFn: inference-mode forward, decode against `anchors` (those of the
- * spec it was built from: retinaNetAnchors(spec)), then NMS or Soft-NMS as the options choose.
- * Does not dispose `images`.
- */
-export function retinaNetDetector(
-  model: tf.LayersModel, anchors: AnchorSet, o: Pick<ResolvedDetectionLabelingOptions, 'nms' | 'iouThreshold' | 'softNmsSigma' | 'maxDetections'>,
-): DetectFn {
-  return (images) => detect(model, images, anchors, {
-    method: o.nms, iouThreshold: o.iouThreshold, softNmsSigma: o.softNmsSigma, maxDetections: o.maxDetections,
-  });
+/** How the labeler decodes the teacher's detections (retinaNetDetector's options): NMS or Soft-NMS as asked. */
+export function labelingDecodeOptions(o: Pick<ResolvedDetectionLabelingOptions, 'nms' | 'iouThreshold' | 'softNmsSigma' | 'maxDetections'>): DecodeDetectionsOptions {
+  return { method: o.nms, iouThreshold: o.iouThreshold, softNmsSigma: o.softNmsSigma, maxDetections: o.maxDetections };
 }
 
 /**
@@ -46,3 +36,29 @@ export async function labelDetectionRecords(
   const total = stats ?? pseudoLabelDetections([], [], numClasses, o).stats;
   return { records: out, stats: { ...total, humanBoxesPerImage: human === undefined ? null : humanBoxesPerImage(human) } };
 }
+
+/**
+ * Boxes for a shard's records: the teacher RetinaNet's detections after NMS or Soft-NMS, kept at
+ * score >= options.threshold (labelDetectionRecords). In the stats object under `detection`.
+ */
+export const detectionLabeler: TaskLabeler = {
+  resolve(input, manifest) {
+    const o = detectionShardOptions(input.options, input.dense ?? denseShardOptions(undefined));
+    const numClasses = manifest.classNames.length;
+    return {
+      options: { task: 'detection', ...o },
+      async label(model, records) {
+        assertDetectorImageSize(model, records);
+        const { records: out, stats } = await labelDetectionRecords(records, retinaNetDetector(model, detectorAnchors(model), labelingDecodeOptions(o)), numClasses, o);
+        // Per the proto: kept/dropped count images, kept_per_class boxes, the histogram post-NMS scores.
+        const labelStats: LabelStats = {
+          records: stats.images, kept: stats.keptImages, dropped: stats.droppedImages, keptPerClass: stats.keptPerClass,
+          droppedPerClass: stats.droppedPerClass, confidenceHistogram: stats.scoreHistogram, duplicated: 0,
+          boxes: stats.boxes, imagesWithBoxes: stats.imagesWithBoxes, pixels: 0, ignoredPixels: 0,
+        };
+        return { records: out, labelStats, stats: { task: 'detection', detection: stats }, keptNothing: stats.imagesWithBoxes === 0 };
+      },
+    };
+  },
+  checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'detection', manifest.classNames.length, manifest.channels),
+};

@@ -1,23 +1,17 @@
-import type { tf } from '@selftrain/compute';
-import { forEachImageBatch } from '@selftrain/train';
+import { assertCheckpointFitsTask } from '@selftrain/checkpoints';
 import type { ImageRecord } from '@selftrain/data';
-import { MULTI_SCALE_SCALES, predictSegmentationMultiScale } from '@selftrain/models';
+import { forEachSegmentationBatch, segmentationPredictor, type SegmentationPredictFn } from '@selftrain/train';
+import type { LabelStats } from '@selftrain/proto';
 import type { ResolvedSegmentationLabelingOptions } from './dense-labeling-options';
+import { denseShardOptions, segmentationShardOptions } from './dense-shard-options';
 import {
   mergeSegmentationLabelStats, pseudoMaskRecord, segmentationLabelStats, selectPseudoMask,
   type SegmentationLabelStats, type SegmentationPseudoLabels,
 } from './select-pseudo-mask';
-
-/** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes). */
-export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D;
-
-/** The teacher segmenter as a SegmentationPredictFn: probabilities averaged over `scales` (predictSegmentationMultiScale). */
-export function multiScaleSegmenter(model: tf.LayersModel, scales: readonly number[] = MULTI_SCALE_SCALES): SegmentationPredictFn {
-  return (images) => predictSegmentationMultiScale(model, images, scales);
-}
+import type { TaskLabeler } from './task-labeler';
 
 /**
- * Pseudo-masks for a shard's records: the predictor's probabilities (for the teacher: multiScaleSegmenter
+ * Pseudo-masks for a shard's records: the predictor's probabilities (for the teacher: segmentationPredictor
  * with options.scales), per-pixel argmax kept where >= options.threshold, options.ignore_label elsewhere.
  * `numClasses` counts the background (the manifest's class_names).
  */
@@ -26,18 +20,7 @@ export async function labelSegmentationRecords(
 ): Promise<SegmentationPseudoLabels> {
   const out: ImageRecord[] = [];
   let stats: SegmentationLabelStats = segmentationLabelStats([], numClasses, o.ignoreLabel);
-  await forEachImageBatch(records, o.batchSize, async (images, start, count) => {
-    const probs = predict(images);
-    let data: Float32Array;
-    try {
-      const [b, h, w, k] = probs.shape;
-      if (b !== count || h !== images.shape[1] || w !== images.shape[2] || k !== numClasses) {
-        throw new Error(`the segmenter gave [${probs.shape.join(', ')}] for ${count} images of ${images.shape[1]}x${images.shape[2]} and ${numClasses} classes`);
-      }
-      data = (await probs.data()) as Float32Array;
-    } finally {
-      probs.dispose();
-    }
+  await forEachSegmentationBatch(records, predict, numClasses, o.batchSize, (data, start, count) => {
     const perImage = records[start].height * records[start].width * numClasses;
     const masks = Array.from({ length: count }, (_, i) =>
       selectPseudoMask(data.subarray(i * perImage, (i + 1) * perImage), numClasses, o.threshold, o.ignoreLabel));
@@ -46,3 +29,30 @@ export async function labelSegmentationRecords(
   });
   return { records: out, stats };
 }
+
+/**
+ * Masks for a shard's records: the teacher's probabilities averaged over options.scales, argmax kept
+ * where >= options.threshold, the ignore label elsewhere (labelSegmentationRecords). Every record is
+ * kept. In the stats object under `segmentation`.
+ */
+export const segmentationLabeler: TaskLabeler = {
+  resolve(input, manifest) {
+    const o = segmentationShardOptions(input.options, input.dense ?? denseShardOptions(undefined), manifest.ignoreLabel);
+    const numClasses = manifest.classNames.length;
+    return {
+      options: { task: 'segmentation', ...o },
+      async label(model, records) {
+        const { records: out, stats } = await labelSegmentationRecords(records, segmentationPredictor(model, o.scales), numClasses, o);
+        // Per the proto: every record is kept; kept_per_class counts pixels, the histogram pixel confidences.
+        // Ignored pixels are not attributed to a class, so dropped_per_class stays empty.
+        const labelStats: LabelStats = {
+          records: stats.images, kept: stats.images, dropped: 0, keptPerClass: stats.pixelsPerClass, droppedPerClass: [],
+          confidenceHistogram: stats.confidenceHistogram, duplicated: 0, boxes: 0, imagesWithBoxes: 0,
+          pixels: stats.pixels, ignoredPixels: stats.ignoredPixels,
+        };
+        return { records: out, labelStats, stats: { task: 'segmentation', segmentation: stats }, keptNothing: stats.ignoredPixels === stats.pixels };
+      },
+    };
+  },
+  checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'segmentation', manifest.classNames.length, manifest.channels),
+};

@@ -1,5 +1,5 @@
 import { WorkerShardCodec } from '@selftrain/data';
-import type { LabelerDeps } from './label-shard';
+import type { LabelerDeps } from './task-labeler';
 import { OneAtATime } from './one-at-a-time';
 
 /**

@@ -1,8 +1,16 @@
 import { OverloadedError } from '@selftrain/errors';
 import { JobState, type StartJobResponse, type StartStudentRequest, type StartTeacherRequest, type TrainResult } from '@selftrain/proto';
 import { call } from '@selftrain/rpc';
-import type { DriverDeps } from './driver';
+import type { ProgressDisplay } from './progress-display';
+import type { ServiceClients } from './service-clients';
 import { followJob } from './watch-job';
+
+/** What a training job needs of the driver's deps (DriverDeps passes as it is). */
+export interface TrainingJobDeps {
+  clients: ServiceClients;
+  display: ProgressDisplay;
+  requestId: string;
+}
 
 /**
  * Starts a training job on the teacher or student service (idempotent on job_id), follows it with a
@@ -10,7 +18,7 @@ import { followJob } from './watch-job';
  * returns its result; any end but success is an error naming the job.
  */
 export async function runTrainingJob(
-  deps: Pick<DriverDeps, 'clients' | 'display' | 'requestId'>, role: 'teacher' | 'student', request: StartTeacherRequest | StartStudentRequest, label: string,
+  deps: TrainingJobDeps, role: 'teacher' | 'student', request: StartTeacherRequest | StartStudentRequest, label: string,
 ): Promise<TrainResult> {
   const { display } = deps;
   const client = role === 'teacher' ? deps.clients.teacher : deps.clients.student;

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { tf, initBackend } from '@selftrain/compute';
 import { cornerIou } from '@selftrain/metrics';
 import { buildRetinaNet, buildSegmenter, retinaNetAnchors } from '@selftrain/models';
+import { createRng } from '@selftrain/augment';
 import {
-  benchDenseTraining, detect, detectionTargetTensors, detectionTrainStep, segmentationTrainStep, SgdMomentum, IGNORE_LABEL,
-  type GroundTruthBoxes,
+  benchDenseTraining, detect, detectionStep, segmentationStep, SgdMomentum, IGNORE_LABEL,
+  type DenseExample, type GroundTruthBoxes, type StepContext,
 } from './index';
 
 before(async () => {
@@ -46,7 +47,18 @@ function scenes(n: number, size: number, seed: number) {
     masks.push(mask);
     gts.push({ boxes, labels });
   }
-  return { images: tf.tensor4d(images, [n, size, size, 1]), masks, gts };
+  // The training steps take records (uint8 pixels); the values above are multiples of 0.2, exact in bytes.
+  const examples: DenseExample[] = gts.map((gt, b) => ({
+    image: Uint8Array.from(images.subarray(b * size * size, (b + 1) * size * size), (v) => Math.round(v * 255)),
+    objects: Array.from(gt.labels, (label, j) => ({ xmin: gt.boxes[j * 4], ymin: gt.boxes[j * 4 + 1], xmax: gt.boxes[j * 4 + 2], ymax: gt.boxes[j * 4 + 3], label })),
+    mask: masks[b],
+  }));
+  return { images: tf.tensor4d(images, [n, size, size, 1]), masks, gts, examples };
+}
+
+/** The loop's context for a teacher step without augmentation. */
+function stepContext(optimizer: SgdMomentum, learningRate: number): StepContext {
+  return { optimizer, learningRate, weights: { human: 1, pseudo: 0 }, augment: { level: 'none', randAugmentN: 2, randAugmentM: 9 }, rng: createRng(1) };
 }
 
 test('retinanet: a few dozen SGD steps on wasm halve the focal + box loss, and detect finds the boxes', async (t) => {
@@ -54,12 +66,12 @@ test('retinanet: a few dozen SGD steps on wasm halve the focal + box loss, and d
   const spec = { inputShape: [size, size, 1] as [number, number, number], numClasses: 2, seed: 1 };
   const model = buildRetinaNet(spec);
   const anchors = retinaNetAnchors(spec);
-  const { images, gts } = scenes(8, size, 3);
-  const targets = detectionTargetTensors(anchors, gts);
+  const { images, gts, examples } = scenes(8, size, 3);
   const optimizer = new SgdMomentum(0.9, 0);
   const tensorsBefore = tf.memory().numTensors;
   const losses: number[] = [];
-  for (let step = 0; step < 40; step++) losses.push(detectionTrainStep(model, images, targets, optimizer, 0.01).total);
+  const step = detectionStep(model, { height: size, width: size, channels: 1 }, anchors, 2);
+  for (let i = 0; i < 40; i++) losses.push((await step(examples, [], stepContext(optimizer, 0.01))).loss);
   const first = losses[0];
   const last = losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
   t.diagnostic(`loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
@@ -74,26 +86,26 @@ test('retinanet: a few dozen SGD steps on wasm halve the focal + box loss, and d
     cornerIou(d[0], { xmin: gts[b].boxes[j * 4] as number, ymin: gts[b].boxes[j * 4 + 1] as number, xmax: gts[b].boxes[j * 4 + 2] as number, ymax: gts[b].boxes[j * 4 + 3] as number }) >= 0.5)).length;
   t.diagnostic(`top detection right on ${hits}/8 images`);
   assert.ok(hits >= 6, `top detection right on ${hits}/8 images`);
-  tf.dispose([images, targets.classTargets, targets.boxTargets]);
+  images.dispose();
   optimizer.dispose();
   model.dispose();
 });
 
-test('segmenter: a few dozen SGD steps on wasm halve the ignore-label cross-entropy', (t) => {
+test('segmenter: a few dozen SGD steps on wasm halve the ignore-label cross-entropy', async (t) => {
   const size = 64;
   const model = buildSegmenter({ inputShape: [size, size, 1], numClasses: 3, seed: 1 });
-  const { images, masks } = scenes(8, size, 5);
-  const labels = tf.tensor3d(Int32Array.from(masks.flatMap((m) => Array.from(m))), [8, size, size], 'int32');
+  const { images, examples } = scenes(8, size, 5);
   const optimizer = new SgdMomentum(0.9, 0);
-  const losses: number[] = [segmentationTrainStep(model, images, labels, optimizer, 0.05)];
+  const step = segmentationStep(model, { height: size, width: size, channels: 1 }, 3);
+  const losses: number[] = [(await step(examples, [], stepContext(optimizer, 0.05))).loss];
   const tensorsAfterFirst = tf.memory().numTensors;
-  for (let step = 1; step < 30; step++) losses.push(segmentationTrainStep(model, images, labels, optimizer, 0.05));
+  for (let i = 1; i < 30; i++) losses.push((await step(examples, [], stepContext(optimizer, 0.05))).loss);
   assert.equal(tf.memory().numTensors, tensorsAfterFirst, 'steps leak no tensors');
   const first = losses[0];
   const last = losses.slice(-3).reduce((a, b) => a + b, 0) / 3;
   t.diagnostic(`loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
   assert.ok(last < first * 0.5, `loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
-  tf.dispose([images, labels]);
+  images.dispose();
   optimizer.dispose();
   model.dispose();
 });

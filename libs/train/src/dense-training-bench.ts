@@ -1,9 +1,12 @@
+import { createRng } from '@selftrain/augment';
 import { tf } from '@selftrain/compute';
 import { buildRetinaNet, buildSegmenter, retinaNetAnchors } from '@selftrain/models';
-import { detectionTargetTensors, type GroundTruthBoxes } from './detection-targets';
-import { detectionTrainStep } from './detection-train-step';
-import { segmentationTrainStep } from './segmentation-train-step';
+import type { DenseExample } from './dense-batch';
 import { SgdMomentum } from './sgd-momentum';
+import { detectionStep } from './train-detector';
+import { TEACHER_DEFAULTS } from './train-options';
+import { segmentationStep } from './train-segmenter';
+import type { StepContext, TrainingTask } from './training-loop';
 
 export interface DenseTrainingBenchOptions {
   /** square input side (default 96) */
@@ -25,8 +28,10 @@ export interface DenseTrainingSpeed {
 }
 
 /**
- * Training speed of a detector step and a segmenter step (the default small configurations, the real
- * losses and SGD-momentum update) on synthetic scenes on the current backend. Used by the pipeline's bench.
+ * Training speed of the detector's and the segmenter's step as a teacher job runs them (detectionStep,
+ * segmentationStep: the batch built and augmented at the teacher's default level, targets assigned, the
+ * real losses and SGD-momentum update), on seeded synthetic scenes at the default small configurations,
+ * on the current backend. Used by the pipeline's bench.
  */
 export function benchDenseTraining(opts: DenseTrainingBenchOptions = {}): DenseTrainingSpeed[] {
   const size = opts.size ?? 96;
@@ -34,37 +39,56 @@ export function benchDenseTraining(opts: DenseTrainingBenchOptions = {}): DenseT
   const steps = opts.steps ?? 3;
   const numClasses = opts.numClasses ?? 10;
   const backend = tf.getBackend();
-  const images = tf.randomUniform([batchSize, size, size, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const time = (step: () => void): number => {
-    step();
-    const start = Date.now();
-    for (let i = 0; i < steps; i++) step();
-    return (Date.now() - start) / steps;
+  const examples = syntheticScenes(batchSize, size, numClasses);
+  const o = TEACHER_DEFAULTS;
+  const time = (step: TrainingTask<DenseExample>['step']): number => {
+    const optimizer = new SgdMomentum(o.momentum, o.weightDecay);
+    const ctx: StepContext = {
+      optimizer, learningRate: 0.01, weights: { human: 1, pseudo: 0 }, rng: createRng(1),
+      augment: { level: o.augment, randAugmentN: o.randAugmentN, randAugmentM: o.randAugmentM },
+    };
+    try {
+      void step(examples, [], ctx);
+      const start = Date.now();
+      for (let i = 0; i < steps; i++) void step(examples, [], ctx);
+      return (Date.now() - start) / steps;
+    } finally {
+      optimizer.dispose();
+    }
   };
   const result = (model: DenseTrainingSpeed['model'], stepMs: number): DenseTrainingSpeed =>
     ({ model, backend, size, batchSize, stepMs, imagesPerSecond: (batchSize * 1000) / stepMs });
   const out: DenseTrainingSpeed[] = [];
-
+  const shape = { height: size, width: size, channels: 1 };
   const spec = { inputShape: [size, size, 1] as [number, number, number], numClasses, seed: 1 };
+
   const detector = buildRetinaNet(spec);
-  const anchors = retinaNetAnchors(spec);
-  const gts: GroundTruthBoxes[] = Array.from({ length: batchSize }, (_, b) => ({
-    boxes: [0.1, 0.1, 0.4, 0.45, 0.5 + (b % 4) * 0.05, 0.5, 0.9, 0.85], labels: [1 + (b % numClasses), 1 + ((b + 3) % numClasses)],
-  }));
-  const targets = detectionTargetTensors(anchors, gts);
-  const detOptimizer = new SgdMomentum(0.9, 1e-4);
-  out.push(result('retinanet', time(() => { detectionTrainStep(detector, images, targets, detOptimizer, 0.01); })));
-  detOptimizer.dispose();
-  tf.dispose([targets.classTargets, targets.boxTargets]);
+  out.push(result('retinanet', time(detectionStep(detector, shape, retinaNetAnchors(spec), numClasses))));
   detector.dispose();
 
   const segmenter = buildSegmenter({ ...spec, numClasses: numClasses + 1 });
-  const labels = tf.tidy(() => tf.cast(tf.mul(tf.greater(images.squeeze([3]), 0.5), 3), 'int32')) as tf.Tensor3D;
-  const segOptimizer = new SgdMomentum(0.9, 1e-4);
-  out.push(result('segmenter', time(() => { segmentationTrainStep(segmenter, images, labels, segOptimizer, 0.01); })));
-  segOptimizer.dispose();
-  labels.dispose();
+  out.push(result('segmenter', time(segmentationStep(segmenter, shape, numClasses + 1))));
   segmenter.dispose();
-  images.dispose();
   return out;
+}
+
+/** Two filled squares per image (classes by position), with their boxes and mask. */
+function syntheticScenes(n: number, size: number, numClasses: number): DenseExample[] {
+  return Array.from({ length: n }, (_, b) => {
+    const image = new Uint8Array(size * size);
+    const mask = new Uint8Array(size * size);
+    const squares = [
+      { xmin: 0.1, ymin: 0.1, xmax: 0.4, ymax: 0.45, label: 1 + (b % numClasses) },
+      { xmin: 0.5 + (b % 4) * 0.05, ymin: 0.5, xmax: 0.9, ymax: 0.85, label: 1 + ((b + 3) % numClasses) },
+    ];
+    for (const s of squares) {
+      for (let y = Math.floor(s.ymin * size); y < Math.floor(s.ymax * size); y++) {
+        for (let x = Math.floor(s.xmin * size); x < Math.floor(s.xmax * size); x++) {
+          image[y * size + x] = 100 + 15 * s.label;
+          mask[y * size + x] = s.label;
+        }
+      }
+    }
+    return { image, objects: squares, mask };
+  });
 }

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { initBackend, tf } from '@selftrain/compute';
 import { buildRetinaNet, retinaNetAnchors } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
-import type { TrainingState } from './train-classifier';
-import { evaluateDetector, trainDetector } from './train-detector';
+import type { TrainingState } from './training-loop';
+import { retinaNetDetector } from './dense-predictors';
+import { validationRecords } from './dense-training';
+import { evaluateDetector } from './score-detections';
+import { trainDetector } from './train-detector';
 import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from './train-options';
 import { denseScenes } from './testing/dense-scenes';
 
@@ -25,7 +28,8 @@ test('trainDetector: the loss falls, COCO AP on the validation scenes rises, bes
   const anchors = retinaNetAnchors(spec);
   const labeled = denseScenes(32, size, 1);
   const validation = denseScenes(12, size, 2);
-  const before = await evaluateDetector(model, validation, shape, anchors, 2);
+  const score = async () => (await evaluateDetector(validationRecords(validation, shape), retinaNetDetector(model, anchors), { numClasses: 3 })).evaluation;
+  const before = await score();
   const saved: string[] = [];
   const tensorsBefore = tf.memory().numTensors;
   const started = Date.now();
@@ -36,7 +40,7 @@ test('trainDetector: the loss falls, COCO AP on the validation scenes rises, bes
   });
   const seconds = (Date.now() - started) / 1000;
   assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor leaked (velocities disposed)');
-  const after = await evaluateDetector(model, validation, shape, anchors, 2);
+  const after = await score();
   const [first, , third] = result.curve;
   t.diagnostic(`AP ${before.ap.toFixed(3)} -> ${after.ap.toFixed(3)} (AP50 ${before.ap50.toFixed(3)} -> ${after.ap50.toFixed(3)}); `
     + `curve AP ${result.curve.map((p) => p.valTop1.toFixed(3)).join(' ')}; loss ${result.curve.map((p) => p.loss.toFixed(3)).join(' ')}; `

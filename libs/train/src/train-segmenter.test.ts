@@ -4,8 +4,11 @@ import { initBackend, tf } from '@selftrain/compute';
 import { buildSegmenter } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
 import type { DenseExample } from './dense-batch';
-import type { TrainingState } from './train-classifier';
-import { evaluateSegmenter, trainSegmenter } from './train-segmenter';
+import type { TrainingState } from './training-loop';
+import { segmentationPredictor } from './dense-predictors';
+import { validationRecords } from './dense-training';
+import { evaluateSegmenter } from './score-segmentation';
+import { trainSegmenter } from './train-segmenter';
 import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from './train-options';
 import { denseScenes } from './testing/dense-scenes';
 
@@ -40,7 +43,8 @@ test('trainSegmenter: the loss falls, validation mIoU rises well above its start
   const model = buildSegmenter({ ...spec, seed: 1 });
   const labeled = denseScenes(32, size, 1);
   const validation = denseScenes(12, size, 2);
-  const start = await evaluateSegmenter(model, validation, shape, 3);
+  const score = async () => (await evaluateSegmenter(validationRecords(validation, shape), segmentationPredictor(model), { numClasses: 3 })).evaluation;
+  const start = await score();
   const saved: string[] = [];
   const tensorsBefore = tf.memory().numTensors;
   const started = Date.now();
@@ -51,9 +55,9 @@ test('trainSegmenter: the loss falls, validation mIoU rises well above its start
   });
   const seconds = (Date.now() - started) / 1000;
   assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor leaked (velocities disposed)');
-  const end = await evaluateSegmenter(model, validation, shape, 3);
+  const end = await score();
   const [first, , third] = result.curve;
-  t.diagnostic(`mIoU ${start.meanIou.toFixed(3)} -> ${end.meanIou.toFixed(3)} (per class ${end.perClassIou.map((v) => v?.toFixed(2)).join(' ')}); `
+  t.diagnostic(`mIoU ${start.meanIou.toFixed(3)} -> ${end.meanIou.toFixed(3)} (per class ${end.perClass.map((c) => c.iou?.toFixed(2)).join(' ')}); `
     + `curve mIoU ${result.curve.map((p) => p.valTop1.toFixed(3)).join(' ')}; loss ${result.curve.map((p) => p.loss.toFixed(3)).join(' ')}; `
     + `${result.imagesPerSecond.toFixed(1)} img/s, ${seconds.toFixed(1)} s`);
   assert.equal(result.steps, 120);

@@ -1,11 +1,13 @@
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
-import { SegmentationConfusion, type SegmentationReport } from '@selftrain/metrics';
-import { predictSegmentation } from '@selftrain/models';
 import type { TrainResult } from '@selftrain/proto';
-import { imagesToTensor, type ImageShape } from './batch';
+import type { ImageShape } from './batch';
 import { segmentationBatch, type DenseExample } from './dense-batch';
-import { runDenseTraining, weightedHalvesStep, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
+import { segmentationPredictor } from './dense-predictors';
+import { evaluateSegmenter } from './score-segmentation';
+import { validationRecords, weightedHalvesStep, type DenseTrainingInput } from './dense-training';
+import { trainableVariables } from './trainable-variables';
+import { runTraining, type TrainingTask } from './training-loop';
 import { IGNORE_LABEL, segmentationCrossEntropy } from './segmentation-loss';
 
 export interface TrainSegmenterInput extends DenseTrainingInput {
@@ -19,31 +21,11 @@ export interface TrainSegmenterInput extends DenseTrainingInput {
   evalBatchSize?: number;
 }
 
-/** mIoU (ignore label excluded; single scale, inference mode) of `model` on `examples`' masks. */
-export async function evaluateSegmenter(
-  model: tf.LayersModel, examples: DenseExample[], shape: ImageShape, numClasses: number, opts: { ignoreLabel?: number; batchSize?: number } = {},
-): Promise<SegmentationReport> {
-  const batchSize = opts.batchSize ?? 16;
-  const confusion = new SegmentationConfusion(numClasses, opts.ignoreLabel ?? IGNORE_LABEL);
-  const pixels = shape.height * shape.width;
-  for (let start = 0; start < examples.length; start += batchSize) {
-    const chunk = examples.slice(start, start + batchSize);
-    const predicted = tf.tidy(() => tf.argMax(predictSegmentation(model, imagesToTensor(chunk, shape)), -1));
-    const data = await predicted.data();
-    predicted.dispose();
-    chunk.forEach((ex, b) => {
-      if (!ex.mask) throw new InputError(`validation[${start + b}]`, 'has no mask');
-      confusion.add(ex.mask, data.subarray(b * pixels, (b + 1) * pixels));
-    });
-  }
-  return confusion.report();
-}
-
 /**
- * Trains an FPN segmenter with the classifier's loop (see runDenseTraining): SGD + momentum, cosine lr
+ * Trains an FPN segmenter in the one training loop (runTraining): SGD + momentum, cosine lr
  * with warmup, seeded Augment-S1..S4 warping the masks with the images (padding = ignore), 'best' / 'last'
- * checkpoints, resume, early stopping, cancellation. The validation metric is mIoU (SegmentationConfusion
- * over the validation masks, ignore label excluded, single-scale prediction); it is what
+ * checkpoints, resume, early stopping, cancellation. The validation metric is mIoU, scored as the evaluator
+ * scores a split (evaluateSegmenter: single-scale prediction, ignore label excluded); it is what
  * TrainResult.bestValTop1, CurvePoint.valTop1 and Progress.valTop1 hold here.
  *
  * Student mode (`pseudo`): each batch is human examples then `fraction` pseudo-labeled ones, one forward
@@ -55,30 +37,45 @@ export async function trainSegmenter(input: TrainSegmenterInput): Promise<TrainR
   const ignoreLabel = input.ignoreLabel ?? IGNORE_LABEL;
   const k = model.outputs[0].shape.at(-1) as number;
   if (k !== numClasses) throw new InputError('numClasses', `${numClasses} but the model has ${k} class outputs`);
+  if (input.validation.length === 0) throw new InputError('validation', 'needs at least one validation example');
+  const validation = validationRecords(input.validation, shape);
+  return runTraining(input, () => ({
+    metricName: 'mIoU',
+    variables: trainableVariables(model),
+    step: segmentationStep(model, shape, numClasses, { ignoreLabel, classBalance: input.options.pixelClassBalance }),
+    evaluate: async () => {
+      // The evaluator's scoring: single-scale argmax, mIoU over the classes present, ignore excluded.
+      const { evaluation: e } = await evaluateSegmenter(validation, segmentationPredictor(model), { numClasses, ignoreLabel, batchSize: input.evalBatchSize ?? 16 });
+      return { metric: e.meanIou, details: { pixelAccuracy: e.pixelAccuracy } };
+    },
+  }));
+}
 
-  const step = (human: DenseExample[], pseudo: DenseExample[], ctx: DenseStepContext): [number, number, number] => tf.tidy(() => {
+/**
+ * The segmenter's training step, as trainSegmenter runs it: the batch (augmented, masks warped with the
+ * images) built from the human examples then the pseudo ones, one forward pass, and a cross-entropy per
+ * half, each the mean over its own half's non-ignored pixels, weighted by the loss normalizer
+ * (weightedHalvesStep).
+ */
+export function segmentationStep(
+  model: tf.LayersModel, shape: ImageShape, numClasses: number, opts: { ignoreLabel?: number; classBalance?: number } = {},
+): TrainingTask<DenseExample>['step'] {
+  const variables = trainableVariables(model);
+  const ignoreLabel = opts.ignoreLabel ?? IGNORE_LABEL;
+  const lossOpts = { ignoreLabel, classBalance: opts.classBalance };
+  return (human, pseudo, ctx) => tf.tidy(() => {
     const batchOpts = { augment: ctx.augment, rng: ctx.rng, ignoreLabel };
     const h = segmentationBatch(human, shape, numClasses, batchOpts);
     const p = pseudo.length > 0 ? segmentationBatch(pseudo, shape, numClasses, batchOpts) : undefined;
     const x = p ? tf.concat([h.images, p.images]) : h.images;
     const nh = human.length;
-    return weightedHalvesStep(ctx, () => {
+    return weightedHalvesStep(variables, ctx, () => {
       const logits = model.apply(x, { training: true }) as tf.Tensor4D;
       const part = (start: number, count: number) => logits.slice([start, 0, 0, 0], [count, -1, -1, -1]);
-      const lossOpts = { ignoreLabel, classBalance: input.options.pixelClassBalance };
       return {
         human: segmentationCrossEntropy(part(0, nh), h.labels, lossOpts),
         pseudo: p ? segmentationCrossEntropy(part(nh, pseudo.length), p.labels, lossOpts) : undefined,
       };
     });
-  });
-
-  return runDenseTraining(input, {
-    metricName: 'mIoU',
-    step,
-    evaluate: async () => {
-      const report = await evaluateSegmenter(model, input.validation, shape, numClasses, { ignoreLabel, batchSize: input.evalBatchSize });
-      return { metric: report.meanIou, details: { pixelAccuracy: report.pixelAccuracy } };
-    },
   });
 }

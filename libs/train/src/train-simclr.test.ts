@@ -8,7 +8,7 @@ import { InputError } from '@selftrain/errors';
 import { buildModel } from '@selftrain/models';
 import type { Artifact } from '@selftrain/proto';
 import { imagesToTensor } from './batch';
-import type { TrainingState } from './train-classifier';
+import type { TrainingState } from './training-loop';
 import { SIMCLR_DEFAULTS, trainSimclr } from './train-simclr';
 import { simclrEncoder } from './train-simclr-model';
 

@@ -1,4 +1,5 @@
 export * from './dataset-examples';
 export * from './request-digest';
+export * from './task-trainer';
 export * from './training-jobs';
 export * from './validate-requests';

@@ -1,36 +1,45 @@
 import { createRng } from '@selftrain/augment';
-import { tf } from '@selftrain/compute';
-import type { BackendInfo } from '@selftrain/compute';
-import { loadManifest, readSplit, splitOf, streamShards, taskOf } from '@selftrain/data';
-import { InputError, NotFoundError } from '@selftrain/errors';
-import type { JobContext } from '@selftrain/jobs';
-import { TrainResult } from '@selftrain/proto';
-import type { ObjectStore } from '@selftrain/storage';
-import { imagesToTensor, matchActivationScale, ShuffleBuffer, trainClassifier, trainSimclr, type AuxiliaryTask, type Example, type ImageShape } from '@selftrain/train';
-import { loadLabeledSplit, shapeOf } from './dataset-examples';
-import { trainDense } from './dense-training-jobs';
 import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
+import { tf } from '@selftrain/compute';
+import { loadManifest, readSplit, splitOf, streamShards, taskOf, type ImageRecord, type Task } from '@selftrain/data';
+import { NotFoundError } from '@selftrain/errors';
+import type { JobContext } from '@selftrain/jobs';
+import { TrainResult, type DatasetManifest } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
+import {
+  imagesToTensor, matchActivationScale, ShuffleBuffer, trainSimclr, type DenseExample, type Example, type PseudoLabelSettings,
+} from '@selftrain/train';
+import { shapeOf } from './dataset-examples';
+import { classificationTrainer } from './train-classification-task';
+import { detectionTrainer, segmentationTrainer } from './train-dense-task';
+import type { TaskTrainer, TrainerDeps } from './task-trainer';
 import type { StudentTrainingRequest, TrainingRequest } from './validate-requests';
 
-export interface TrainerDeps {
-  store: ObjectStore;
-  backend: BackendInfo;
-  /** Threads a classifier's training splits each batch over on wasm (the service's TRAIN_THREADS); default 1. */
-  trainThreads?: number;
-}
-
-/** Pseudo-labeled records held at once while the student streams the pseudo-label shards. */
-const PSEUDO_BUFFER = 8192;
+const TRAINERS: { [T in Task]: TaskTrainer<T extends 'classification' ? Example : DenseExample> } = {
+  classification: classificationTrainer,
+  detection: detectionTrainer,
+  segmentation: segmentationTrainer,
+};
 
 async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, student?: StudentTrainingRequest): Promise<TrainResult> {
   if (req.options.objective === 'simclr') return pretrainSimclr(deps, req, ctx);
   const manifest = await loadManifest(deps.store, req.dataset);
   const task = taskOf(manifest);
-  if (task !== 'classification') return trainDense(deps, req, ctx, manifest, task, student);
-  const labeled = await loadLabeledSplit(deps.store, req.dataset, req.trainSplit, 'train_split');
-  const validation = await loadLabeledSplit(deps.store, req.dataset, req.validationSplit, 'validation_split');
-  const numClasses = labeled.manifest.classNames.length;
-  const model = await initialModel(deps.store, req.options, labeled.shape, numClasses);
+  return trainTask(TRAINERS[task] as TaskTrainer<unknown>, task, deps, req, ctx, manifest, student);
+}
+
+/**
+ * A teacher or student job of any task: the splits, the model (the job's init, or its last checkpoint
+ * when the same job id is started again), the pseudo-label stream, the checkpoints; the task trains.
+ */
+async function trainTask<E>(
+  trainer: TaskTrainer<E>, task: Task, deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, manifest: DatasetManifest, student?: StudentTrainingRequest,
+): Promise<TrainResult> {
+  trainer.checkRequest?.(req, manifest);
+  const labeled = await trainer.loadSplit(deps, manifest, req.dataset, req.trainSplit, 'train_split');
+  const validation = await trainer.loadSplit(deps, manifest, req.dataset, req.validationSplit, 'validation_split');
+  const shape = shapeOf(manifest);
+  const model = await initialModel(deps.store, req.options, shape, manifest.classNames.length, task);
   try {
     // The same job id started again after its process was lost: carry on from its last checkpoint.
     const resume = await loadResumeState(deps.store, req.outputPrefix, req.jobId);
@@ -38,29 +47,32 @@ async function train(deps: TrainerDeps, req: TrainingRequest, ctx: JobContext, s
       await loadWeightsInto(deps.store, model, resume.checkpoint);
       ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
     }
-    let pseudo;
+    let pseudo: PseudoLabelSettings<E> | undefined;
     if (student) {
-      const shards = student.pseudoShards;
       const rng = createRng(req.options.seed + 7919);
-      const open = () => mapRecords(streamShards(deps.store, shards, { verifySha256: true }), numClasses);
-      pseudo = { sampler: new ShuffleBuffer<Example>(open, PSEUDO_BUFFER, rng), fraction: student.pseudoFraction, alpha: student.alpha, normalizeLoss: student.normalizeLoss };
+      const open = () => mapRecords(streamShards(deps.store, student.pseudoShards, { verifySha256: true }), (r) => trainer.pseudoExample(r, manifest));
+      pseudo = { sampler: new ShuffleBuffer<E>(open, trainer.pseudoBuffer, rng), fraction: student.pseudoFraction, alpha: student.alpha, normalizeLoss: student.normalizeLoss };
     }
-    const auxiliary = await loadAuxiliaryTask(deps.store, req, labeled.shape);
-    ctx.logger.info({ labeled: labeled.examples.length, validation: validation.examples.length, auxiliary: auxiliary?.examples.length, options: req.options }, 'training');
-    const result = await trainClassifier({
-      model, shape: labeled.shape, numClasses, labeled: labeled.examples, validation: validation.examples, options: req.options, pseudo, auxiliary,
+    ctx.logger.info({ task, labeled: labeled.length, validation: validation.length, options: req.options }, 'training');
+    const result = await trainer.train({
+      deps, req, manifest, model, shape, labeled, validation, options: req.options, pseudo,
       saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, {
-        jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: student ? 'student' : 'teacher',
+        // Classification checkpoints never named their task (it is the default).
+        jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, ...(task === 'classification' ? {} : { task }), role: student ? 'student' : 'teacher',
       }),
       onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
       resume: resume?.state,
-      signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name, threads: deps.trainThreads,
+      signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
     });
     await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
     return result;
   } finally {
     model.dispose();
   }
+}
+
+async function* mapRecords<E>(records: AsyncIterable<ImageRecord>, toExample: (r: ImageRecord) => E): AsyncGenerator<E> {
+  for await (const r of records) yield toExample(r);
 }
 
 /**
@@ -112,26 +124,6 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
     model.dispose();
     reference?.dispose();
     probe?.dispose();
-  }
-}
-
-/** Joint training's other task: the labeled split of options.auxiliary_dataset, with the task's image shape. */
-async function loadAuxiliaryTask(store: ObjectStore, req: TrainingRequest, shape: ImageShape): Promise<AuxiliaryTask | undefined> {
-  const prefix = req.options.auxiliaryDataset;
-  if (!prefix) return undefined;
-  const aux = await loadLabeledSplit(store, prefix, 'labeled', 'options.auxiliary_dataset');
-  const dims = (s: ImageShape) => `${s.height}x${s.width}x${s.channels}`;
-  if (dims(aux.shape) !== dims(shape)) {
-    throw new InputError('options.auxiliary_dataset', `${prefix} has ${dims(aux.shape)} images, the task ${dims(shape)}`);
-  }
-  return { examples: aux.examples, numClasses: aux.manifest.classNames.length, weight: req.options.auxiliaryWeight };
-}
-
-async function* mapRecords(records: AsyncIterable<{ key: string; image: Uint8Array; label?: number; probabilities?: Float32Array }>, numClasses: number): AsyncGenerator<Example> {
-  for await (const r of records) {
-    if (r.label === undefined && !r.probabilities) throw new InputError('pseudo_shards', `record ${r.key} has neither a label nor probabilities`);
-    if (r.probabilities && r.probabilities.length !== numClasses) throw new InputError('pseudo_shards', `record ${r.key} has ${r.probabilities.length} probabilities, expected ${numClasses}`);
-    yield { image: r.image, label: r.label ?? 0, probabilities: r.probabilities };
   }
 }
 

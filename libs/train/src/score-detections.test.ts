@@ -1,12 +1,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '@selftrain/compute';
-import type { BoxObject, ImageRecord } from '@selftrain/data';
+import type { Box } from '@selftrain/augment';
 import type { ScoredBox } from '@selftrain/metrics';
 import { buildRetinaNet, retinaNetAnchors } from '@selftrain/models';
-import {
-  cocoImageIds, detectionEvalOptionsFromManifest, evaluateDetector, evaluationDetector, scoreDetections, type DetectFn,
-} from './evaluate-detections';
+import { retinaNetDetector, type DetectFn } from './dense-predictors';
+import { cocoImageIds, evaluateDetector, scoreDetections, type DetectionRecord } from './score-detections';
 
 before(async () => {
   delete process.env.SELFTRAIN_BACKEND;
@@ -16,19 +15,19 @@ before(async () => {
 // Precision is tp / (tp + fp + eps) as in pycocotools, so a perfect AP is 1 - 2e-16.
 const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
 const S = 200;
-const px = (x: number, y: number, w: number, h: number, label: number, extra: Partial<BoxObject> = {}): BoxObject =>
+const px = (x: number, y: number, w: number, h: number, label: number, extra: Partial<Box> = {}): Box =>
   ({ xmin: x / S, ymin: y / S, xmax: (x + w) / S, ymax: (y + h) / S, label, ...extra });
-const rec = (key: string, objects: BoxObject[], sourceId?: string): ImageRecord =>
+const rec = (key: string, objects: Box[], sourceId?: string): DetectionRecord =>
   ({ key, image: new Uint8Array(S * S), height: S, width: S, channels: 1, objects, ...(sourceId === undefined ? {} : { sourceId }) });
-const asDetection = (b: BoxObject, score: number): ScoredBox => ({ xmin: b.xmin, ymin: b.ymin, xmax: b.xmax, ymax: b.ymax, label: b.label, score });
-// background + 2 classes; COCO ids 7 and 3 (sparse, out of order).
-const manifest = { classNames: ['background', 'shirt', 'shoe'], categoryIds: [0, 7, 3] };
+const asDetection = (b: Box, score: number): ScoredBox => ({ xmin: b.xmin, ymin: b.ymin, xmax: b.xmax, ymax: b.ymax, label: b.label, score });
+// background + 2 classes; COCO ids 7 and 3 (sparse, out of order), as a manifest gives them.
+const fromManifest = { numClasses: 3, classNames: ['background', 'shirt', 'shoe'], categoryIds: [0, 7, 3] };
 
 test('perfect detections: AP = AP50 = AP75 = APs/m/l = AR100 = 1; results JSON in pixels and COCO ids', () => {
   // Areas 20x20 = 400 (small), 50x50 = 2500 (medium), 120x120 = 14400 (large).
   const records = [rec('a', [px(10, 10, 20, 20, 1), px(60, 60, 120, 120, 2)], '42'), rec('b', [px(100, 20, 50, 50, 2)], '43')];
   const detections = records.map((r) => r.objects!.map((b) => asDetection(b, 0.9)));
-  const { evaluation: e, results, imageIds } = scoreDetections(records, detections, detectionEvalOptionsFromManifest(manifest));
+  const { evaluation: e, results, imageIds } = scoreDetections(records, detections, fromManifest);
   for (const k of ['ap', 'ap50', 'ap75', 'apSmall', 'apMedium', 'apLarge', 'ar1', 'ar10', 'ar100'] as const) close(e[k], 1, k);
   assert.deepEqual(e.perClass.map((c) => [c.label, c.categoryId, c.className]), [[1, 7, 'shirt'], [2, 3, 'shoe']]);
   e.perClass.forEach((c) => close(c.ap, 1, c.className));
@@ -95,7 +94,7 @@ test('evaluateDetector batches a split through the detector; an untrained Retina
     batches.push(images.shape[0]);
     return Array.from({ length: images.shape[0] }, () => records[i++].objects!.map((b) => asDetection(b, 0.8)));
   };
-  const perfect = await evaluateDetector(records, oracle, { ...detectionEvalOptionsFromManifest(manifest), batchSize: 2 });
+  const perfect = await evaluateDetector(records, oracle, { ...fromManifest, batchSize: 2 });
   assert.deepEqual(batches, [2, 1]);
   close(perfect.evaluation.ap, 1, 'ap');
 
@@ -103,7 +102,7 @@ test('evaluateDetector batches a split through the detector; an untrained Retina
   const model = buildRetinaNet(spec);
   const small = [0, 1].map((k) => ({ ...rec(`s${k}`, [{ xmin: 0.1, ymin: 0.1, xmax: 0.6, ymax: 0.6, label: 1 }]), image: new Uint8Array(32 * 32), height: 32, width: 32 }));
   const before = tf.memory().numTensors;
-  const untrained = await evaluateDetector(small, evaluationDetector(model, retinaNetAnchors(spec)), { numClasses: 3 });
+  const untrained = await evaluateDetector(small, retinaNetDetector(model, retinaNetAnchors(spec)), { numClasses: 3 });
   assert.equal(tf.memory().numTensors, before);
   assert.equal(untrained.evaluation.ap, 0);
   assert.equal(untrained.evaluation.detections, 0, 'the class prior 0.01 is under the 0.05 score floor');
