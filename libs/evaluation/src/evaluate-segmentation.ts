@@ -1,8 +1,8 @@
 import type { tf } from '@selftrain/compute';
 import { forEachImageBatch } from '@selftrain/train';
-import { encodePaletteMaskPng, IGNORE_LABEL, vocPalette, type ImageRecord } from '@selftrain/data';
+import { encodePaletteMaskPng, vocPalette, type ImageRecord } from '@selftrain/data';
 import { InputError } from '@selftrain/errors';
-import { SegmentationConfusion } from '@selftrain/metrics';
+import { IGNORE_LABEL, SegmentationConfusion } from '@selftrain/metrics';
 import { predictSegmentation, predictSegmentationMultiScale } from '@selftrain/models';
 import type { DatasetManifest } from '@selftrain/proto';
 

@@ -18,7 +18,6 @@ export * from './segmentation-loss';
 export * from './decode-detections';
 export * from './detection-train-step';
 export * from './segmentation-train-step';
-export * from './dense-training-bench';
 export * from './dense-batch';
 export * from './dense-training-loop';
 export * from './train-detector';

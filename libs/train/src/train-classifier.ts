@@ -1,4 +1,4 @@
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import { CancelledError } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';

@@ -1,12 +1,12 @@
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
-import { SegmentationConfusion, type SegmentationReport } from '@selftrain/metrics';
+import { IGNORE_LABEL, SegmentationConfusion, type SegmentationReport } from '@selftrain/metrics';
 import { predictSegmentation } from '@selftrain/models';
 import type { TrainResult } from '@selftrain/proto';
 import { imagesToTensor, type ImageShape } from './batch';
 import { segmentationBatch, type DenseExample } from './dense-batch';
 import { runDenseTraining, weightedHalvesStep, type DenseStepContext, type DenseTrainingInput } from './dense-training-loop';
-import { IGNORE_LABEL, segmentationCrossEntropy } from './segmentation-loss';
+import { segmentationCrossEntropy } from './segmentation-loss';
 
 export interface TrainSegmenterInput extends DenseTrainingInput {
   /** An FPN segmenter (buildSegmenter): logits [B, H, W, numClasses]. */

@@ -1,9 +1,10 @@
-import { createRng } from '@selftrain/augment';
 import { checkpointSaver, detectorAnchors, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
 import { readSplit, splitOf, streamShards, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError } from '@selftrain/errors';
 import type { JobContext } from '@selftrain/jobs';
+import { IGNORE_LABEL } from '@selftrain/metrics';
 import { TrainResult, type DatasetManifest } from '@selftrain/proto';
+import { createRng } from '@selftrain/random';
 import { ShuffleBuffer, trainDetector, trainSegmenter, type DenseExample, type DenseTrainingInput } from '@selftrain/train';
 import { shapeOf } from './dataset-examples';
 import type { TrainerDeps } from './training-jobs';
@@ -59,7 +60,7 @@ export async function trainDense(deps: TrainerDeps, req: TrainingRequest, ctx: J
     };
     const result = task === 'detection'
       ? await trainDetector({ ...common, anchors: detectorAnchors(model), numClasses: numClasses - 1 })
-      : await trainSegmenter({ ...common, numClasses, ignoreLabel: manifest.ignoreLabel || 255 });
+      : await trainSegmenter({ ...common, numClasses, ignoreLabel: manifest.ignoreLabel || IGNORE_LABEL });
     await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
     return result;
   } finally {

@@ -1,10 +1,10 @@
-import { createRng } from '@selftrain/augment';
 import { tf } from '@selftrain/compute';
 import type { BackendInfo } from '@selftrain/compute';
 import { loadManifest, readSplit, splitOf, streamShards, taskOf } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import type { JobContext } from '@selftrain/jobs';
 import { TrainResult } from '@selftrain/proto';
+import { createRng } from '@selftrain/random';
 import type { ObjectStore } from '@selftrain/storage';
 import { imagesToTensor, matchActivationScale, ShuffleBuffer, trainClassifier, trainSimclr, type AuxiliaryTask, type Example, type ImageShape } from '@selftrain/train';
 import { loadLabeledSplit, shapeOf } from './dataset-examples';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { writeShard, type ImageRecord } from '@selftrain/data';
 import { RunRecord } from '@selftrain/proto';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
-import { saveRunRecord } from './run-record-store';
+import { saveRunRecord } from '@selftrain/pipeline/records';
 
 let home: string;
 let s3: EmbeddedS3;

@@ -1,9 +1,6 @@
 import { tf } from '@selftrain/compute';
 import { buildRetinaNet, buildSegmenter, retinaNetAnchors } from '@selftrain/models';
-import { detectionTargetTensors, type GroundTruthBoxes } from './detection-targets';
-import { detectionTrainStep } from './detection-train-step';
-import { segmentationTrainStep } from './segmentation-train-step';
-import { SgdMomentum } from './sgd-momentum';
+import { detectionTargetTensors, detectionTrainStep, segmentationTrainStep, SgdMomentum, type GroundTruthBoxes } from '@selftrain/train';
 
 export interface DenseTrainingBenchOptions {
   /** square input side (default 96) */
@@ -26,7 +23,7 @@ export interface DenseTrainingSpeed {
 
 /**
  * Training speed of a detector step and a segmenter step (the default small configurations, the real
- * losses and SGD-momentum update) on synthetic scenes on the current backend. Used by the pipeline's bench.
+ * losses and SGD-momentum update) on synthetic scenes on the current backend. Used by `npm run bench` (bench-dense-models).
  */
 export function benchDenseTraining(opts: DenseTrainingBenchOptions = {}): DenseTrainingSpeed[] {
   const size = opts.size ?? 96;
