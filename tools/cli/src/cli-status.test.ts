@@ -2,30 +2,25 @@
 // stderr), and that they never load TF.js.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { saveRunRecord } from '@selftrain/pipeline/records';
 import { RunRecord } from '@selftrain/proto';
-import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
+import { openTestBucket, runCli, runNode, type TestBucket } from './testing/cli-harness';
 
-let home: string;
-let s3: EmbeddedS3;
-let store: S3ObjectStore;
+let bucket: TestBucket;
 let hook: string;
 
 before(async () => {
-  home = mkdtempSync(path.join(tmpdir(), 'selftrain-status-'));
-  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
-  store = await S3ObjectStore.connect({ ...s3.config, createBucket: true });
+  bucket = await openTestBucket('status');
+  const { store } = bucket;
   const stage = (seconds: number) => ({ state: 'succeeded', seconds, outputs: [{ key: `runs/done/gen-0/out-${seconds}`, sha256: '', sizeBytes: 1 }] });
   await saveRunRecord(store, RunRecord.fromPartial({
     runId: 'done', dataset: 'datasets/d', state: 'succeeded',
     generations: [{ index: 0, teacher: stage(12), labeling: stage(3), student: stage(40), evaluation: stage(2) }],
   }));
   // Preloaded into the child: on exit, names every @tensorflow module it loaded (none is the answer).
-  hook = path.join(home, 'loaded-modules.cjs');
+  hook = path.join(bucket.home, 'loaded-modules.cjs');
   writeFileSync(hook, `process.on('exit', () => {
   const tf = Object.keys(require.cache).filter((k) => k.includes('${path.sep}@tensorflow${path.sep}'));
   process.stderr.write('\\nloaded modules: ' + Object.keys(require.cache).length + ', @tensorflow: ' + tf.length + '\\n');
@@ -33,28 +28,13 @@ before(async () => {
 `);
 });
 
-after(async () => {
-  store.close();
-  await s3.close();
-  rmSync(home, { recursive: true, force: true });
-});
+after(() => bucket.close());
 
-// Asynchronous: the S3 server the CLI talks to runs in this process and must keep answering.
-function node(args: string[], extraEnv: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  const c = s3.config;
-  const env = { ...process.env, SELFTRAIN_HOME: home, S3_ENDPOINT: `http://${c.endPoint}:${c.port}`, S3_BUCKET: c.bucket, S3_ACCESS_KEY: c.accessKey, S3_SECRET_KEY: c.secretKey, ...extraEnv };
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { env, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
-const cli = (args: string[], extraEnv?: Record<string, string>) => node(['--require', hook, path.resolve(__dirname, 'cli.js'), ...args], extraEnv);
+const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { ...bucket.env, ...extraEnv }, ['--require', hook]);
 const tfjsLoaded = (stderr: string) => Number(/@tensorflow: (\d+)/.exec(stderr)?.[1] ?? NaN);
 
 test('the hook sees TF.js when a process loads it (the check below can fail)', async () => {
-  const r = await node(['--require', hook, '-e', `require(${JSON.stringify('@tensorflow/tfjs')})`]);
+  const r = await runNode(['--require', hook, '-e', `require(${JSON.stringify('@tensorflow/tfjs')})`], bucket.env);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(tfjsLoaded(r.stderr) > 0, r.stderr);
 });
