@@ -7,6 +7,7 @@
 //  - every @selftrain/* or npm import is declared in the project's package.json, and every declared
 //    dependency is imported somewhere in it (or named by one of its build scripts);
 //  - no deep imports into another package's src/ or dist/, no relative path out of the project;
+//  - no bench (a file named bench*) outside tools/bench;
 //  - no console.* in services (they log through pino).
 // Exits 1 with one line per violation, naming file and line.
 import fs from 'node:fs';
@@ -76,6 +77,7 @@ export function lintProject(projectDir) {
   for (const file of sourceFiles(path.join(projectDir, 'src'))) {
     const text = fs.readFileSync(file, 'utf8');
     const rel = path.relative(projectDir, file);
+    if (type !== 'type:bench' && /(^|[-.])bench([-.]|$)/.test(path.basename(file))) problems.push(`${rel}: a bench in ${pkg.name}; benches live in tools/bench (@selftrain/bench), so no lib or app ships one`);
     const isTest = /\.test\.ts$/.test(file) || rel.includes(`${path.sep}testing${path.sep}`);
     text.split('\n').forEach((line, i) => {
       const where = `${rel}:${i + 1}`;

@@ -69,3 +69,10 @@ test('a declared dependency that nothing imports is reported; a test import, a d
   }));
   assert.deepEqual(problems.map((p) => p.replace(/^.*?: /, '')), ['pngjs is declared but never imported in @selftrain/x; remove it']);
 });
+
+test('a bench outside tools/bench is named', () => {
+  const problems = lintProject(project(['type:domain'], [], { 'bench-labeling.ts': 'export const a = 1;\n', 'benchmark-free.ts': 'export const b = 1;\n' }));
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], /bench-labeling\.ts: a bench in @selftrain\/x; benches live in tools\/bench/);
+  assert.deepEqual(lintProject(project(['type:bench'], [], { 'bench-labeling.ts': 'export const a = 1;\n' })), []);
+});
