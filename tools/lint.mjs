@@ -1,19 +1,63 @@
 #!/usr/bin/env node
 // Dependency rules for one workspace project (run from nx as each project's `lint` target):
+//  - a project depends only on the kinds of project its `type:*` tag allows (ALLOWED_DEPENDENCIES): libs
+//    never depend on an app, a bench, a service or a test; pure code (ml, compute) on nothing with I/O;
 //  - services never import another service; libs never import a service;
 //  - model, augment, metrics and compute code never imports gRPC or storage;
-//  - every @selftrain/* or npm import is declared in the project's package.json;
+//  - every @selftrain/* or npm import is declared in the project's package.json, and every declared
+//    dependency is imported somewhere in it (or named by one of its build scripts);
 //  - no deep imports into another package's src/ or dist/, no relative path out of the project;
+//  - no bench (a file named bench*) outside tools/bench;
 //  - no console.* in services (they log through pino);
 //  - no import circle between the project's own files (type-only imports included: a circle of types
 //    is still two files that cannot be read apart).
 // Exits 1 with one line per violation, naming file and line.
 import fs from 'node:fs';
 import path from 'node:path';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 
 const FORBIDDEN_FOR_PURE_CODE = [/^@grpc\//, /^grpc-health-check$/, /^minio$/, /^@20minutes\/s3rver$/, /^@selftrain\/(storage|rpc|jobs|data|pipeline)$/];
 const PURE_TAGS = new Set(['type:ml', 'type:compute']);
+
+// What each kind of project may depend on, by the `type:*` tag of the dependency. Leaves first: a lib
+// sits above what it may use, and nothing may use an app, a bench, a service, a test or a deploy check.
+const LIBS = ['type:util', 'type:proto', 'type:compute', 'type:ml', 'type:train', 'type:storage', 'type:telemetry', 'type:rpc', 'type:data', 'type:domain', 'type:runtime', 'type:driver'];
+export const ALLOWED_DEPENDENCIES = {
+  'type:util': ['type:util'],
+  'type:proto': [],
+  'type:compute': ['type:util'],
+  'type:ml': ['type:util', 'type:compute', 'type:ml'],
+  'type:train': ['type:util', 'type:proto', 'type:compute', 'type:ml'],
+  'type:storage': ['type:util', 'type:proto'],
+  'type:telemetry': ['type:util'],
+  'type:rpc': ['type:util', 'type:proto'],
+  'type:data': ['type:util', 'type:proto', 'type:storage', 'type:ml'],
+  'type:domain': ['type:util', 'type:proto', 'type:compute', 'type:ml', 'type:train', 'type:storage', 'type:data', 'type:domain'],
+  'type:runtime': ['type:util', 'type:proto', 'type:compute', 'type:storage', 'type:telemetry', 'type:rpc', 'type:domain'],
+  'type:driver': ['type:util', 'type:proto', 'type:compute', 'type:ml', 'type:train', 'type:storage', 'type:rpc', 'type:data', 'type:domain'],
+  'type:service': LIBS,
+  'type:app': LIBS,
+  'type:bench': LIBS,
+  'type:test': [...LIBS, 'type:app'],
+  'type:deploy': [...LIBS, 'type:app'],
+  'type:tool': [],
+};
+
+const IMPORT = /(?:^\s*(?:import|export)\b.*\bfrom\s+|^\s*\}.*\bfrom\s+|\bimport\s*\(\s*|\brequire(?:\.resolve)?\s*\(\s*|^\s*import\s+)['"`]([^'"`$]+)/g;
+
+function packageName(spec) {
+  return spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+}
+
+/** The `type:*` tag of a workspace package, read from its package.json as the project resolves it. */
+function typeTagOf(projectDir, name) {
+  try {
+    const file = createRequire(path.join(path.resolve(projectDir), 'package.json')).resolve(`${name}/package.json`);
+    return (JSON.parse(fs.readFileSync(file, 'utf8')).nx?.tags ?? []).find((t) => t.startsWith('type:'));
+  } catch {
+    return undefined;
+  }
+}
 
 export function lintProject(projectDir) {
   const pkg = JSON.parse(fs.readFileSync(path.join(projectDir, 'package.json'), 'utf8'));
@@ -23,17 +67,30 @@ export function lintProject(projectDir) {
   const problems = [];
   /** file -> the project files it imports (relative specifiers resolved as TypeScript does). */
   const imports = new Map();
+  const type = [...tags].find((t) => t.startsWith('type:'));
+  if (!type || !(type in ALLOWED_DEPENDENCIES)) problems.push(`package.json: ${pkg.name} needs one type tag of ${Object.keys(ALLOWED_DEPENDENCIES).join(' ')} (nx.tags)`);
+  else {
+    for (const dep of [...declared].filter((d) => d.startsWith('@selftrain/'))) {
+      const depType = typeTagOf(projectDir, dep);
+      if (depType && !ALLOWED_DEPENDENCIES[type].includes(depType)) {
+        problems.push(`package.json: ${pkg.name} (${type}) may not depend on ${dep} (${depType}); ${type} may use ${ALLOWED_DEPENDENCIES[type].join(' ') || 'no workspace package'}`);
+      }
+    }
+  }
+  const used = new Set();
   for (const file of sourceFiles(path.join(projectDir, 'src'))) {
     imports.set(file, []);
     const text = fs.readFileSync(file, 'utf8');
     const rel = path.relative(projectDir, file);
+    if (type !== 'type:bench' && /(^|[-.])bench([-.]|$)/.test(path.basename(file))) problems.push(`${rel}: a bench in ${pkg.name}; benches live in tools/bench (@selftrain/bench), so no lib or app ships one`);
     const isTest = /\.test\.ts$/.test(file) || rel.includes(`${path.sep}testing${path.sep}`);
     text.split('\n').forEach((line, i) => {
       const where = `${rel}:${i + 1}`;
       if (isService && !isTest && /\bconsole\.(log|info|warn|error|debug)\(/.test(line)) problems.push(`${where}: console.* in a service; use the pino logger`);
       if (/^\s*(\/\/|\*|\/\*)/.test(line)) return;
-      for (const m of line.matchAll(/(?:^\s*(?:import|export)\b.*\bfrom\s+|^\s*\}.*\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/g)) {
+      for (const m of line.matchAll(IMPORT)) {
         const spec = m[1];
+        used.add(packageName(spec));
         if (spec.startsWith('.')) {
           const target = path.resolve(path.dirname(file), spec);
           if (!target.startsWith(path.resolve(projectDir) + path.sep)) problems.push(`${where}: relative import ${spec} leaves the project; import the package instead`);
@@ -42,7 +99,7 @@ export function lintProject(projectDir) {
           continue;
         }
         if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
-        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+        const name = packageName(spec);
         const sub = spec.slice(name.length);
         if (name.startsWith('@selftrain/') && /^\/(src|dist)(\/|$)/.test(sub)) problems.push(`${where}: deep import ${spec}; use the package's public entry`);
         if (/^@selftrain\/.*-service$/.test(name)) problems.push(`${where}: imports the service ${name}; services are never imported`);
@@ -57,6 +114,15 @@ export function lintProject(projectDir) {
   }
   for (const circle of importCircles(imports)) {
     problems.push(`${circle.map((f) => path.relative(projectDir, f)).join(' -> ')}: import circle between files of the project; move what both need into a file both import`);
+  }
+  // Generated code (src/gen) is exempt from the rules above but its imports count as uses.
+  for (const file of sourceFiles(path.join(projectDir, 'src', 'gen'), true)) {
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(new RegExp(IMPORT.source, 'gm'))) used.add(packageName(m[1]));
+  }
+  const scripts = Object.values(pkg.scripts ?? {}).join('\n');
+  for (const dep of declared) {
+    if (used.has(dep) || dep.startsWith('@types/') || binsOf(projectDir, dep).some((bin) => new RegExp(`(^|[\\s&;|(])${bin}\\b`).test(scripts))) continue;
+    problems.push(`package.json: ${dep} is declared but never imported in ${pkg.name}; remove it`);
   }
   return problems;
 }
@@ -117,11 +183,22 @@ export function importCircles(imports) {
   });
 }
 
-function* sourceFiles(dir) {
+/** The command names a dependency installs (`buf` for @bufbuild/buf), for deps that only build scripts use. */
+function binsOf(projectDir, name) {
+  try {
+    const file = createRequire(path.join(path.resolve(projectDir), 'package.json')).resolve(`${name}/package.json`);
+    const bin = JSON.parse(fs.readFileSync(file, 'utf8')).bin;
+    return typeof bin === 'string' ? [name.split('/').pop()] : Object.keys(bin ?? {});
+  } catch {
+    return [];
+  }
+}
+
+function* sourceFiles(dir, includeGenerated = false) {
   if (!fs.existsSync(dir)) return;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) { if (entry.name !== 'gen') yield* sourceFiles(full); }
+    if (entry.isDirectory()) { if (includeGenerated || entry.name !== 'gen') yield* sourceFiles(full, includeGenerated); }
     else if (/\.(ts|mts|cts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) yield full;
   }
 }

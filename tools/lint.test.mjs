@@ -46,3 +46,46 @@ test('an import circle between files of a project is caught, type-only imports i
     'a.ts': "import { b } from './b';\n", 'b.ts': "import { c } from './c';\n", 'c.ts': 'export const c = 1;\n',
   })), []);
 });
+
+/** A workspace package the project can resolve (node_modules/NAME/package.json), tagged like a real one. */
+function installed(dir, name, tags) {
+  const pkgDir = path.join(dir, 'node_modules', ...name.split('/'));
+  fs.mkdirSync(pkgDir, { recursive: true });
+  fs.writeFileSync(path.join(pkgDir, 'package.json'), JSON.stringify({ name, nx: { tags } }));
+}
+
+test('a lib may depend only on the kinds of project its type tag allows', () => {
+  const dir = project(['type:domain', 'scope:shared'], ['@selftrain/an-app', '@selftrain/a-util'], {
+    'a.ts': "import { run } from '@selftrain/an-app';\nimport { x } from '@selftrain/a-util';\n",
+  });
+  installed(dir, '@selftrain/an-app', ['type:app']);
+  installed(dir, '@selftrain/a-util', ['type:util']);
+  const problems = lintProject(dir);
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], /@selftrain\/x \(type:domain\) may not depend on @selftrain\/an-app \(type:app\)/);
+  // Pure code sits low: an ml lib may not use storage, whatever it imports.
+  const ml = project(['type:ml'], ['@selftrain/a-store'], { 'a.ts': "import type { S } from '@selftrain/a-store';\n" });
+  installed(ml, '@selftrain/a-store', ['type:storage']);
+  assert.ok(lintProject(ml).some((p) => /\(type:ml\) may not depend on @selftrain\/a-store \(type:storage\)/.test(p)));
+});
+
+test('a project without a known type tag is named', () => {
+  const problems = lintProject(project(['scope:shared'], [], { 'a.ts': 'export const a = 1;\n' }));
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /needs one type tag/);
+});
+
+test('a declared dependency that nothing imports is reported; a test import, a dynamic import or a build script counts', () => {
+  const problems = lintProject(project(['type:ml'], ['@tensorflow/tfjs', 'pngjs', 'yaml', 'kubernetes-models'], {
+    'a.ts': "import * as tf from '@tensorflow/tfjs';\nexport const load = (v: string) => import(`kubernetes-models/${v}`);\n",
+    'a.test.ts': "import { parse } from 'yaml';\n",
+  }));
+  assert.deepEqual(problems.map((p) => p.replace(/^.*?: /, '')), ['pngjs is declared but never imported in @selftrain/x; remove it']);
+});
+
+test('a bench outside tools/bench is named', () => {
+  const problems = lintProject(project(['type:domain'], [], { 'bench-labeling.ts': 'export const a = 1;\n', 'benchmark-free.ts': 'export const b = 1;\n' }));
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], /bench-labeling\.ts: a bench in @selftrain\/x; benches live in tools\/bench/);
+  assert.deepEqual(lintProject(project(['type:bench'], [], { 'bench-labeling.ts': 'export const a = 1;\n' })), []);
+});

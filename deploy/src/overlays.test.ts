@@ -18,7 +18,7 @@ for (const overlay of OVERLAYS) {
     assert.equal(get(objects, 'Service', 'labeler').spec.clusterIP, 'None');
     const job = get(objects, 'Job', 'selftrain-pipeline');
     assert.equal(job.spec.backoffLimit, 0);
-    assert.deepEqual(job.spec.template.spec.containers[0].command, ['node', 'libs/pipeline/dist/cli.js', 'run', '/etc/selftrain/spec/spec.yaml']);
+    assert.deepEqual(job.spec.template.spec.containers[0].command, ['node', 'tools/cli/dist/cli.js', 'run', '/etc/selftrain/spec/spec.yaml']);
     // Only Secrets carry the placeholder label, so `-l 'selftrain.dev/placeholder!=true'` leaves out nothing else.
     assert.deepEqual(objects.filter((o) => o.metadata.labels?.[PLACEHOLDER_LABEL]).map((o) => o.kind).filter((k) => k !== 'Secret'), []);
   });

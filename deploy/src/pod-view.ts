@@ -59,7 +59,7 @@ export function roleOf(c: Json): ContainerRole {
   const argv = [...(c.command ?? []), ...(c.args ?? [])].join(' ');
   const service = /(?:^|[\s/])services\/([a-z]+)\/dist\/main\.js\b/.exec(argv)?.[1];
   if (service && (SELFTRAIN_SERVICES as readonly string[]).includes(service)) return { kind: 'service', service: service as SelftrainService };
-  if (/(?:^|[\s/])libs\/pipeline\/dist\/cli\.js\b/.test(argv) || c.command?.[0] === 'selftrain') return { kind: 'driver' };
+  if (/(?:^|[\s/])tools\/cli\/(?:dist\/cli|bin\/selftrain)\.js\b/.test(argv) || c.command?.[0] === 'selftrain') return { kind: 'driver' };
   return { kind: 'other' };
 }
 

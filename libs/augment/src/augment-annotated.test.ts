@@ -6,7 +6,7 @@ import { augmentImage } from './augment-image.js';
 import { sampleAugmentPlan } from './augment-plan.js';
 import type { AugmentStep } from './augment-step.js';
 import { createImage, type Image } from './image.js';
-import { createRng } from './rng.js';
+import { createRng } from '@selftrain/random';
 import type { Box } from './transform-boxes.js';
 
 const LEVELS = ['s1', 's2', 's3', 's4'] as const;

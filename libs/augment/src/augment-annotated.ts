@@ -5,9 +5,10 @@ import { augmentImage, type AugmentOptions } from './augment-image.js';
 import { applyPlan } from './augment-plan.js';
 import type { AugmentStep } from './augment-step.js';
 import { assertImage, type Image } from './image.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 import { type Box, type BoxOptions, transformBoxes } from './transform-boxes.js';
-import { IGNORE_LABEL, transformMask } from './transform-mask.js';
+import { IGNORE_LABEL } from '@selftrain/metrics';
+import { transformMask } from './transform-mask.js';
 
 export interface AnnotatedSample<B extends Box = Box> {
   image: Image;

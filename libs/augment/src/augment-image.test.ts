@@ -4,7 +4,7 @@ import { AUGMENT_LEVELS } from './augment-level.js';
 import { augmentBatch, augmentImage } from './augment-image.js';
 import type { AugmentStep } from './augment-step.js';
 import { createImage, type Image } from './image.js';
-import { createRng } from './rng.js';
+import { createRng } from '@selftrain/random';
 
 function noisy(h: number, w: number, c: number, seed = 9): Image {
   const img = createImage(h, w, c);

@@ -3,7 +3,7 @@ import type { AugmentLevel } from './augment-level.js';
 import { applyPlan, type PlanOptions, sampleAugmentPlan } from './augment-plan.js';
 import type { AugmentStep } from './augment-step.js';
 import { assertImage, type Image } from './image.js';
-import { createRng, type Rng } from './rng.js';
+import { createRng, type Rng } from '@selftrain/random';
 
 export interface AugmentOptions extends PlanOptions {
   /** Value for pixels uncovered by geometric ops and for Cutout (default 0: Fashion-MNIST's background). */

@@ -6,7 +6,7 @@ import { applyStep } from './apply-step.js';
 import { sampleAutoAugment } from './auto-augment.js';
 import type { Image } from './image.js';
 import { sampleRandAugment } from './rand-augment.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 import { sampleScaleJitter, scaleJitterMatrix } from './scale-jitter.js';
 
 export interface PlanOptions {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AUTOAUGMENT_IMAGENET_POLICY, sampleAutoAugment } from './auto-augment.js';
-import { createRng } from './rng.js';
+import { createRng } from '@selftrain/random';
 import { RANDAUGMENT_OPS } from './sample-op.js';
 
 test('the ImageNet policy has 25 sub-policies of two valid (op, p, magnitude) triples', () => {

@@ -2,7 +2,7 @@
 // same 25 sub-policies torchvision ships as AutoAugmentPolicy.IMAGENET). Not the detection "v0" policy.
 // Magnitudes are bin indices 0..9 over the ranges in sample-op.ts (strength = m / 9), as in torchvision.
 import type { AugmentStep, OpName } from './augment-step.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 import { sampleOp } from './sample-op.js';
 
 export type SubPolicyOp = readonly [op: OpName, probability: number, magnitude: number | null];

@@ -1,5 +1,4 @@
 export { type Image, createImage, cloneImage, assertImage } from './image.js';
-export { type Rng, createRng } from './rng.js';
 export { type Affine, IDENTITY_AFFINE, composeAffine, invertAffine, applyAffine } from './affine.js';
 export {
   rotateMatrix,
@@ -24,7 +23,7 @@ export { type AugmentLevel, AUGMENT_LEVELS, parseAugmentLevel } from './augment-
 export { type PlanOptions, SCALE_JITTER_RANGES, sampleAugmentPlan, applyPlan } from './augment-plan.js';
 export { type AugmentOptions, augmentImage, augmentBatch } from './augment-image.js';
 export { type Box, type BoxOptions, type TransformedBoxes, transformBoxes } from './transform-boxes.js';
-export { IGNORE_LABEL, transformMask } from './transform-mask.js';
+export { transformMask } from './transform-mask.js';
 export {
   type AnnotatedSample,
   type AugmentedSample,

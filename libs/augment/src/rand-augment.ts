@@ -2,7 +2,7 @@
 // applied at the shared magnitude M. M uses the 0..10 scale of the reference TF code (_MAX_LEVEL = 10;
 // timm's "rand-m9-n2" is M = 9); values are clamped to [0, 10].
 import type { AugmentStep } from './augment-step.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 import { RANDAUGMENT_OPS, sampleOp } from './sample-op.js';
 
 export const RANDAUGMENT_MAX_MAGNITUDE = 10;

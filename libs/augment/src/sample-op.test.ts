@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyStep } from './apply-step.js';
 import { createImage } from './image.js';
-import { createRng } from './rng.js';
+import { createRng } from '@selftrain/random';
 import { RANDAUGMENT_OPS, sampleOp } from './sample-op.js';
 
 const PARAMETERLESS = new Set(['AutoContrast', 'Equalize', 'Invert']);

@@ -7,7 +7,7 @@
 // Signed ops draw their sign from the rng (p 0.5); Cutout draws its centre.
 import type { AugmentStep, OpName } from './augment-step.js';
 import { rotateMatrix, shearXMatrix, shearYMatrix, translateMatrix } from './geometric-matrices.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 
 /** The ops RandAugment draws from (uniformly, with replacement). */
 export const RANDAUGMENT_OPS: readonly OpName[] = [

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImage } from './image.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 import { type ScaleJitter, sampleScaleJitter, scaleJitterMatrix } from './scale-jitter.js';
 import { warpAffine } from './warp-affine.js';
 

@@ -3,7 +3,7 @@
 // random integer offset. Expressed as one affine matrix so boxes and masks can follow the image.
 import { type Affine, composeAffine } from './affine.js';
 import { horizontalFlipMatrix, scaleMatrix, translateMatrix } from './geometric-matrices.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '@selftrain/random';
 
 export interface ScaleJitter {
   flip: boolean;

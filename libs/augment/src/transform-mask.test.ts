@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AugmentStep } from './augment-step.js';
 import { rotateMatrix, shearXMatrix } from './geometric-matrices.js';
-import { createRng } from './rng.js';
+import { createRng } from '@selftrain/random';
 import { scaleJitterMatrix, type ScaleJitter } from './scale-jitter.js';
 import { transformMask } from './transform-mask.js';
 import { warpAffine } from './warp-affine.js';

@@ -1,11 +1,10 @@
 // Replays a sampled plan on a segmentation mask (HxW class ids) with nearest-neighbour sampling, so
 // labels stay labels (never a blend of two class ids); what comes from outside the source becomes the
 // ignore label.
+import { IGNORE_LABEL } from '@selftrain/metrics';
 import { type Affine, composeAffine, invertAffine } from './affine.js';
 import type { AugmentStep } from './augment-step.js';
 import { EDGE_EPS } from './warp-affine.js';
-
-export const IGNORE_LABEL = 255;
 
 /**
  * One lookup per output pixel: its centre is mapped back through the inverse of every affine step,

@@ -28,7 +28,9 @@ export {
 } from './ingest-fashion-mnist';
 export { taskOf, TASK_ENUM, type Task } from './manifest';
 export { ANNOTATION_FEATURE, type BoxObject, type Annotations } from './annotation-features';
-export { encodeMaskPng, decodeMaskPng, encodePaletteMaskPng, vocPalette, IGNORE_LABEL, MaskPngError } from './mask-png';
+export { encodeMaskPng, decodeMaskPng, encodePaletteMaskPng, vocPalette, MaskPngError } from './mask-png';
+// Defined by @selftrain/metrics; passed on for the labeling options modules that import it from here.
+export { IGNORE_LABEL } from '@selftrain/metrics';
 export { readPngImage, type DecodedImage } from './png-image-file';
 export { writeDataset, type DatasetDescription, type SplitRecords, type WriteDatasetResult } from './dataset-writer';
 export { assignSplits, type SplitChoice, type LabeledSplit } from './user-splits';

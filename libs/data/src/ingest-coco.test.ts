@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { ingestCoco, type IngestCocoOptions } from './ingest-coco';
 import { loadManifest, splitOf, taskOf } from './manifest';
 import { readSplit } from './shard';
-import { MemoryObjectStore } from './testing/memory-store';
+import { MemoryObjectStore } from '@selftrain/storage';
 
 const f = Math.fround;
 

@@ -18,7 +18,7 @@ import {
 } from './ingest-fashion-mnist';
 import { loadManifest, manifestKey, splitOf } from './manifest';
 import { streamShards } from './shard';
-import { MemoryObjectStore } from './testing/memory-store';
+import { MemoryObjectStore } from '@selftrain/storage';
 import { iterateTFRecords } from './tfrecord';
 
 const DIR = '/usr/share/datasets/fashion-mnist';

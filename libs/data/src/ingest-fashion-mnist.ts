@@ -8,7 +8,7 @@ import type { ObjectStore } from '@selftrain/storage';
 import { readIdxImages, readIdxLabels, type IdxImages } from './idx';
 import type { ImageRecord } from './image-example';
 import { loadManifest, manifestKey, RECORD_FORMAT } from './manifest';
-import { mulberry32, shuffleInPlace } from './seeded-random';
+import { mulberry32, shuffleInPlace } from '@selftrain/random';
 import { writeShard } from './shard';
 
 export const FASHION_MNIST_CLASS_NAMES = [

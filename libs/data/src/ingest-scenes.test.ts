@@ -5,7 +5,7 @@ import { DatasetTask } from '@selftrain/proto';
 import { ingestFashionMnistScenes, SCENE_CLASS_NAMES } from './ingest-scenes';
 import { loadManifest, splitOf, taskOf } from './manifest';
 import { readSplit } from './shard';
-import { MemoryObjectStore } from './testing/memory-store';
+import { MemoryObjectStore } from '@selftrain/storage';
 
 const SMALL = { labeled: 12, val: 6, unlabeled: 10, test: 8, shardSize: 5 };
 const shas = (m: { splits: { shards: { sha256: string }[] }[] }) => m.splits.flatMap((s) => s.shards.map((x) => x.sha256));

@@ -11,7 +11,7 @@ import type { ImageRecord } from './image-example';
 import { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASS_NAMES } from './ingest-fashion-mnist';
 import { loadManifest, manifestKey, taskOf } from './manifest';
 import { drawPlacements, paintScene, type SceneItem } from './scene-composer';
-import { mulberry32, shuffleInPlace } from './seeded-random';
+import { mulberry32, shuffleInPlace } from '@selftrain/random';
 
 export const SCENE_CLASS_NAMES = ['background', ...FASHION_MNIST_CLASS_NAMES];
 

@@ -9,7 +9,7 @@ import { ingestVocSegmentation, type IngestVocOptions } from './ingest-voc-segme
 import { loadManifest, splitOf, taskOf } from './manifest';
 import { encodeMaskPng, encodePaletteMaskPng } from './mask-png';
 import { readSplit } from './shard';
-import { MemoryObjectStore } from './testing/memory-store';
+import { MemoryObjectStore } from '@selftrain/storage';
 
 const W = 6;
 const H = 4;

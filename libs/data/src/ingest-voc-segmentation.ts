@@ -7,7 +7,8 @@ import { InputError } from '@selftrain/errors';
 import type { ObjectStore } from '@selftrain/storage';
 import { commonShape, orderedSplits, writeDataset, type WriteDatasetResult } from './dataset-writer';
 import type { ImageRecord } from './image-example';
-import { decodeMaskPng, IGNORE_LABEL } from './mask-png';
+import { IGNORE_LABEL } from '@selftrain/metrics';
+import { decodeMaskPng } from './mask-png';
 import { isJpeg, readPngImage } from './png-image-file';
 import { assignSplits, type SplitChoice } from './user-splits';
 

@@ -5,10 +5,9 @@
 // one-byte-per-pixel scanlines) and re-labelled: IHDR colour type 3 plus a PLTE chunk.
 import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { IGNORE_LABEL } from '@selftrain/metrics';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-export const IGNORE_LABEL = 255;
 
 export class MaskPngError extends Error {}
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readIdxImages, readIdxLabels } from './idx';
 import { drawPlacements, paintScene, type SceneItem } from './scene-composer';
-import { mulberry32 } from './seeded-random';
+import { mulberry32 } from '@selftrain/random';
 
 const OPTS = { canvas: 96, threshold: 16 };
 

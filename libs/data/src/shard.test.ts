@@ -6,7 +6,7 @@ import type { ImageRecord } from './image-example';
 import { RECORD_FORMAT, splitOf } from './manifest';
 import { readShard, readSplit, streamShards, writeShard } from './shard';
 import { iterateTFRecords } from './tfrecord';
-import { MemoryObjectStore } from './testing/memory-store';
+import { MemoryObjectStore } from '@selftrain/storage';
 
 const rec = (i: number): ImageRecord => ({
   key: `r-${i}`,

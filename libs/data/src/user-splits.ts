@@ -1,7 +1,7 @@
 // Which split each labeled image goes to: the user's own lists (COCO train/val files, VOC's
 // ImageSets) or a seeded random draw, as the Fashion-MNIST ingest draws its splits.
 import { InputError } from '@selftrain/errors';
-import { mulberry32, shuffleInPlace } from './seeded-random';
+import { mulberry32, shuffleInPlace } from '@selftrain/random';
 
 export const LABELED_SPLITS = ['labeled', 'val', 'test'] as const;
 export type LabeledSplit = (typeof LABELED_SPLITS)[number];

@@ -1,2 +1,3 @@
 export * from './domain-errors';
 export * from './field-checks';
+export * from './object-key';

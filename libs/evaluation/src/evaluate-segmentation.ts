@@ -1,5 +1,6 @@
 import { assertCheckpointFitsTask } from '@selftrain/checkpoints';
-import { encodePaletteMaskPng, IGNORE_LABEL, vocPalette, type ImageRecord } from '@selftrain/data';
+import { encodePaletteMaskPng, vocPalette, type ImageRecord } from '@selftrain/data';
+import { IGNORE_LABEL } from '@selftrain/metrics';
 import type { Artifact, DatasetManifest, SegmentationMetrics } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { evaluateSegmenter, segmentationPredictor, type SegmentationEvalOptions, type SegmentationEvaluation } from '@selftrain/train';

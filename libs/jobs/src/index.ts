@@ -1,1 +1,2 @@
 export * from './job-registry';
+export * from './terminal-states';

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { CancelledError, ConflictError, NotFoundError, OverloadedError, UnavailableError } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { JobState, type Artifact, type JobEvent, type JobStatus, type Progress, type TrainResult } from '@selftrain/proto';
+import { isTerminal } from './terminal-states';
 
 /** What a running job may do: report progress, notice cancellation. */
 export interface JobContext {
@@ -42,12 +43,8 @@ interface JobEntry {
 const PROGRESS_SAVE_INTERVAL_MS = 1000;
 const REMOTE_POLL_MS = 1000;
 
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 const MAX_EVENTS_KEPT = 20_000;
 
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL.has(state);
-}
 
 /**
  * Long work as jobs: Start is idempotent on the client's job id, every change is an event with a dense

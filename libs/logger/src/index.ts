@@ -16,13 +16,18 @@ const REDACT = [
   'config.storage.secretKey', 'config.storage.accessKey',
 ];
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+/**
+ * `destination` is a file descriptor: 1 (stdout) for services, whose stdout is their log; 2 (stderr) for a
+ * command whose stdout is its answer (`selftrain status --json`), so the two never mix.
+ */
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', destination: 1 | 2 = 1): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  }) as unknown as Logger;
+  };
+  return (destination === 2 ? pino(options, pino.destination({ fd: 2, sync: true })) : pino(options)) as unknown as Logger;
 }
 
 /** For tests and for code paths that must stay quiet. */

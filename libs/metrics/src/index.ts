@@ -20,4 +20,5 @@ export {
 } from './coco-box-ap.js';
 export { type CocoResultEntry, cocoResultsJson, cornerToXywh, toCocoDetections } from './coco-results-json.js';
 export { type ScoredBox, type NmsOptions, type SoftNmsOptions, nms, softNms, pseudoLabelBoxes } from './nms.js';
+export { IGNORE_LABEL } from './ignore-label.js';
 export { SegmentationConfusion, meanIou, type SegmentationReport } from './segmentation-iou.js';

@@ -1,11 +1,12 @@
 // Segmentation scores from a pixel confusion matrix accumulated over images: per-class IoU
 // TP / (TP + FP + FN) and their mean, with ignore-label pixels (VOC's 255) counted nowhere.
+import { IGNORE_LABEL } from './ignore-label.js';
 
 export class SegmentationConfusion {
   /** counts[t][p]: pixels of true class t predicted as p. */
   readonly counts: number[][];
 
-  constructor(readonly numClasses: number, readonly ignoreLabel = 255) {
+  constructor(readonly numClasses: number, readonly ignoreLabel = IGNORE_LABEL) {
     if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`numClasses must be a positive integer, got ${numClasses}`);
     if (ignoreLabel < numClasses) throw new Error(`ignoreLabel ${ignoreLabel} collides with a class id (numClasses ${numClasses})`);
     this.counts = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
@@ -62,6 +63,6 @@ export interface SegmentationReport {
   pixels: number;
 }
 
-export function meanIou(labels: ArrayLike<number>, predictions: ArrayLike<number>, numClasses: number, ignoreLabel = 255): SegmentationReport {
+export function meanIou(labels: ArrayLike<number>, predictions: ArrayLike<number>, numClasses: number, ignoreLabel = IGNORE_LABEL): SegmentationReport {
   return new SegmentationConfusion(numClasses, ignoreLabel).add(labels, predictions).report();
 }

@@ -1,4 +1,5 @@
 import { tf } from '@selftrain/compute';
+import { nextLcgSeed } from '@selftrain/random';
 
 /**
  * Hands out one initializer seed per layer from the model seed, in build order, so the same spec and
@@ -12,7 +13,7 @@ export class SeedSequence {
 
   private take(): number | undefined {
     if (this.seed == null) return undefined;
-    this.next = (this.next * 1103515245 + 12345) % 2147483647;
+    this.next = nextLcgSeed(this.next);
     return this.next;
   }
 

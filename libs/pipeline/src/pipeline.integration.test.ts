@@ -3,7 +3,6 @@
 // training budgets.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -448,52 +447,6 @@ test('the student refuses an incomplete pseudo-label set, naming what is missing
   // A manifest whose shard has more records than were labeled.
   const grown = unlabeled.map((u, i) => (i === 0 ? { ...u, records: u.records + 1 } : u));
   await assert.rejects(verifyPseudoLabelSet(store, grown, stats, g.pseudoShards), (e: unknown) => e instanceof FailedPreconditionError && /records labeled, the manifest has/.test(e.message));
-});
-
-test('the CLI: status prints the run record; a bad spec exits 2 naming the key', async () => {
-  const c = s3.config;
-  const env = { ...process.env, S3_ENDPOINT: `http://${c.endPoint}:${c.port}`, S3_BUCKET: c.bucket, S3_ACCESS_KEY: c.accessKey, S3_SECRET_KEY: c.secretKey };
-  const cli = path.resolve(__dirname, 'cli.js');
-  // Asynchronous: the S3 server the CLI talks to runs in this process and must keep answering.
-  const spawnSync = (bin: string, args: string[], opts: { env: NodeJS.ProcessEnv; encoding: 'utf8' }) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(bin, args, { env: opts.env, encoding: 'utf8' }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ status: code, stdout, stderr });
-      });
-    });
-  const status = await spawnSync(process.execPath, [cli, 'status', spec.name], { env, encoding: 'utf8' });
-  assert.equal(status.status, 0, status.stderr);
-  assert.match(status.stdout, /run it-tiny: succeeded/);
-  assert.match(status.stdout, /gen 0 labeling\s+succeeded/);
-  assert.match(status.stdout, /\| gen \| teacher top-1 \| student top-1 \|/);
-  const badSpec = path.join(home, 'bad.yaml');
-  writeFileSync(badSpec, 'name: x\nteacher:\n  max_stepz: 10\nlabeling:\n  threshold: high\n');
-  const bad = await spawnSync(process.execPath, [cli, 'run', badSpec], { env, encoding: 'utf8' });
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /teacher\.max_stepz: unknown key/);
-  assert.match(bad.stderr, /labeling\.threshold: must be a number/);
-  // --resume takes the spec from the run record; every stage is already done, so nothing is redone.
-  // Against the running services, configured as the pipeline Job is: addresses, CA and token from the environment.
-  const remote = {
-    ...env, SELFTRAIN_TEACHER: stack.addresses.teacher, SELFTRAIN_STUDENT: stack.addresses.student, SELFTRAIN_EVALUATOR: stack.addresses.evaluator,
-    SELFTRAIN_LABELERS: stack.addresses.labelers.join(','), GRPC_TLS_CA_FILE: path.join(home, 'tls', 'ca.crt'), GRPC_AUTH_TOKEN_FILE: path.join(home, 'token'),
-  };
-  const resumed = await spawnSync(process.execPath, [cli, 'run', '--resume', spec.name], { env: remote, encoding: 'utf8' });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stdout, /run it-tiny succeeded/);
-  const resumedRecord = await store.getJson<{ generations: { student: { startedAt: string } }[] }>(`runs/${spec.name}/run.json`);
-  assert.equal(resumedRecord.generations[1].student.startedAt, first.generations[1].student?.startedAt, 'the finished student was not retrained');
-  // A labeler that never comes up: the run waits SELFTRAIN_WAIT_SECONDS, then says which service is missing.
-  const waited = await spawnSync(process.execPath, [cli, 'run', '--resume', spec.name], { env: { ...remote, SELFTRAIN_LABELERS: '127.0.0.1:1', SELFTRAIN_WAIT_SECONDS: '1' }, encoding: 'utf8' });
-  assert.equal(waited.status, 1);
-  assert.match(waited.stderr, /services not SERVING after 1 s: labeler 127\.0\.0\.1:1/);
-  const noRun = await spawnSync(process.execPath, [cli, 'run', '--resume', 'no-such-run'], { env, encoding: 'utf8' });
-  assert.equal(noRun.status, 2);
-  assert.match(noRun.stderr, /--resume: no run no-such-run/);
-  const missing = await spawnSync(process.execPath, [cli, 'status', 'no-such-run'], { env, encoding: 'utf8' });
-  assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /no run no-such-run/);
 });
 
 test('soft labels with class balancing: distributions are written, classes capped and filled', async () => {

@@ -1,11 +1,10 @@
 import type { Client } from '@grpc/grpc-js';
-import { JobState, type JobEvent, type JobStatus, type StartJobResponse, type TeacherClient } from '@selftrain/proto';
+import type { JobEvent, JobStatus, StartJobResponse, TeacherClient } from '@selftrain/proto';
 import { NotFoundError } from '@selftrain/errors';
+import { isTerminal } from '@selftrain/jobs';
 import { call, RpcError, stream } from '@selftrain/rpc';
 
 type JobClient = Client & Pick<InstanceType<typeof TeacherClient>, 'watchJob' | 'getJob'>;
-
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
 /**
  * Follows a job to its end. A broken stream is resumed after the last event seen (Watch's after_seq),
@@ -35,7 +34,7 @@ export async function followJob(
         onEvent(event);
       }
       const status = await call<{ jobId: string }, JobStatus>(client, client.getJob, 'GetJob', { jobId }, { requestId: opts.requestId });
-      if (TERMINAL.has(status.state)) return status;
+      if (isTerminal(status.state)) return status;
     } catch (err) {
       failures += 1;
       const gone = err instanceof NotFoundError && opts.restart !== undefined;

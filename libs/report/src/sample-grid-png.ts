@@ -3,7 +3,8 @@
 // (ignore pixels hatched white), classification images framed in their class's colour with the
 // label and confidence below. A legend strip maps colours to class ids and names. Pure: records in,
 // PNG bytes out.
-import { IGNORE_LABEL, vocPalette, type BoxObject, type ImageRecord, type Task } from '@selftrain/data';
+import { vocPalette, type BoxObject, type ImageRecord, type Task } from '@selftrain/data';
+import { IGNORE_LABEL } from '@selftrain/metrics';
 import { GLYPH_HEIGHT, textWidth } from './bitmap-font';
 import { pseudoLabelOf } from './pseudo-label-samples';
 import { blit, createCanvas, drawText, encodeCanvasPng, fillRect, inkOn, setPixel, strokeRect, type Rgb, type RgbaCanvas } from './rgba-canvas';

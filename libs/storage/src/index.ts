@@ -7,3 +7,4 @@ export * from './storage-config';
 export * from './s3-object-store';
 export * from './embedded-s3';
 export * from './model-io';
+export * from './memory-object-store';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '@selftrain/errors';
+import { InputError, requireKey } from '@selftrain/errors';
 import { normalizeStorePrefix, validateKey, validatePrefix } from './keys';
 
 test('validateKey accepts ordinary relative keys', () => {
@@ -21,4 +21,13 @@ test('validatePrefix allows "" and a trailing slash but not escapes', () => {
   assert.throws(() => validatePrefix('/runs'), InputError);
   assert.equal(normalizeStorePrefix('team/a'), 'team/a/');
   assert.equal(normalizeStorePrefix(undefined), '');
+});
+
+test('the store refuses exactly the keys request validation refuses (one rule set: objectKeyProblem)', () => {
+  const keys = ['a', 'runs/r1/run.json', '', '/abs', '../x', 'a/./b', 'a//b', 'a/', 'a\\b', 'tab\tx', `ok/${'y'.repeat(255)}`, `ok/${'y'.repeat(256)}`, 'я'.repeat(600)];
+  for (const k of keys) {
+    const byStore = (() => { try { validateKey(k); return true; } catch { return false; } })();
+    const byRequest = (() => { try { requireKey(k, 'key'); return true; } catch { return false; } })();
+    assert.equal(byStore, byRequest, `key ${JSON.stringify(k.slice(0, 20))}: store ${byStore}, request ${byRequest}`);
+  }
 });

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { CorruptDataError, InputError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
 import { validateKey } from './keys';
@@ -6,6 +6,15 @@ import type { ObjectStore } from './object-store';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
+
+/**
+ * TF.js, loaded on the first model read or write: a process that only touches objects (the CLI's
+ * `status`, `report`) never pays for it.
+ */
+function tfjs(): typeof tf {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@tensorflow/tfjs') as typeof tf;
+}
 
 function checkpointDir(prefix: string): string {
   const dir = prefix.replace(/\/+$/, '');
@@ -34,7 +43,7 @@ async function saveArtifacts(
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new InputError('modelTopology', 'binary (GraphDef) topologies are not supported; save a LayersModel');
   }
-  const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tfjs().io.CompositeArrayBuffer.join(artifacts.weightData);
   const weights = await store.put(join(dir, WEIGHTS_BIN), new Uint8Array(weightData));
   const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }];
   // The same fields tf.io's own handlers write (its builder for them is not exported).
@@ -51,7 +60,7 @@ async function saveArtifacts(
   if (artifacts.modelInitializer != null) modelJson.modelInitializer = artifacts.modelInitializer;
   if (artifacts.initializerSignature != null) modelJson.initializerSignature = artifacts.initializerSignature;
   const json = await store.putJson(join(dir, MODEL_JSON), modelJson);
-  return { modelJson: json, weights, info: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  return { modelJson: json, weights, info: tfjs().io.getModelArtifactsInfoForJSON(artifacts) };
 }
 
 async function loadArtifacts(store: ObjectStore, modelJsonKey: string): Promise<tf.io.ModelArtifacts> {
@@ -60,7 +69,7 @@ async function loadArtifacts(store: ObjectStore, modelJsonKey: string): Promise<
     throw new CorruptDataError(modelJsonKey, 0, 'not a TF.js model.json (no modelTopology)');
   }
   const dir = dirOf(modelJsonKey);
-  return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+  return tfjs().io.getModelArtifactsForJSON(modelJson, async (manifest) => {
     const specs: tf.io.WeightsManifestEntry[] = [];
     const buffers: Buffer[] = [];
     for (const group of manifest ?? []) {
@@ -113,7 +122,7 @@ export async function saveModelToBucket(
 /** Loads a LayersModel from its model.json key (weights resolved relative to it). NotFoundError when absent. */
 export async function loadModelFromBucket(store: ObjectStore, modelJsonKey: string): Promise<tf.LayersModel> {
   validateKey(modelJsonKey, 'modelJsonKey');
-  return tf.loadLayersModel({ load: () => loadArtifacts(store, modelJsonKey) });
+  return tfjs().loadLayersModel({ load: () => loadArtifacts(store, modelJsonKey) });
 }
 
 /** The userDefinedMetadata saved with a checkpoint (undefined when there is none), without loading weights. */

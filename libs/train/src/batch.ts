@@ -1,4 +1,5 @@
-import { augmentImage, type Rng } from '@selftrain/augment';
+import { augmentImage } from '@selftrain/augment';
+import type { Rng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import type { AugmentLevel } from './train-options';
 

@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { initBackend, tf } from '@selftrain/compute';
 import { retinaNetAnchors } from '@selftrain/models';
 import { assignDetectionTargets } from './detection-targets';

@@ -1,9 +1,11 @@
-import { augmentAnnotated, type Box, type Rng } from '@selftrain/augment';
+import { augmentAnnotated, type Box } from '@selftrain/augment';
+import type { Rng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import type { AnchorSet } from '@selftrain/models';
 import type { AugmentSettings, ImageShape } from './batch';
 import { detectionTargetTensors, type AssignOptions, type DetectionTargetTensors, type GroundTruthBoxes } from './detection-targets';
-import { IGNORE_LABEL, masksToLabels } from './segmentation-loss';
+import { IGNORE_LABEL } from '@selftrain/metrics';
+import { masksToLabels } from './segmentation-loss';
 
 /**
  * One detection or segmentation example, in the records' terms (ImageRecord of @selftrain/data passes

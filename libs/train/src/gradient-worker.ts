@@ -5,7 +5,7 @@
  * keeps no state between steps: the main thread owns the weights and the optimizer.
  */
 import { parentPort } from 'node:worker_threads';
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { initBackend, tf, type BackendChoice } from '@selftrain/compute';
 // Registers the zoo's custom layers (stochastic depth, ...) so the architecture can be rebuilt from JSON.
 import '@selftrain/models';

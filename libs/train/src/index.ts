@@ -19,7 +19,6 @@ export * from './decode-detections';
 export * from './dense-predictors';
 export * from './score-detections';
 export * from './score-segmentation';
-export * from './dense-training-bench';
 export * from './dense-batch';
 export * from './dense-training';
 export * from './training-loop';

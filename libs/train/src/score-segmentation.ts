@@ -1,8 +1,7 @@
 import { InputError } from '@selftrain/errors';
-import { SegmentationConfusion } from '@selftrain/metrics';
+import { IGNORE_LABEL, SegmentationConfusion } from '@selftrain/metrics';
 import { forEachSegmentationBatch, type SegmentationPredictFn } from './dense-predictors';
 import type { SizedImage } from './image-batches';
-import { IGNORE_LABEL } from './segmentation-loss';
 
 /** What scoring needs of a labeled segmentation record (libs/data's ImageRecord fits). */
 export interface SegmentationRecord extends SizedImage {

@@ -1,6 +1,5 @@
 import { tf } from '@selftrain/compute';
-
-export const IGNORE_LABEL = 255;
+import { IGNORE_LABEL } from '@selftrain/metrics';
 
 /**
  * Per-pixel softmax cross-entropy that skips the ignore label: mean over the non-ignored pixels of the

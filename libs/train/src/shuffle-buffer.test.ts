@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { ShuffleBuffer } from './shuffle-buffer';
 
 async function* numbers(n: number, opened: { count: number }) {

@@ -1,4 +1,4 @@
-import type { Rng } from '@selftrain/augment';
+import type { Rng } from '@selftrain/random';
 
 /**
  * Random samples from a stream too large to hold: keeps `capacity` items, replacing each one drawn with

@@ -1,4 +1,4 @@
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import { argmaxRows, top1 } from '@selftrain/metrics';
 import type { TrainResult } from '@selftrain/proto';

@@ -8,7 +8,8 @@ import { evaluateSegmenter } from './score-segmentation';
 import { validationRecords, weightedHalvesStep, type DenseTrainingInput } from './dense-training';
 import { trainableVariables } from './trainable-variables';
 import { runTraining, type TrainingTask } from './training-loop';
-import { IGNORE_LABEL, segmentationCrossEntropy } from './segmentation-loss';
+import { IGNORE_LABEL } from '@selftrain/metrics';
+import { segmentationCrossEntropy } from './segmentation-loss';
 
 export interface TrainSegmenterInput extends DenseTrainingInput {
   /** An FPN segmenter (buildSegmenter): logits [B, H, W, numClasses]. */

@@ -1,4 +1,4 @@
-import { createRng, type Rng } from '@selftrain/augment';
+import { createRng, type Rng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
 import type { Artifact, TrainResult } from '@selftrain/proto';

@@ -1,4 +1,4 @@
-import { createRng, type Rng } from '@selftrain/augment';
+import { createRng, type Rng } from '@selftrain/random';
 import type { tf } from '@selftrain/compute';
 import { CancelledError, InputError } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';

@@ -1,5 +1,6 @@
 import { detectorAnchors } from '@selftrain/checkpoints';
 import { readSplit, splitOf, type ImageRecord, type Task } from '@selftrain/data';
+import { IGNORE_LABEL } from '@selftrain/metrics';
 import { InputError } from '@selftrain/errors';
 import { trainDetector, trainSegmenter, type DenseExample } from '@selftrain/train';
 import type { TaskTrainer } from './task-trainer';
@@ -33,7 +34,7 @@ function denseTrainer(task: Exclude<Task, 'classification'>): TaskTrainer<DenseE
       const numClasses = input.manifest.classNames.length;
       return task === 'detection'
         ? trainDetector({ ...input, anchors: detectorAnchors(input.model), numClasses: numClasses - 1 })
-        : trainSegmenter({ ...input, numClasses, ignoreLabel: input.manifest.ignoreLabel || 255 });
+        : trainSegmenter({ ...input, numClasses, ignoreLabel: input.manifest.ignoreLabel || IGNORE_LABEL });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
 import { tf } from '@selftrain/compute';
 import { loadManifest, readSplit, splitOf, streamShards, taskOf, type ImageRecord, type Task } from '@selftrain/data';

@@ -16,7 +16,7 @@ const CHROMIUM = '/usr/bin/chromium';
 // The flags this machine needs: with background networking on, Chromium's connections to Google are
 // refused many at a time by the closed network.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const CLI = path.join(path.dirname(require.resolve('@selftrain/pipeline')), 'cli.js');
+const CLI = path.join(path.dirname(require.resolve('@selftrain/cli/package.json')), 'dist', 'cli.js');
 const SCREENSHOT_COPY = path.resolve(__dirname, '..', '..', '..', 'docs', 'report-screenshot.png');
 const RUN = 'report-e2e';
 

@@ -125,11 +125,13 @@ test('undecodable bytes are bad input (INVALID_ARGUMENT naming the request and t
   }
 });
 
-/** The dotted field paths of a request message, as the validators name them (`options.batch_size`, `pseudo_shards[3].key`). */
+/** The dotted field paths of a request message, as the validators name them (`options.batch_size`, `pseudo_shards[3].key`, `options.scales[0]`). */
 function fieldPaths(spec: MethodUnderTest['spec'], prefix = ''): string[] {
   return spec.fields.flatMap((f) => {
     const name = `${prefix}${f.name}`;
-    return typeof f.kind === 'object' ? [name, ...fieldPaths(f.kind, f.repeated ? `${name}[].` : `${name}.`)] : [name];
+    if (typeof f.kind === 'object') return [name, ...fieldPaths(f.kind, f.repeated ? `${name}[].` : `${name}.`)];
+    // A repeated scalar is named as a whole or by its element (`options.scales[0]`).
+    return f.repeated ? [name, `${name}[]`] : [name];
   });
 }
 

@@ -1,18 +1,13 @@
-// A seeded generator (mulberry32): every malformed request is reproducible from the seed printed with it.
+import { mulberry32 } from '@selftrain/random';
+
+// Every malformed request is reproducible from the seed printed with it (mulberry32: the sequence the
+// seeds of earlier failures refer to).
 export class SeededRandom {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** Integer in [0, n). */

@@ -1,18 +1,8 @@
 // A seeded, messy COCO fixture (crowds, all three size ranges, wrong-class and duplicate detections,
 // scores on a 0.05 grid so ties are common, one image over the 100-detection cap) for checking
 // cocoBoxEval against numbers produced by pycocotools itself. Test-only; not exported.
+import { mulberry32 } from '@selftrain/random';
 import type { CocoDetection, CocoGroundTruth } from '../coco-box-ap.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface RandomCocoFixture {
   imageIds: number[];

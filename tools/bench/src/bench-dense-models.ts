@@ -1,7 +1,7 @@
 /**
  * Training and labeling img/s of the dense models on 96x96 one-channel scenes, batch 16, on the current
  * backend (wasm after benchTrainingSpeed). Part of `npm run bench`; takes ~15 s.
- *  - training: one detector (RetinaNet) step and one segmenter step (@selftrain/train benchDenseTraining);
+ *  - training: one detector (RetinaNet) step and one segmenter step (benchDenseTraining);
  *  - detector labeling: inference + decode + per-class NMS per image, as the labeler runs it (`detect`, score
  *    threshold 0.05, IoU 0.5, 100 per image). An untrained detector scores every anchor near its 0.01
  *    prior, so almost nothing reaches NMS; the worst case (score threshold 0.001: the top 1000 anchors x
@@ -11,7 +11,8 @@
  */
 import { tf } from '@selftrain/compute';
 import { buildRetinaNet, buildSegmenter, MULTI_SCALE_SCALES, predictSegmentationMultiScale, retinaNetAnchors } from '@selftrain/models';
-import { benchDenseTraining, detect, type DecodeDetectionsOptions, type DenseTrainingSpeed } from '@selftrain/train';
+import { detect, type DecodeDetectionsOptions } from '@selftrain/train';
+import { benchDenseTraining, type DenseTrainingSpeed } from './dense-training-bench';
 
 const SIZE = 96;
 const BATCH = 16;

@@ -1,12 +1,7 @@
-import { createRng } from '@selftrain/augment';
+import { createRng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import { buildRetinaNet, buildSegmenter, retinaNetAnchors } from '@selftrain/models';
-import type { DenseExample } from './dense-batch';
-import { SgdMomentum } from './sgd-momentum';
-import { detectionStep } from './train-detector';
-import { TEACHER_DEFAULTS } from './train-options';
-import { segmentationStep } from './train-segmenter';
-import type { StepContext, TrainingTask } from './training-loop';
+import { SgdMomentum, TEACHER_DEFAULTS, detectionStep, segmentationStep, type DenseExample, type StepContext, type TrainingTask } from '@selftrain/train';
 
 export interface DenseTrainingBenchOptions {
   /** square input side (default 96) */
@@ -31,7 +26,7 @@ export interface DenseTrainingSpeed {
  * Training speed of the detector's and the segmenter's step as a teacher job runs them (detectionStep,
  * segmentationStep: the batch built and augmented at the teacher's default level, targets assigned, the
  * real losses and SGD-momentum update), on seeded synthetic scenes at the default small configurations,
- * on the current backend. Used by the pipeline's bench.
+ * on the current backend. Used by `npm run bench` (bench-dense-models).
  */
 export function benchDenseTraining(opts: DenseTrainingBenchOptions = {}): DenseTrainingSpeed[] {
   const size = opts.size ?? 96;

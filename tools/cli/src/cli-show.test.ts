@@ -2,23 +2,18 @@
 // pseudo-label shard; no services, no training.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeShard, type ImageRecord } from '@selftrain/data';
+import { saveRunRecord } from '@selftrain/pipeline/records';
 import { RunRecord } from '@selftrain/proto';
-import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
-import { saveRunRecord } from './run-record-store';
+import { openTestBucket, runCli, type TestBucket } from './testing/cli-harness';
 
-let home: string;
-let s3: EmbeddedS3;
-let store: S3ObjectStore;
+let bucket: TestBucket;
 
 before(async () => {
-  home = mkdtempSync(path.join(tmpdir(), 'selftrain-show-'));
-  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
-  store = await S3ObjectStore.connect({ ...s3.config, createBucket: true });
+  bucket = await openTestBucket('show');
+  const { store } = bucket;
   const scenes: ImageRecord[] = Array.from({ length: 6 }, (_, i) => ({
     key: `u-${i}`, image: new Uint8Array(96 * 96).fill(40 + i), height: 96, width: 96, channels: 1,
     objects: [{ xmin: 0.1, ymin: 0.2, xmax: 0.5, ymax: 0.6, label: 1 + i }],
@@ -32,30 +27,16 @@ before(async () => {
   await saveRunRecord(store, RunRecord.fromPartial({ runId: 'fresh', state: 'running', generations: [generation([])] }));
 });
 
-after(async () => {
-  store.close();
-  await s3.close();
-  rmSync(home, { recursive: true, force: true });
-});
+after(() => bucket.close());
 
-// Asynchronous: the S3 server the CLI talks to runs in this process and must keep answering.
-function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const c = s3.config;
-  const env = { ...process.env, SELFTRAIN_HOME: home, S3_ENDPOINT: `http://${c.endPoint}:${c.port}`, S3_BUCKET: c.bucket, S3_ACCESS_KEY: c.accessKey, S3_SECRET_KEY: c.secretKey };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.resolve(__dirname, 'cli.js'), ...args], { env, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args, bucket.env);
 
 const pngSize = (png: Buffer) => ({ signature: png.subarray(1, 4).toString('latin1'), width: png.readUInt32BE(16), height: png.readUInt32BE(20) });
 
 test('show RUN writes the grid under SELFTRAIN_HOME/reports; --count and --out', async () => {
   const all = await cli(['show', 'det']);
   assert.equal(all.status, 0, all.stderr);
-  const file = path.join(home, 'reports', 'det-samples.png');
+  const file = path.join(bucket.home, 'reports', 'det-samples.png');
   assert.equal(all.stdout.trim(), file);
   assert.match(all.stderr, /6 detection pseudo-labels of generation 0/);
   // 6 tiles of 96 px at 2x in one row: 4 + 6 * (192 + 2 * 3 + 4) px wide.
@@ -63,7 +44,7 @@ test('show RUN writes the grid under SELFTRAIN_HOME/reports; --count and --out',
   assert.deepEqual([size.signature, size.width], ['PNG', 4 + 6 * 202]);
   assert.ok(size.height > 4 + 198 + 4, 'one row of tiles and the legend of the six classes');
 
-  const out = path.join(home, 'two.png');
+  const out = path.join(bucket.home, 'two.png');
   const two = await cli(['show', 'det', '--count', '2', '--out', out]);
   assert.equal(two.status, 0, two.stderr);
   assert.equal(pngSize(readFileSync(out)).width, 4 + 2 * 202);

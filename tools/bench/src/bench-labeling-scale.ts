@@ -1,10 +1,8 @@
 import { silentLogger } from '@selftrain/logger';
 import { LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
 import { call } from '@selftrain/rpc';
-import { runOnReplicas } from './labeler-pool';
+import { runOnReplicas, validateSpec, type ServiceClients } from '@selftrain/pipeline';
 import { cpuSeconds } from './process-memory';
-import type { ServiceClients } from './service-clients';
-import { validateSpec } from './spec';
 
 /** As the driver runs them: the spec's default labeling.concurrency shards in flight per replica. */
 const DEFAULT_CONCURRENCY = validateSpec({}).labeling.concurrency;

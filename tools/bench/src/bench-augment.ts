@@ -1,10 +1,6 @@
-// Throughput check: `node dist/bench.js [seconds-per-case]`. Not part of the test run.
-import { AUGMENT_LEVELS } from './augment-level.js';
-import { augmentAnnotated } from './augment-annotated.js';
-import { augmentImage } from './augment-image.js';
-import { createImage } from './image.js';
-import { createRng, type Rng } from './rng.js';
-import type { Box } from './transform-boxes.js';
+// Throughput check: `node tools/bench/dist/bench-augment.js [seconds-per-case]`. Not part of the test run.
+import { AUGMENT_LEVELS, augmentAnnotated, augmentImage, createImage, type Box } from '@selftrain/augment';
+import { createRng, type Rng } from '@selftrain/random';
 
 const seconds = Number(process.argv[2] ?? 1);
 

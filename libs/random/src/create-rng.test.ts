@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng } from './rng.js';
+import { createRng } from './create-rng';
 
 const draw = (seed: number, n = 20) => {
   const rng = createRng(seed);

@@ -24,14 +24,9 @@ import { predictProbabilities } from '@selftrain/train';
 import { benchTrainingSpeed } from './bench-training-speed';
 import { benchDataParallel } from './bench-data-parallel';
 import { benchDenseModels, denseModelLines, type DenseModelsBench } from './bench-dense-models';
-import { startLocalStack } from './local-stack';
-import { selftrainHome } from './open-store';
+import { connectServices, followJob, loadRunRecord, selftrainHome, startLocalStack, validateSpec } from '@selftrain/pipeline';
 import { peakRssMiB } from './process-memory';
-import { loadRunRecord } from './run-record-store';
-import { connectServices } from './service-clients';
-import { followJob } from './watch-job';
 import { benchLabelingScale } from './bench-labeling-scale';
-import { validateSpec } from './spec';
 
 /**
  * Shards per labeling pass. A default run gives each of its two labelers 14-15 shards; 8 keep the ends of a

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { InputError, NotFoundError } from '@selftrain/errors';
-import { MemoryObjectStore } from './memory-store';
+import { MemoryObjectStore } from './memory-object-store';
 
 test('memory store follows the ObjectStore contract', async () => {
   const s = new MemoryObjectStore();

@@ -1,7 +1,6 @@
 import { UnavailableError } from '@selftrain/errors';
 import { checkHealth, securityForHost, type ClientSecurity } from '@selftrain/rpc';
-import { resolveReplicas } from './labeler-pool';
-import type { ServiceAddresses } from './service-clients';
+import { resolveReplicas, type ServiceAddresses } from '@selftrain/pipeline';
 
 /**
  * Waits until every service, and every labeler replica behind its name, answers its health check with

@@ -1,8 +1,7 @@
 // Measures a full Fashion-MNIST ingest into memory and shard decode speed:
-// `node dist/bench-ingest.js` (one core, no bucket).
-import { ingestFashionMnist } from './ingest-fashion-mnist';
-import { readShard } from './shard';
-import { MemoryObjectStore } from './testing/memory-store';
+// `node tools/bench/dist/bench-ingest.js` (one core, no bucket).
+import { ingestFashionMnist, readShard } from '@selftrain/data';
+import { MemoryObjectStore } from '@selftrain/storage';
 
 async function main(): Promise<void> {
   const store = new MemoryObjectStore();

@@ -1,9 +1,9 @@
-// Test-only ObjectStore kept in a Map: same contract as S3ObjectStore (NotFoundError on missing
-// keys, sha256 recorded at put time, sorted recursive list) so lib tests need no bucket.
+// An ObjectStore kept in a Map, for lib tests and benches: the same contract as S3ObjectStore (NotFoundError
+// on missing keys, sha256 recorded at put time, sorted recursive list), so they need no bucket.
 import { createHash } from 'node:crypto';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
-import type { ObjectStore } from '@selftrain/storage';
+import type { ObjectStore } from './object-store';
 
 interface Entry {
   data: Buffer;

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
+import type { Logger } from '@selftrain/logger';
+import { loadRunRecord, loadSpecFile, openStore, ProgressDisplay, resultsTable, runPipeline, validateSpec, type RunSpec } from '@selftrain/pipeline';
+import { flag } from './cli-args';
+import { withServices } from './with-services';
+
+/** `run --resume RUN`: the spec the run was started with, from its record; finished stages are reused. */
+async function specOfRun(runId: string, logger: Logger): Promise<RunSpec> {
+  const { store, close } = await openStore(logger);
+  try {
+    const record = await loadRunRecord(store, runId);
+    if (!record) throw new InputError('--resume', `no run ${runId} in bucket ${store.bucket}`);
+    return validateSpec(JSON.parse(record.specJson));
+  } finally {
+    await close();
+  }
+}
+
+/** `selftrain run [SPEC] | --resume RUN`: the whole loop, then the results table. */
+export async function runCommand(args: string[], logger: Logger): Promise<number> {
+  const display = new ProgressDisplay();
+  const resumeId = flag(args, '--resume');
+  const spec = resumeId ? await specOfRun(resumeId, logger) : loadSpecFile(args.find((a) => !a.startsWith('--')));
+  return withServices(spec.services, spec.local.labelers, logger, display, async (deps, bucket) => {
+    const started = Date.now();
+    const record = await runPipeline(spec, { ...deps, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
+      // Finished stages are in the record: say how to continue rather than start over.
+      if (!(err instanceof ConflictError || err instanceof InputError || err instanceof InputErrors)) {
+        process.stderr.write(`run ${spec.name} stopped; once the cause is fixed, continue with: selftrain run --resume ${spec.name}\n`);
+      }
+      throw err;
+    });
+    process.stdout.write(`\n${resultsTable(record)}\n\nrun ${record.runId} ${record.state} in ${((Date.now() - started) / 1000).toFixed(0)} s; record: s3://${bucket}/runs/${record.runId}/run.json\n`);
+    return 0;
+  });
+}

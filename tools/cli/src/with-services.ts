@@ -1,0 +1,41 @@
+import { InputError } from '@selftrain/errors';
+import type { Logger } from '@selftrain/logger';
+import { connectServices, openStore, selftrainHome, serviceAddressesFromEnv, startLocalStack, type DriverDeps, type ProgressDisplay, type ServiceAddresses } from '@selftrain/pipeline';
+import { clientSecurityFromEnv } from '@selftrain/rpc';
+import { waitForServices } from './wait-for-services';
+
+/** SELFTRAIN_WAIT_SECONDS: how long a run waits for remote services to be SERVING (default 300). */
+function waitSeconds(): number {
+  const raw = process.env.SELFTRAIN_WAIT_SECONDS;
+  const n = raw === undefined || raw === '' ? 300 : Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new InputError('SELFTRAIN_WAIT_SECONDS', `must be a number of seconds, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * The services a command talks to: SELFTRAIN_* or the spec's services section when set (waiting until
+ * they serve), else the four started here as processes, for as long as `work` runs.
+ */
+export async function withServices(
+  fromSpec: ServiceAddresses, labelers: number, logger: Logger, display: ProgressDisplay,
+  work: (deps: Omit<DriverDeps, 'requestId'>, bucket: string) => Promise<number>,
+): Promise<number> {
+  const remote = serviceAddressesFromEnv() ?? (fromSpec.teacher !== '' ? fromSpec : undefined);
+  const security = clientSecurityFromEnv();
+  const { store, config, close } = await openStore(logger);
+  const stack = remote ? undefined : await startLocalStack({ home: selftrainHome(), labelers, logger, storage: config });
+  const addresses = stack?.addresses ?? remote!;
+  try {
+    if (remote) await waitForServices(remote, security, waitSeconds(), (m) => display.note(m));
+    const clients = connectServices(addresses, security);
+    try {
+      display.note(`services: teacher ${addresses.teacher}, student ${addresses.student}, evaluator ${addresses.evaluator}, labelers ${addresses.labelers.join(' ')}`);
+      return await work({ store, clients, logger, display }, config.bucket);
+    } finally {
+      clients.close();
+    }
+  } finally {
+    await stack?.stop();
+    await close();
+  }
+}
