@@ -37,8 +37,8 @@ export async function labelDenseShard(
   assertOptionsFitTask(task, input.options, dense);
   const numClasses = manifest.classNames.length;
   const options: DenseOptions = task === 'detection'
-    ? { task, ...detectionShardOptions(input.options, dense) }
-    : { task, ...segmentationShardOptions(input.options, dense, manifest.ignoreLabel) };
+    ? { task, ...detectionShardOptions(dense) }
+    : { task, ...segmentationShardOptions(dense, manifest.ignoreLabel) };
   const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
   assertCheckpointFitsTask(model, task, numClasses, manifest.channels);
   const keys = pseudoShardKeys(input.outputPrefix, checkpointSha, shardInfo.sha256, options);
