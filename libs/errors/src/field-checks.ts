@@ -32,13 +32,3 @@ export function requireKey(value: string | undefined, field: string, maxBytes = 
   if (problem) throw new InputError(field, `${problem}: ${JSON.stringify(key.slice(0, 80))}`);
   return key;
 }
-
-/** A number field where 0 means "use the default" (proto3 has no presence for scalars). */
-export function numberOr(value: number | undefined, fallback: number, field: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
-  if (value === undefined || value === 0) return fallback;
-  if (!Number.isFinite(value)) throw new InputError(field, `must be a finite number, got ${value}`);
-  if (range.integer && !Number.isInteger(value)) throw new InputError(field, `must be an integer, got ${value}`);
-  if (range.min !== undefined && value < range.min) throw new InputError(field, `must be >= ${range.min}, got ${value}`);
-  if (range.max !== undefined && value > range.max) throw new InputError(field, `must be <= ${range.max}, got ${value}`);
-  return value;
-}

@@ -1,5 +1,6 @@
 import { loadManifest, readSplit, splitOf, taskOf, type Task } from '@selftrain/data';
-import { InputError, MAX_PREFIX_BYTES, numberOr, requireId, requireKey } from '@selftrain/errors';
+import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
+import { EVALUATION_OPTIONS, resolveOption } from '@selftrain/options';
 import type { EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
 import { classificationEvaluator } from './evaluate-classification';
 import { detectionEvaluator } from './evaluate-detections';
@@ -11,8 +12,8 @@ export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
     checkpoint: requireKey(req.checkpoint, 'checkpoint'),
     dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
     split: req.split ? requireId(req.split, 'split') : 'test',
-    batchSize: numberOr(req.batchSize, 256, 'batch_size', { integer: true, min: 1, max: 4096 }),
-    threshold: numberOr(req.threshold, 0.5, 'threshold', { min: 0, max: 1 }),
+    batchSize: resolveOption(EVALUATION_OPTIONS.batchSize, req.batchSize, 'batch_size'),
+    threshold: resolveOption(EVALUATION_OPTIONS.threshold, req.threshold, 'threshold'),
     predictionsPrefix: req.predictionsPrefix ? requireKey(req.predictionsPrefix, 'predictions_prefix', MAX_PREFIX_BYTES) : '',
   };
 }

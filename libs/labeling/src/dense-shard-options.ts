@@ -13,8 +13,10 @@ export interface DenseShardOptions {
   dropEmptyImages: boolean;
   /** Empty: the paper's six scales. */
   scales: number[];
-  /** As requested; 0 = the task's default (smaller than classification's: dense inference is heavier). */
-  batchSize: number;
+  /** As requested; undefined = the task's default (LABELING_OPTIONS). */
+  batchSize: number | undefined;
+  /** As requested; undefined = the task's default (detection's is lower than classification's). */
+  threshold: number | undefined;
 }
 
 /** Larger scales of a 96 px image cost 16x a plain pass and more; nothing the papers use goes past 2. */
@@ -27,7 +29,7 @@ export function denseShardOptions(o: LabelingOptions | undefined): DenseShardOpt
   scales.forEach((s, i) => {
     if (!(Number.isFinite(s) && s > 0 && s <= MAX_LABELING_SCALE)) throw new InputError(`options.scales[${i}]`, `must be in (0, ${MAX_LABELING_SCALE}], got ${s}`);
   });
-  return { softNms: o?.softNms ?? false, dropEmptyImages: o?.dropEmptyImages ?? false, scales: [...scales], batchSize: o?.batchSize ?? 0 };
+  return { softNms: o?.softNms ?? false, dropEmptyImages: o?.dropEmptyImages ?? false, scales: [...scales], batchSize: o?.batchSize, threshold: o?.threshold };
 }
 
 /**
@@ -49,13 +51,13 @@ export function assertOptionsFitTask(task: Task, options: Pick<ResolvedLabelingO
   if (task !== 'segmentation' && dense.scales.length > 0) refuse('scales', 'segmentation');
 }
 
-export function detectionShardOptions(options: Pick<ResolvedLabelingOptions, 'threshold'>, dense: DenseShardOptions): ResolvedDetectionLabelingOptions {
+export function detectionShardOptions(dense: DenseShardOptions): ResolvedDetectionLabelingOptions {
   return resolveDetectionLabelingOptions({
-    threshold: options.threshold, nms: dense.softNms ? 'soft-nms' : 'nms', keepEmptyImages: !dense.dropEmptyImages, batchSize: dense.batchSize,
+    threshold: dense.threshold, nms: dense.softNms ? 'soft-nms' : 'nms', dropEmptyImages: dense.dropEmptyImages, batchSize: dense.batchSize,
   });
 }
 
 /** `ignoreLabel`: the manifest's (0, unset, is the data lib's default). */
-export function segmentationShardOptions(options: Pick<ResolvedLabelingOptions, 'threshold'>, dense: DenseShardOptions, ignoreLabel: number): ResolvedSegmentationLabelingOptions {
-  return resolveSegmentationLabelingOptions({ threshold: options.threshold, scales: dense.scales, ignoreLabel: ignoreLabel || IGNORE_LABEL, batchSize: dense.batchSize });
+export function segmentationShardOptions(dense: DenseShardOptions, ignoreLabel: number): ResolvedSegmentationLabelingOptions {
+  return resolveSegmentationLabelingOptions({ threshold: dense.threshold, scales: dense.scales, ignoreLabel: ignoreLabel || IGNORE_LABEL, batchSize: dense.batchSize });
 }

@@ -28,7 +28,7 @@ test('detection: the detector sees batches of [0, 1] images and its boxes become
     return Array.from({ length: b }, (_, i) => [{ xmin: 0.1, ymin: 0.2, xmax: 0.3, ymax: 0.4, label: 1, score: data[i * h * w] + 0.3 }]);
   };
   const before = tf.memory().numTensors;
-  const o = resolveDetectionLabelingOptions({ batchSize: 2, keepEmptyImages: false });
+  const o = resolveDetectionLabelingOptions({ threshold: 0.5, batchSize: 2, dropEmptyImages: true });
   const { records: out, stats } = await labelDetectionRecords(records(5, 8), stub, 2, o, [{ key: 'h', objects: [] }]);
   assert.equal(tf.memory().numTensors, before, 'every batch tensor is disposed');
   assert.deepEqual(seen.map((s) => s.shape), [[2, 8, 8, 1], [2, 8, 8, 1], [1, 8, 8, 1]]);

@@ -17,7 +17,6 @@ import { labelDetectionRecords, labelingDecodeOptions } from './label-detection-
 import { labelSegmentationRecords } from './label-segmentation-records';
 import { labelShard, validateLabelShardRequest } from './label-shard';
 import type { LabelerDeps } from './task-labeler';
-import { resolveLabelingOptions } from './labeling-options';
 
 // Untrained models: these tests are about the plumbing (options in, records and stats out, reuse),
 // so the expected output is the library functions' on the same records and options.
@@ -94,7 +93,7 @@ test('detection: boxes (Soft-NMS, the requested threshold) land in a pseudo shar
   const res = await labelShard(deps, request('datasets/det', models.detector.key, shard.key, 'runs/r/pseudo-det', opts));
   assert.equal(res.reused, false);
 
-  const o = detectionShardOptions(resolveLabelingOptions(LabelingOptions.fromPartial(opts)), denseShardOptions(LabelingOptions.fromPartial(opts)));
+  const o = detectionShardOptions(denseShardOptions(LabelingOptions.fromPartial(opts)));
   assert.equal(o.nms, 'soft-nms');
   const expected = await labelDetectionRecords(input, retinaNetDetector(models.detector.model, detectorAnchors(models.detector.model), labelingDecodeOptions(o)), 3, o);
   const written = readShard(await store.get(res.output!.key), res.output!.key);
@@ -147,7 +146,7 @@ test('segmentation: multi-scale masks with the manifest ignore label; pixel stat
   const res = await labelShard(deps, request('datasets/seg', models.segmenter.key, shard.key, 'runs/r/pseudo-seg', opts));
   assert.equal(res.reused, false);
 
-  const o = segmentationShardOptions(resolveLabelingOptions(LabelingOptions.fromPartial(opts)), denseShardOptions(LabelingOptions.fromPartial(opts)), manifest.ignoreLabel);
+  const o = segmentationShardOptions(denseShardOptions(LabelingOptions.fromPartial(opts)), manifest.ignoreLabel);
   assert.deepEqual([o.scales, o.ignoreLabel], [[0.5, 1], 255]);
   const expected = await labelSegmentationRecords(input, segmentationPredictor(models.segmenter.model, o.scales), 3, o);
   const written = readShard(await store.get(res.output!.key), res.output!.key);

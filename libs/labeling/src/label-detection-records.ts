@@ -43,7 +43,7 @@ export async function labelDetectionRecords(
  */
 export const detectionLabeler: TaskLabeler = {
   resolve(input, manifest) {
-    const o = detectionShardOptions(input.options, input.dense ?? denseShardOptions(undefined));
+    const o = detectionShardOptions(input.dense ?? denseShardOptions(undefined));
     const numClasses = manifest.classNames.length;
     return {
       options: { task: 'detection', ...o },

@@ -37,7 +37,7 @@ export async function labelSegmentationRecords(
  */
 export const segmentationLabeler: TaskLabeler = {
   resolve(input, manifest) {
-    const o = segmentationShardOptions(input.options, input.dense ?? denseShardOptions(undefined), manifest.ignoreLabel);
+    const o = segmentationShardOptions(input.dense ?? denseShardOptions(undefined), manifest.ignoreLabel);
     const numClasses = manifest.classNames.length;
     return {
       options: { task: 'segmentation', ...o },

@@ -1,4 +1,5 @@
-import { InputError, numberOr } from '@selftrain/errors';
+import { InputError } from '@selftrain/errors';
+import { defaultFor, LABELING_OPTIONS, resolveOption } from '@selftrain/options';
 import type { LabelingOptions } from '@selftrain/proto';
 
 export interface ResolvedLabelingOptions {
@@ -11,29 +12,26 @@ export interface ResolvedLabelingOptions {
   batchSize: number;
 }
 
-/**
- * Images per inference batch when labeling classification shards. 32 to 256 run at the same img/s on the
- * native kernels (measured: 3,850-3,990 img/s), and the labeler yields to its event loop between batches:
- * at 64 (~17 ms a batch) the next shard's fetch and decode keep up with this one's inference; at 256 they
- * fell ~120 ms behind every other shard.
- */
-export const CLASSIFICATION_LABEL_BATCH = 64;
+/** Images per inference batch when labeling classification shards (the reason is LABELING_OPTIONS'). */
+export const CLASSIFICATION_LABEL_BATCH: number = defaultFor(LABELING_OPTIONS.batchSize, 'classification');
 
+/** A classification request's options: a field left out takes its default, one sent (0 included) is kept. */
 export function resolveLabelingOptions(o: LabelingOptions | undefined): ResolvedLabelingOptions {
+  const L = LABELING_OPTIONS;
+  // Booleans are plain proto3 bools: unset is false.
   const balance = o?.balance ?? false;
   return {
-    // Defaults from the papers: hard labels at confidence >= 0.5; Noisy Student balancing above 0.3.
-    threshold: numberOr(o?.threshold, 0.5, 'options.threshold', { min: 0, max: 1 }),
+    threshold: resolveOption(L.threshold, o?.threshold, 'options.threshold'),
     soft: o?.soft ?? false,
-    temperature: numberOr(o?.temperature, 1, 'options.temperature', { min: 0.05, max: 20 }),
+    temperature: resolveOption(L.temperature, o?.temperature, 'options.temperature'),
     balance,
     perClassCap: balance ? requireCap(o?.perClassCap) : 0,
-    balanceMinConfidence: numberOr(o?.balanceMinConfidence, 0.3, 'options.balance_min_confidence', { min: 0, max: 1 }),
-    batchSize: numberOr(o?.batchSize, CLASSIFICATION_LABEL_BATCH, 'options.batch_size', { integer: true, min: 1, max: 4096 }),
+    balanceMinConfidence: resolveOption(L.balanceMinConfidence, o?.balanceMinConfidence, 'options.balance_min_confidence'),
+    batchSize: resolveOption(L.batchSize, o?.batchSize, 'options.batch_size', 'classification'),
   };
 }
 
 function requireCap(cap: number | undefined): number {
   if (!cap || cap < 1) throw new InputError('options.per_class_cap', 'must be >= 1 when options.balance is set');
-  return numberOr(cap, 1, 'options.per_class_cap', { integer: true, min: 1, max: 10_000_000 });
+  return resolveOption(LABELING_OPTIONS.perClassCap, cap, 'options.per_class_cap');
 }

@@ -9,13 +9,15 @@ export interface PseudoShardKeys {
 }
 
 /**
- * The output key is a digest of (teacher checkpoint sha256, input shard sha256, options): a finished
- * shard is found and reused, a retried one overwrites its own partial output. The stats object is
- * written last, so its presence means the shard is complete. Dense tasks put their task name in
- * `options`, so they never share a digest with classification.
+ * The output key is a digest of (teacher checkpoint sha256, input shard sha256, the options that change
+ * labels): a finished shard is found and reused, a retried one overwrites its own partial output. The
+ * inference batch size changes speed only, so it is left out. The stats object is written last, so its
+ * presence means the shard is complete. Dense tasks put their task name in `options`, so they never share
+ * a digest with classification.
  */
 export function pseudoShardKeys(outputPrefix: string, checkpointSha: string, shardSha: string, options: object): PseudoShardKeys {
-  const digest = createHash('sha256').update(`${checkpointSha}\n${shardSha}\n${JSON.stringify(options)}`).digest('hex').slice(0, 24);
+  const { batchSize: _speedOnly, ...labelChanging } = options as { batchSize?: number };
+  const digest = createHash('sha256').update(`${checkpointSha}\n${shardSha}\n${JSON.stringify(labelChanging)}`).digest('hex').slice(0, 24);
   return { digest, shard: `${outputPrefix}/${digest}.tfrecord`, stats: `${outputPrefix}/${digest}.stats.json` };
 }
 

@@ -15,7 +15,7 @@ const K = 3;
 
 test('options: defaults are the paper\'s; bad values name the field', () => {
   const o = resolveDetectionLabelingOptions();
-  assert.deepEqual(o, { threshold: 0.5, nms: 'nms', iouThreshold: 0.5, softNmsSigma: 0.3, keepEmptyImages: true, maxDetections: 100, batchSize: 16 });
+  assert.deepEqual(o, { threshold: 0.4, nms: 'nms', iouThreshold: 0.5, softNmsSigma: 0.3, dropEmptyImages: false, maxDetections: 100, batchSize: 16 });
   assert.equal(resolveDetectionLabelingOptions({ nms: 'soft-nms', threshold: 0.7 }).threshold, 0.7);
   assert.throws(() => resolveDetectionLabelingOptions({ threshold: 1.5 }), /options\.threshold/);
   assert.throws(() => resolveDetectionLabelingOptions({ nms: 'greedy' as never }), /options\.nms/);
@@ -39,7 +39,7 @@ test('per-shard statistics: images, kept images, boxes per image, per-class coun
     [], // no detection at all
     [det(1, 2), det(0.05, 1)],
   ];
-  const { records: out, stats } = pseudoLabelDetections(records, detections, K, resolveDetectionLabelingOptions(), [
+  const { records: out, stats } = pseudoLabelDetections(records, detections, K, resolveDetectionLabelingOptions({ threshold: 0.5 }), [
     { key: 'h1', objects: [{ xmin: 0, ymin: 0, xmax: 1, ymax: 1, label: 1 }, { xmin: 0, ymin: 0, xmax: 1, ymax: 1, label: 2 }] },
     { key: 'h2', objects: [] },
   ]);
@@ -55,10 +55,10 @@ test('per-shard statistics: images, kept images, boxes per image, per-class coun
 test('an image without a kept box is written as background or dropped, by option', () => {
   const records = [image('a'), image('b')];
   const detections = [[det(0.2)], [det(0.8)]];
-  const keep = pseudoLabelDetections(records, detections, K, resolveDetectionLabelingOptions({ keepEmptyImages: true }));
+  const keep = pseudoLabelDetections(records, detections, K, resolveDetectionLabelingOptions({ dropEmptyImages: false }));
   assert.deepEqual(keep.records.map((r) => [r.key, r.objects!.length]), [['a', 0], ['b', 1]]);
   assert.deepEqual([keep.stats.keptImages, keep.stats.droppedImages], [2, 0]);
-  const drop = pseudoLabelDetections(records, detections, K, resolveDetectionLabelingOptions({ keepEmptyImages: false }));
+  const drop = pseudoLabelDetections(records, detections, K, resolveDetectionLabelingOptions({ dropEmptyImages: true }));
   assert.deepEqual(drop.records.map((r) => r.key), ['b']);
   assert.deepEqual([drop.stats.keptImages, drop.stats.droppedImages, drop.stats.imagesWithBoxes], [1, 1, 1]);
 });

@@ -70,7 +70,7 @@ export function pseudoLabelDetections(
   records: readonly ImageRecord[],
   detections: readonly (readonly ScoredBox[])[],
   numClasses: number,
-  o: Pick<ResolvedDetectionLabelingOptions, 'threshold' | 'keepEmptyImages'>,
+  o: Pick<ResolvedDetectionLabelingOptions, 'threshold' | 'dropEmptyImages'>,
   human?: readonly Pick<ImageRecord, 'key' | 'objects'>[],
 ): DetectionPseudoLabels {
   if (records.length !== detections.length) throw new Error(`${records.length} records but detections for ${detections.length} images`);
@@ -92,7 +92,7 @@ export function pseudoLabelDetections(
     for (const b of objects) keptPerClass[b.label] += 1;
     boxes += objects.length;
     if (objects.length > 0) imagesWithBoxes += 1;
-    else if (!o.keepEmptyImages) return;
+    else if (o.dropEmptyImages) return;
     // Only what a human detection record carries: no class label, soft label or mask rides along.
     const rec: ImageRecord = { key: r.key, image: r.image, height: r.height, width: r.width, channels: r.channels, objects };
     if (r.encoded !== undefined) rec.encoded = r.encoded;

@@ -7,7 +7,7 @@ import { assertEnoughPseudoPixels } from './dense-pseudo-label-guards';
 import { mergeSegmentationLabelStats, pseudoMaskRecord, segmentationLabelStats, selectPseudoMask } from './select-pseudo-mask';
 
 test('options: multi-scale at the paper\'s six scales, threshold 0.5, ignore 255; bad values name the field', () => {
-  assert.deepEqual(resolveSegmentationLabelingOptions(), { threshold: 0.5, scales: [0.5, 0.75, 1, 1.25, 1.5, 1.75], ignoreLabel: 255, batchSize: 4 });
+  assert.deepEqual(resolveSegmentationLabelingOptions(), { threshold: 0.5, scales: [0.5, 0.75, 1, 1.25, 1.5, 1.75], ignoreLabel: 255, batchSize: 16 });
   assert.deepEqual(resolveSegmentationLabelingOptions({ scales: [1], ignoreLabel: 0 }).scales, [1]);
   assert.equal(resolveSegmentationLabelingOptions({ ignoreLabel: 0 }).ignoreLabel, 255); // proto3's unset
   assert.throws(() => resolveSegmentationLabelingOptions({ scales: [1, -0.5] }), /options\.scales\[1\]/);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { splitOf } from '@selftrain/data';
 import { ConflictError } from '@selftrain/errors';
-import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels, CLASSIFICATION_LABEL_BATCH } from '@selftrain/labeling';
+import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels } from '@selftrain/labeling';
 import type { Logger } from '@selftrain/logger';
+import { LABELING_OPTIONS, requestFields, STUDENT_OPTIONS } from '@selftrain/options';
 import {
-  JobState, type Artifact, type EvaluateRequest, type EvaluateResponse, type Generation, type LabelShardRequest,
+  JobState, type Artifact, type EvaluateRequest, type EvaluateResponse, type Generation, type LabelingOptions, type LabelShardRequest,
   type LabelShardResponse, type LabelStats, type RunRecord, type Shard, type Stage, type StartJobResponse,
   type StartStudentRequest, type StartTeacherRequest, type TrainResult,
 } from '@selftrain/proto';
@@ -154,8 +155,10 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       const st = spec.student;
       const request: StartStudentRequest = {
         jobId: jobId('student'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
-        options: trainOptionsFromSpec(st, st.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/student`, alpha: st.alpha,
-        pseudoFraction: st.pseudo_fraction, disableLossNormalization: !st.loss_normalization,
+        options: trainOptionsFromSpec(st, st.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/student`,
+        ...requestFields(STUDENT_OPTIONS, st as unknown as Record<string, unknown>),
+        // The proto's flag is the negation (a proto3 bool is false when unset, and normalization is on by default).
+        disableLossNormalization: !st.loss_normalization,
       };
       const result = await runTrainingJob(deps, 'student', request, `gen ${g} student`);
       Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact, ...gen.pseudoShards.map(shardArtifact)], outputs: [result.bestCheckpoint!], backend: result.backend });
@@ -197,12 +200,11 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       return await runOnReplicas(replicas, shards, (replica, shard) => {
         const request: LabelShardRequest = {
           checkpoint: checkpoint.key, dataset: spec.dataset.prefix, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
+          // Every label-changing option as the spec holds it; the inference batch size is the labeler's.
           options: {
-            threshold: spec.labeling.threshold, soft: spec.labeling.soft, temperature: spec.labeling.temperature, balance: spec.labeling.balance,
+            ...(requestFields(LABELING_OPTIONS, spec.labeling) as unknown as LabelingOptions), scales: [],
             // Noisy Student's per-class cap K is over the whole set; each shard gets its share.
             perClassCap: spec.labeling.balance ? Math.max(1, Math.round((cap * shard.records) / total)) : 0,
-            balanceMinConfidence: spec.labeling.balance_min_confidence, batchSize: spec.task === 'classification' ? CLASSIFICATION_LABEL_BATCH : 16,
-            softNms: spec.labeling.soft_nms, dropEmptyImages: spec.labeling.drop_empty_images, scales: [],
           },
         };
         // The output key is a digest of the inputs: a retry on another replica overwrites, never duplicates.

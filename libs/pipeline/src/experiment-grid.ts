@@ -1,8 +1,9 @@
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { InputError, InputErrors } from '@selftrain/errors';
-import { SIMCLR_DEFAULTS, TEACHER_DEFAULTS } from '@selftrain/train';
-import { int, num, trainFields, validateFields, validateSpec, type Field, type RunSpec, type TrainSpec } from './spec';
+import { AUGMENT_LEVELS, defaultFor, specValues, TRAIN_OPTIONS } from '@selftrain/options';
+import { SIMCLR_DEFAULTS } from '@selftrain/train';
+import { int, num, optionField, trainFields, validateFields, validateSpec, type Field, type RunSpec, type TrainSpec } from './spec';
 
 /**
  * The paper's study as a grid: labeled-data fraction x augmentation strength x initialisation x
@@ -36,19 +37,20 @@ export interface PretrainSpec {
 
 /** Model and width are the base teacher's (the init must fit the cells' encoder); no init of its own. */
 export type PretrainTrainSpec = Omit<TrainSpec, 'model' | 'width' | 'init_checkpoint' | 'auxiliary_dataset' | 'auxiliary_weight'>;
-const PRETRAIN_TRAIN_DEFAULTS = { ...TEACHER_DEFAULTS, maxSteps: 1500, evalEvery: 250, checkpointEvery: 250 };
-const pretrainFields = (d: typeof TEACHER_DEFAULTS): Record<string, Field> => {
-  const { model: _m, width: _w, init_checkpoint: _i, auxiliary_dataset: _a, auxiliary_weight: _aw, ...fields } = trainFields(d);
-  return fields;
+/** Pretraining is shorter than a run's teacher; the rest of its defaults are the teacher's (or SimCLR's). */
+const PRETRAIN_STEPS = { max_steps: 1500, eval_every: 250, checkpoint_every: 250 };
+const pretrainFields = (defaults: Record<string, unknown>): Record<string, Field> => {
+  const { model: _m, width: _w, init_checkpoint: _i, auxiliary_dataset: _a, auxiliary_weight: _aw, ...fields } = trainFields('teacher');
+  return Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, k in defaults ? ({ ...f, default: defaults[k] } as Field) : f]));
 };
 const PRETRAIN_SCHEMA: Record<string, Field> = {
   coarse_labels_per_class: int(1500, 1, 5900), coarse_val_per_class: int(100, 1, 1000),
-  supervised: { kind: 'section', fields: pretrainFields(PRETRAIN_TRAIN_DEFAULTS) },
+  supervised: { kind: 'section', fields: pretrainFields(PRETRAIN_STEPS) },
   simclr: { kind: 'section', fields: {
     // s2 views: at 28x28 the 0.5-2.0 scale jitter of s3/s4 often leaves two views sharing little (k-NN top-1 of
     // the encoder after 600 steps: s1 0.635, s2 0.693, s4 0.671; libs/train README).
-    ...pretrainFields({ ...SIMCLR_DEFAULTS, maxSteps: 1500, evalEvery: 250, checkpointEvery: 250, augment: 's2' }),
-    contrastive_temperature: num(0.5, 0.01, 10),
+    ...pretrainFields({ ...specValues(TRAIN_OPTIONS, SIMCLR_DEFAULTS), ...PRETRAIN_STEPS, augment: 's2' }),
+    contrastive_temperature: optionField(TRAIN_OPTIONS.contrastiveTemperature),
   } },
   joint_weight: num(1, 0.01, 100),
 };
@@ -81,8 +83,8 @@ export interface GridCell {
   spec: RunSpec;
 }
 
-const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
-const DEFAULT_AXES = { labeled_fraction: [1], augment: ['s1'], init: ['random'], self_training: [false, true] };
+const AUGMENTS: readonly string[] = AUGMENT_LEVELS;
+const DEFAULT_AXES = { labeled_fraction: [1], augment: [defaultFor(TRAIN_OPTIONS.augment)], init: ['random'], self_training: [false, true] };
 
 class GridError extends InputErrors {}
 

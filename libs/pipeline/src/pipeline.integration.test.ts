@@ -483,3 +483,31 @@ test('a teacher can start from a checkpoint in the bucket (the pretrained init)'
     jobId: 'init-missing', dataset: spec.dataset.prefix, outputPrefix: 'runs/init2/teacher', options: { initCheckpoint: 'runs/none/model.json' },
   })), NotFoundError);
 });
+
+test('0 sent over gRPC is 0, not the default: a labeling threshold 0 keeps every record, a seed 0 is its own seed', async () => {
+  const g = first.generations[0];
+  const [labeler] = clients.labelers;
+  const shard = g.labeling!.inputs[1];
+  const res = await call(labeler, labeler.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
+    checkpoint: g.teacherCheckpoint!.key, dataset: spec.dataset.prefix, shard: shard.key, outputPrefix: 'runs/it-zero/pseudo', options: { threshold: 0 },
+  })) as { output: { key: string; records: number }; stats: { key: string }; labelStats: { records: number; kept: number } };
+  // Before fields had presence, 0 was read as unset and the shard was labeled at 0.5.
+  assert.equal(res.labelStats.kept, res.labelStats.records);
+  assert.equal((await store.getJson<{ options: { threshold: number } }>(res.stats.key)).options.threshold, 0);
+
+  // One step at a tiny learning rate, without dropout (its masks are not seeded): the loss is the initial
+  // weights' and the batch's, both drawn from the seed.
+  const { teacher } = clients;
+  const firstLoss = async (name: string, seed: number | undefined) => {
+    const req = StartTeacherRequest.fromPartial({
+      jobId: `seed-${name}`, dataset: spec.dataset.prefix, outputPrefix: `runs/it-seed-${name}/teacher`,
+      options: { width: 0.25, batchSize: 8, maxSteps: 1, evalEvery: 1, learningRate: 1e-7, augment: Augment.AUGMENT_NONE, dropout: 0, seed },
+    });
+    const done = await followJob(teacher, await call<StartTeacherRequest, StartJobResponse>(teacher, teacher.startTraining as never, 'StartTraining', req), () => {}, { requestId: `it-seed-${name}` });
+    assert.equal(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
+    return [done.result!.curve[0].loss, done.result!.bestValTop1];
+  };
+  const [zero, one, unset] = [await firstLoss('zero', 0), await firstLoss('one', 1), await firstLoss('unset', undefined)];
+  assert.deepEqual(one, unset, 'seed 1 is the default');
+  assert.notDeepEqual(zero, unset, 'seed 0 trained as seed 1');
+});

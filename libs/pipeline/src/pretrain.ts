@@ -73,7 +73,9 @@ async function pretrain(kind: PretrainKind, dataset: string, trainSplit: string,
   }
   // activationScale: SimCLR's best checkpoint is saved at a fresh model's activation scale (libs/trainer);
   // inits made before that are not reused.
-  const defining = { kind, dataset, trainSplit, validationSplit: 'val', options, ...(kind === 'simclr' ? { activationScale: 'matched' } : {}) };
+  // contrastiveTemperature: 0 is how a supervised request said "unset" before fields had presence; the
+  // digest keeps it so inits made then are still found.
+  const defining = { kind, dataset, trainSplit, validationSplit: 'val', options: { ...options, contrastiveTemperature: options.contrastiveTemperature ?? 0 }, ...(kind === 'simclr' ? { activationScale: 'matched' } : {}) };
   const digest = createHash('sha256').update(JSON.stringify(defining)).digest('hex').slice(0, 16);
   const request: StartTeacherRequest = { jobId: `pretrain-${kind}-${digest}`, dataset, trainSplit, validationSplit: 'val', options, outputPrefix: `pretrain/${kind}-${digest}` };
   const label = `pretrain ${kind}`;

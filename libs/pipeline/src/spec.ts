@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
-import { TEACHER_DEFAULTS, type ResolvedTrainOptions } from '@selftrain/train';
-import { STUDENT_DEFAULTS } from '@selftrain/trainer';
+import {
+  defaultFor, LABELING_OPTIONS, modelsFor, RUN_TRAIN_OPTION_NAMES, STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS,
+  type Option, type Role, type Task,
+} from '@selftrain/options';
 
 /**
  * The run spec (YAML or JSON). Every key is declared here with its type and default; an unknown key or
@@ -19,10 +21,8 @@ export const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Field =>
 export const num = (d: number, min = 0, max = Number.MAX_VALUE): Field => ({ kind: 'number', default: d, min, max });
 const str = (d: string, choices?: string[]): Field => ({ kind: 'string', default: d, choices });
 const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
-const AUGMENTS = ['none', 's1', 's2', 's3', 's4'];
-const MODELS = ['cnn-small', 'resnet-small', 'retinanet', 'segmenter'];
-export const TASKS = ['classification', 'detection', 'segmentation'] as const;
-export type SpecTask = (typeof TASKS)[number];
+export { TASKS };
+export type SpecTask = Task;
 
 /** The scene datasets detection and segmentation runs ingest (Fashion-MNIST items pasted on a canvas). */
 const SCENE_FIELDS: Record<string, Field> = {
@@ -31,47 +31,31 @@ const SCENE_FIELDS: Record<string, Field> = {
 };
 export const SCENE_DEFAULTS = Object.fromEntries(Object.entries(SCENE_FIELDS).map(([k, f]) => [k, (f as { default: number }).default]));
 
-/**
- * What a detection or segmentation run gets where its spec is silent (the classification defaults are
- * tuned for 28x28 classifiers): the task's model, smaller batches, a learning rate the detector's focal
- * loss stays finite with, and no class balancing or soft labels (classification's).
- * Detection, measured on the scenes with one 16.40 AP teacher (README): its boxes at score >= 0.5 are 0.74
- * per image against ~3.5 human ones, and the student fell to 10.69; at 0.4, images without a box dropped,
- * 2.73 per image. The student learns them under FlipCrop (S1: 16.74, +0.33), not under AutoAugment
- * (S2: 14.17) nor without augmentation (14.07). Soft-NMS boxes gave 17.66, and 4,500 student steps 19.46
- * (+3.06, also in a whole default loop).
- */
-const TASK_DEFAULTS: Record<Exclude<SpecTask, 'classification'>, { teacher: Record<string, unknown>; student: Record<string, unknown>; labeling?: Record<string, unknown> }> = {
-  detection: {
-    teacher: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0 },
-    student: { model: 'retinanet', width: 0.5, batch_size: 16, learning_rate: 0.01, max_steps: 4500, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0, augment: 's1' },
-    labeling: { threshold: 0.4, drop_empty_images: true, soft_nms: true },
-  },
-  segmentation: {
-    // Teacher and student weigh pixels by class (pixel_class_balance; see segmentationCrossEntropy), so the
-    // student's gain is self-training's, not a different loss's.
-    teacher: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0, pixel_class_balance: 0.5 },
-    // The student under S1 as for detection: 34.06 -> 36.79 mIoU (+2.73), against 32.59 (-1.47) under S2.
-    student: { model: 'segmenter', width: 0.5, batch_size: 8, learning_rate: 0.05, max_steps: 3000, eval_every: 500, checkpoint_every: 500, warmup_steps: 100, dropout: 0, pixel_class_balance: 0.5, augment: 's1' },
-  },
-};
-const CLASSIFIERS = ['cnn-small', 'resnet-small'];
-const TASK_MODEL: Record<SpecTask, string[]> = { classification: CLASSIFIERS, detection: ['retinanet'], segmentation: ['segmenter'] };
+/** A declared option as a spec field, with its default in one context (libs/options declares them all). */
+export function optionField(o: Option, task: Task = 'classification', role: Role = 'teacher'): Field {
+  switch (o.type) {
+    case 'number': return { kind: 'number', default: defaultFor(o, task, role), min: o.min, max: o.max, integer: o.integer };
+    case 'choice': return str(defaultFor(o, task, role), [...o.choices]);
+    case 'text': return str(defaultFor(o, task, role));
+    case 'boolean': return bool(defaultFor(o, task, role));
+  }
+}
 
-// Defaults come from the services' own (one place for each number); the spec adds types and ranges.
-export const trainFields = (d: ResolvedTrainOptions) => ({
-  model: str(d.model, MODELS), width: num(d.width, 0.125, 8), batch_size: int(d.batchSize, 2, 4096), max_steps: int(d.maxSteps, 1),
-  learning_rate: num(d.learningRate, 1e-7, 10), momentum: num(d.momentum, 0, 0.999), weight_decay: num(d.weightDecay, 0, 0.1),
-  warmup_steps: int(d.warmupSteps), checkpoint_every: int(d.checkpointEvery, 1), eval_every: int(d.evalEvery, 1),
-  patience: int(d.patience), augment: str(d.augment, AUGMENTS), dropout: num(d.dropout, 0, 0.95),
-  stochastic_depth: num(d.stochasticDepth, 0, 0.95), seed: int(d.seed, 0, 2 ** 31 - 1),
-  randaugment_n: int(d.randAugmentN, 1, 6), randaugment_m: int(d.randAugmentM, 1, 10), label_smoothing: num(d.labelSmoothing, 0, 0.5),
-  pixel_class_balance: num(d.pixelClassBalance, 0, 1),
-  // A model.json key in the bucket (e.g. pretrained on another label space); '' = random init.
-  init_checkpoint: str(''),
-  // Joint training: a dataset prefix whose labeled split trains an auxiliary head alongside ('' = off).
-  auxiliary_dataset: str(''), auxiliary_weight: num(d.auxiliaryWeight, 0.01, 100),
-});
+/** A section of declared options, by spec key. */
+export function optionFields(options: Record<string, Option>, task: Task = 'classification', role: Role = 'teacher'): Record<string, Field> {
+  return Object.fromEntries(Object.values(options).filter((o) => o.spec !== undefined).map((o) => [o.spec as string, optionField(o, task, role)]));
+}
+
+/** The teacher's or student's training options (TrainOptions) as a spec section. */
+export const trainFields = (role: Role, task: Task = 'classification'): Record<string, Field> =>
+  optionFields(Object.fromEntries(RUN_TRAIN_OPTION_NAMES.map((k) => [k, TRAIN_OPTIONS[k]])), task, role);
+
+/** What each section of the spec holds: its options, and the context their defaults depend on. */
+const OPTION_SECTIONS = {
+  teacher: (task: Task) => trainFields('teacher', task),
+  student: (task: Task) => ({ ...trainFields('student', task), ...optionFields(STUDENT_OPTIONS, task, 'student') }),
+  labeling: (task: Task) => optionFields(LABELING_OPTIONS, task),
+};
 
 export const SPEC_SCHEMA: Record<string, Field> = {
   name: str('fashion-mnist-default'),
@@ -87,17 +71,9 @@ export const SPEC_SCHEMA: Record<string, Field> = {
     limit_train: int(0), limit_test: int(0),
     scenes: { kind: 'section', fields: SCENE_FIELDS },
   } },
-  teacher: { kind: 'section', fields: trainFields(TEACHER_DEFAULTS) },
-  labeling: { kind: 'section', fields: {
-    threshold: num(0.5, 0, 1), soft: bool(false), temperature: num(1, 0.05, 20), balance: bool(true),
-    per_class_cap: int(0), balance_min_confidence: num(0.3, 0, 1), concurrency: int(2, 1, 64), min_kept_fraction: num(0.01, 0, 1),
-    // Detection: Gaussian Soft-NMS (sigma 0.3) instead of NMS; drop images with no kept box.
-    soft_nms: bool(false), drop_empty_images: bool(false),
-  } },
-  student: { kind: 'section', fields: {
-    ...trainFields(STUDENT_DEFAULTS),
-    alpha: num(1, 1e-3, 100), pseudo_fraction: num(0.5, 0.05, 0.95), loss_normalization: bool(true),
-  } },
+  teacher: { kind: 'section', fields: OPTION_SECTIONS.teacher('classification') },
+  labeling: { kind: 'section', fields: OPTION_SECTIONS.labeling('classification') },
+  student: { kind: 'section', fields: OPTION_SECTIONS.student('classification') },
   services: { kind: 'section', fields: {
     // Empty: start the four services locally as processes (with `local.labelers` labelers).
     teacher: str(''), student: str(''), evaluator: str(''), labelers: { kind: 'strings', default: [] },
@@ -144,12 +120,13 @@ export function validateSpec(raw: unknown, where = 'spec'): RunSpec {
 function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): void {
   const section = (name: string) => (raw[name] ?? {}) as Spec;
   if (out.task !== 'classification') {
-    const d = TASK_DEFAULTS[out.task];
     // One generation: the scene teachers are weak and each generation costs ~10 minutes of training here.
     if (raw.generations === undefined) out.generations = 1;
     if (section('dataset').prefix === undefined) out.dataset.prefix = `datasets/fashion-mnist-scenes-${out.task}`;
-    for (const role of ['teacher', 'student', 'labeling'] as const) {
-      for (const [k, v] of Object.entries(d[role] ?? {})) if (section(role)[k] === undefined) (out[role] as unknown as Spec)[k] = v;
+    for (const name of ['teacher', 'student', 'labeling'] as const) {
+      for (const [k, f] of Object.entries(OPTION_SECTIONS[name](out.task))) {
+        if (section(name)[k] === undefined && f.kind !== 'section') (out[name] as unknown as Spec)[k] = f.default;
+      }
     }
     for (const k of ['balance', 'soft'] as const) {
       if (section('labeling')[k] === true) problems.push(new InputError(`labeling.${k}`, `is for classification; a ${out.task} run labels with boxes or masks`));
@@ -157,7 +134,8 @@ function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): voi
     }
   }
   for (const role of ['teacher', 'student'] as const) {
-    if (!TASK_MODEL[out.task].includes(out[role].model)) problems.push(new InputError(`${role}.model`, `${out[role].model} does not do ${out.task}; choose ${TASK_MODEL[out.task].join(' or ')}`));
+    const fit: string[] = modelsFor(out.task);
+    if (!fit.includes(out[role].model)) problems.push(new InputError(`${role}.model`, `${out[role].model} does not do ${out.task}; choose ${fit.join(' or ')}`));
   }
   if (out.dataset.scenes.max_items < out.dataset.scenes.min_items) problems.push(new InputError('dataset.scenes.max_items', `${out.dataset.scenes.max_items} is below min_items ${out.dataset.scenes.min_items}`));
 }

@@ -1,19 +1,22 @@
+import { AUGMENT_LEVELS, requestFields, RUN_TRAIN_OPTION_NAMES, TRAIN_OPTIONS } from '@selftrain/options';
 import { Augment, TrainObjective, type TrainOptions } from '@selftrain/proto';
 import type { TrainSpec } from './spec';
 
-const AUGMENTS: Record<string, Augment> = {
-  none: Augment.AUGMENT_NONE, s1: Augment.AUGMENT_S1, s2: Augment.AUGMENT_S2, s3: Augment.AUGMENT_S3, s4: Augment.AUGMENT_S4,
-};
+const RUN_TRAIN_OPTIONS = Object.fromEntries(RUN_TRAIN_OPTION_NAMES.map((k) => [k, TRAIN_OPTIONS[k]]));
 
+/** A spec's teacher or student section as TrainOptions: every declared option, sent as the spec holds it. */
 export function trainOptionsFromSpec(t: TrainSpec, initCheckpoint = ''): TrainOptions {
+  const fields = requestFields(RUN_TRAIN_OPTIONS, t as unknown as Record<string, unknown>, (name, v) => (name === 'augment' ? augmentCode(v as string) : v));
   return {
-    model: t.model, width: t.width, batchSize: t.batch_size, maxSteps: t.max_steps, learningRate: t.learning_rate,
-    momentum: t.momentum, weightDecay: t.weight_decay, warmupSteps: t.warmup_steps, checkpointEvery: t.checkpoint_every,
-    evalEvery: t.eval_every, patience: t.patience, augment: AUGMENTS[t.augment], dropout: t.dropout,
-    stochasticDepth: t.stochastic_depth, seed: t.seed, initCheckpoint, randaugmentN: t.randaugment_n,
-    randaugmentM: t.randaugment_m, labelSmoothing: t.label_smoothing, pixelClassBalance: t.pixel_class_balance, auxiliaryDataset: t.auxiliary_dataset,
-    auxiliaryWeight: t.auxiliary_weight,
+    ...(fields as unknown as TrainOptions), initCheckpoint,
     // Runs train classifiers; SimCLR pretraining is started by experiments (see pretrain.ts).
-    objective: TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED, contrastiveTemperature: 0,
+    objective: TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED,
   };
+}
+
+/** The proto's Augment enum numbers the declared levels in order from 1 (0 = unset). */
+export function augmentCode(level: string): Augment {
+  const i = AUGMENT_LEVELS.indexOf(level as (typeof AUGMENT_LEVELS)[number]);
+  if (i < 0) throw new Error(`unknown augmentation level ${level}`);
+  return (i + 1) as Augment;
 }

@@ -1,8 +1,11 @@
-import { InputError, numberOr } from '@selftrain/errors';
+import { InputError } from '@selftrain/errors';
+import {
+  AUGMENT_LEVELS, defaultFor, MODEL_NAMES, OBJECTIVES, resolveOption, TRAIN_OPTIONS,
+  type AugmentLevel, type Objective, type Role, type Task,
+} from '@selftrain/options';
 import { Augment, TrainObjective, type TrainOptions } from '@selftrain/proto';
 
-export type AugmentLevel = 'none' | 's1' | 's2' | 's3' | 's4';
-export type Objective = 'supervised' | 'simclr';
+export type { AugmentLevel, Objective } from '@selftrain/options';
 
 /** TrainOptions with every default filled in and every value checked. */
 export interface ResolvedTrainOptions {
@@ -34,75 +37,53 @@ export interface ResolvedTrainOptions {
   auxiliaryWeight: number;
 }
 
-export const TEACHER_DEFAULTS: ResolvedTrainOptions = {
-  model: 'cnn-small', width: 0.5, batchSize: 64, maxSteps: 2000, learningRate: 0.05, momentum: 0.9,
-  weightDecay: 5e-4, warmupSteps: 50, checkpointEvery: 500, evalEvery: 200, patience: 0, augment: 's1',
-  dropout: 0.3, stochasticDepth: 0, seed: 1, initCheckpoint: '', randAugmentN: 2, randAugmentM: 9, labelSmoothing: 0, pixelClassBalance: 0,
-  objective: 'supervised', contrastiveTemperature: 0.5, auxiliaryDataset: '', auxiliaryWeight: 1,
-};
+/** The declared defaults (libs/options) of one task and role. */
+export function trainDefaults(task: Task, role: Role): ResolvedTrainOptions {
+  const out: Record<string, unknown> = {};
+  for (const [name, option] of Object.entries(TRAIN_OPTIONS)) out[name] = defaultFor(option, task, role);
+  return out as unknown as ResolvedTrainOptions;
+}
 
-const AUGMENT_NAMES: Record<number, AugmentLevel> = {
-  [Augment.AUGMENT_NONE]: 'none', [Augment.AUGMENT_S1]: 's1', [Augment.AUGMENT_S2]: 's2',
-  [Augment.AUGMENT_S3]: 's3', [Augment.AUGMENT_S4]: 's4',
-};
-
-const OBJECTIVE_NAMES: Record<number, Objective> = {
-  [TrainObjective.TRAIN_OBJECTIVE_SUPERVISED]: 'supervised', [TrainObjective.TRAIN_OBJECTIVE_SIMCLR]: 'simclr',
-};
+export const TEACHER_DEFAULTS: ResolvedTrainOptions = trainDefaults('classification', 'teacher');
 
 // Classifiers, the detector and the segmenter; which fit a dataset's task is checked where the task is known.
-export const MODEL_CHOICES = ['cnn-small', 'resnet-small', 'retinanet', 'segmenter'];
+export const MODEL_CHOICES: readonly string[] = MODEL_NAMES;
 
-/** `prefix` is the request field holding the options, so errors name e.g. "options.batch_size". */
+type NumberName = { [K in keyof typeof TRAIN_OPTIONS]: (typeof TRAIN_OPTIONS)[K]['type'] extends 'number' ? K : never }[keyof typeof TRAIN_OPTIONS];
+
+/**
+ * `prefix` is the request field holding the options, so errors name e.g. "options.batch_size". A field
+ * left out takes its default from `defaults`; one that is sent (0 included) is checked and kept.
+ */
 export function resolveTrainOptions(o: TrainOptions | undefined, defaults: ResolvedTrainOptions, prefix = 'options'): ResolvedTrainOptions {
   const f = (name: string) => `${prefix}.${name}`;
-  const model = o?.model || defaults.model;
-  if (!MODEL_CHOICES.includes(model)) throw new InputError(f('model'), `unknown model ${JSON.stringify(model)}; choose one of ${MODEL_CHOICES.join(', ')}`);
-  const augmentCode = o?.augment ?? Augment.AUGMENT_UNSPECIFIED;
-  let augment = defaults.augment;
-  if (augmentCode !== Augment.AUGMENT_UNSPECIFIED) {
-    const name = AUGMENT_NAMES[augmentCode];
-    if (!name) throw new InputError(f('augment'), `unknown augmentation ${augmentCode}`);
-    augment = name;
+  const resolved = { ...defaults };
+  const wire = (o ?? {}) as unknown as Record<string, unknown>;
+  for (const [name, option] of Object.entries(TRAIN_OPTIONS)) {
+    if (option.type !== 'number' || option.proto === undefined) continue;
+    const value = wire[option.proto] as number | undefined;
+    (resolved as unknown as Record<string, number>)[name as NumberName] = value === undefined ? defaults[name as NumberName] : resolveOption(option, value, f(option.spec ?? option.proto));
   }
-  const int = { integer: true };
-  const resolved: ResolvedTrainOptions = {
-    model,
-    width: numberOr(o?.width, defaults.width, f('width'), { min: 0.125, max: 8 }),
-    batchSize: numberOr(o?.batchSize, defaults.batchSize, f('batch_size'), { ...int, min: 2, max: 4096 }),
-    maxSteps: numberOr(o?.maxSteps, defaults.maxSteps, f('max_steps'), { ...int, min: 1, max: 10_000_000 }),
-    learningRate: numberOr(o?.learningRate, defaults.learningRate, f('learning_rate'), { min: 1e-7, max: 10 }),
-    momentum: numberOr(o?.momentum, defaults.momentum, f('momentum'), { min: 0, max: 0.999 }),
-    weightDecay: numberOr(o?.weightDecay, defaults.weightDecay, f('weight_decay'), { min: 0, max: 0.1 }),
-    warmupSteps: numberOr(o?.warmupSteps, defaults.warmupSteps, f('warmup_steps'), { ...int, min: 0 }),
-    checkpointEvery: numberOr(o?.checkpointEvery, defaults.checkpointEvery, f('checkpoint_every'), { ...int, min: 1 }),
-    evalEvery: numberOr(o?.evalEvery, defaults.evalEvery, f('eval_every'), { ...int, min: 1 }),
-    patience: numberOr(o?.patience, defaults.patience, f('patience'), { ...int, min: 0 }),
-    augment,
-    dropout: numberOr(o?.dropout, defaults.dropout, f('dropout'), { min: 0, max: 0.95 }),
-    stochasticDepth: numberOr(o?.stochasticDepth, defaults.stochasticDepth, f('stochastic_depth'), { min: 0, max: 0.95 }),
-    seed: numberOr(o?.seed, defaults.seed, f('seed'), { ...int, min: 0, max: 2 ** 31 - 1 }),
-    initCheckpoint: o?.initCheckpoint ?? defaults.initCheckpoint,
-    randAugmentN: numberOr(o?.randaugmentN, defaults.randAugmentN, f('randaugment_n'), { ...int, min: 1, max: 6 }),
-    randAugmentM: numberOr(o?.randaugmentM, defaults.randAugmentM, f('randaugment_m'), { ...int, min: 1, max: 10 }),
-    labelSmoothing: numberOr(o?.labelSmoothing, defaults.labelSmoothing, f('label_smoothing'), { min: 0, max: 0.5 }),
-    pixelClassBalance: numberOr(o?.pixelClassBalance, defaults.pixelClassBalance, f('pixel_class_balance'), { min: 0, max: 1 }),
-    objective: defaults.objective,
-    contrastiveTemperature: numberOr(o?.contrastiveTemperature, defaults.contrastiveTemperature, f('contrastive_temperature'), { min: 0.01, max: 10 }),
-    auxiliaryDataset: o?.auxiliaryDataset ?? defaults.auxiliaryDataset,
-    auxiliaryWeight: numberOr(o?.auxiliaryWeight, defaults.auxiliaryWeight, f('auxiliary_weight'), { min: 0, max: 100 }),
-  };
-  const objectiveCode = o?.objective ?? TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED;
-  if (objectiveCode !== TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED) {
-    const name = OBJECTIVE_NAMES[objectiveCode];
-    if (!name) throw new InputError(f('objective'), `unknown objective ${objectiveCode}`);
-    resolved.objective = name;
-  }
+  // Strings and enums: proto3 sends "" and 0 for unset, and neither is a valid value.
+  if (o?.model) resolved.model = resolveOption(TRAIN_OPTIONS.model, o.model, f('model'));
+  if (o?.initCheckpoint) resolved.initCheckpoint = o.initCheckpoint;
+  if (o?.auxiliaryDataset) resolved.auxiliaryDataset = o.auxiliaryDataset;
+  resolved.augment = enumOption(o?.augment ?? Augment.AUGMENT_UNSPECIFIED, AUGMENT_LEVELS, defaults.augment, f('augment'), 'augmentation');
+  resolved.objective = enumOption(o?.objective ?? TrainObjective.TRAIN_OBJECTIVE_UNSPECIFIED, OBJECTIVES, defaults.objective, f('objective'), 'objective');
   if (resolved.objective === 'simclr' && resolved.auxiliaryDataset) {
     throw new InputError(f('auxiliary_dataset'), 'joint training needs the supervised objective, not simclr');
   }
-  if (resolved.stochasticDepth > 0 && model === 'cnn-small') {
+  if (resolved.stochasticDepth > 0 && resolved.model === 'cnn-small') {
     throw new InputError(f('stochastic_depth'), 'needs residual blocks: use model resnet-small (cnn-small has none)');
   }
   return resolved;
 }
+
+/** The proto's enums number their choices in the declared order from 1; 0 is unset. */
+function enumOption<T extends string>(code: number, choices: readonly T[], fallback: T, field: string, what: string): T {
+  if (code === 0) return fallback;
+  const name = choices[code - 1];
+  if (!name) throw new InputError(field, `unknown ${what} ${code}`);
+  return name;
+}
+

@@ -1,6 +1,7 @@
-import { InputError, MAX_PREFIX_BYTES, numberOr, requireId, requireKey } from '@selftrain/errors';
+import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
+import { resolveOption, STUDENT_OPTIONS } from '@selftrain/options';
 import type { Shard, StartStudentRequest, StartTeacherRequest } from '@selftrain/proto';
-import { resolveTrainOptions, TEACHER_DEFAULTS, type ResolvedTrainOptions } from '@selftrain/train';
+import { resolveTrainOptions, TEACHER_DEFAULTS, trainDefaults, type ResolvedTrainOptions } from '@selftrain/train';
 
 export interface TrainingRequest {
   jobId: string;
@@ -18,9 +19,7 @@ export interface StudentTrainingRequest extends TrainingRequest {
   normalizeLoss: boolean;
 }
 
-export const STUDENT_DEFAULTS: ResolvedTrainOptions = {
-  ...TEACHER_DEFAULTS, width: 0.75, augment: 's2', dropout: 0.3, batchSize: 128, maxSteps: 4000, evalEvery: 250,
-};
+export const STUDENT_DEFAULTS: ResolvedTrainOptions = trainDefaults('classification', 'student');
 
 function common(req: StartTeacherRequest | StartStudentRequest, defaults: ResolvedTrainOptions): TrainingRequest {
   const options = resolveTrainOptions(req.options, defaults);
@@ -48,8 +47,8 @@ export function validateStudentRequest(req: StartStudentRequest): StudentTrainin
   return {
     ...base,
     pseudoShards: req.pseudoShards,
-    alpha: numberOr(req.alpha, 1, 'alpha', { min: 1e-3, max: 100 }),
-    pseudoFraction: numberOr(req.pseudoFraction, 0.5, 'pseudo_fraction', { min: 0.05, max: 0.95 }),
+    alpha: resolveOption(STUDENT_OPTIONS.alpha, req.alpha, 'alpha'),
+    pseudoFraction: resolveOption(STUDENT_OPTIONS.pseudoFraction, req.pseudoFraction, 'pseudo_fraction'),
     normalizeLoss: !req.disableLossNormalization,
   };
 }

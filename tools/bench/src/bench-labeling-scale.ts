@@ -23,7 +23,7 @@ export async function benchLabelingScale(
     const self0 = process.cpuUsage();
     const t0 = performance.now();
     await runOnReplicas(replicas, shards, (r, s) => call<LabelShardRequest, LabelShardResponse>(r.client, r.client.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
-      checkpoint, dataset, shard: s.key, outputPrefix: prefix, options: { threshold: 1e-6 },
+      checkpoint, dataset, shard: s.key, outputPrefix: prefix, options: { threshold: 0 },
     }), { deadlineMs: 600_000 }), { perReplica: DEFAULT_CONCURRENCY, maxAttempts: 1, logger: silentLogger });
     const seconds = (performance.now() - t0) / 1000;
     const self = process.cpuUsage(self0);

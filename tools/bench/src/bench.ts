@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: inFlight }, async () => {
         for (let i = next++; i < list.length; i = next++) {
           outputs[i] = await call<LabelShardRequest, LabelShardResponse>(labeler, labeler.labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({
-            checkpoint: checkpoint.key, dataset: 'datasets/fashion-mnist', shard: list[i].key, outputPrefix: prefix, options: { threshold: 1e-6, batchSize: CLASSIFICATION_LABEL_BATCH },
+            checkpoint: checkpoint.key, dataset: 'datasets/fashion-mnist', shard: list[i].key, outputPrefix: prefix, options: { threshold: 0, batchSize: CLASSIFICATION_LABEL_BATCH },
           }), { deadlineMs: 600_000 });
         }
       }));
