@@ -103,7 +103,7 @@ export function unary<Req, Res>(
         },
         (err: unknown) => {
           scope.logFailure(ctx, err, started);
-          callback(toServiceError(err));
+          callback(toServiceError(err, ctx.requestId));
         },
       )
       .finally(() => release());
@@ -131,7 +131,7 @@ export function serverStream<Req, Res>(
           scope.logFailure(ctx, err, started);
           // 'error' (not destroy) is what makes grpc-js send the status: a destroyed stream never ends
           // and the client waits out its deadline.
-          call.emit('error', toServiceError(err));
+          call.emit('error', toServiceError(err, ctx.requestId));
         },
       );
   };

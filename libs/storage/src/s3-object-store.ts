@@ -212,7 +212,8 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return JSON.parse(body.toString('utf8')) as T;
     } catch (err) {
-      throw new InputError(key, `is not valid JSON: ${(err as Error).message}`, { cause: err });
+      // The bucket's content, not the caller's input, is what is wrong.
+      throw new CorruptDataError(key, 0, `is not valid JSON: ${(err as Error).message}`);
     }
   }
 
