@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readLimitFor } from '@selftrain/rpc';
 import { StorageError } from '@selftrain/storage';
-import { EXIT_CODES, storageStartFailure } from './run-service';
+import { EXIT_CODES, storageSockets, storageStartFailure } from './run-service';
 import { readServiceConfig } from './service-config';
 
 const SECRET = 'sk-very-secret-value';
@@ -17,4 +18,8 @@ test('the start-up storage failure names endpoint, bucket, reason and code, neve
 test('exit codes are distinct, storage unusable at start is 3', () => {
   assert.equal(EXIT_CODES.storageUnavailable, 3);
   assert.equal(new Set(Object.values(EXIT_CODES)).size, Object.keys(EXIT_CODES).length);
+});
+
+test('a socket to the bucket for every admitted call and running job', () => {
+  assert.equal(storageSockets(config), config.maxInFlightCalls + readLimitFor(config.maxInFlightCalls) + config.maxConcurrentJobs);
 });

@@ -3,7 +3,7 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import { initBackend, type BackendInfo } from '@selftrain/compute';
 import { InputErrors } from '@selftrain/errors';
 import { createLogger, type Logger } from '@selftrain/logger';
-import { HandlerScope, startGrpcServer } from '@selftrain/rpc';
+import { HandlerScope, readLimitFor, startGrpcServer } from '@selftrain/rpc';
 import { endpointUrl, S3ObjectStore, type ObjectStore } from '@selftrain/storage';
 import { ServiceMetrics, startMetricsServer, type MetricsServer } from '@selftrain/telemetry';
 import { readServiceConfig, redactServiceConfig, type ServiceConfig } from './service-config';
@@ -58,6 +58,15 @@ export function storageStartFailure(config: ServiceConfig, err: unknown): { endp
 }
 
 /**
+ * Sockets to the bucket: one for every call admitted at once and every running job. With fewer, calls
+ * stalled on a slow bucket would hold every socket, and the cheap reads admitted beside them (GetJob,
+ * WatchJob) would queue behind them until their deadlines.
+ */
+export function storageSockets(config: ServiceConfig): number {
+  return config.maxInFlightCalls + readLimitFor(config.maxInFlightCalls) + config.maxConcurrentJobs;
+}
+
+/**
  * A service's whole life: validate config (all problems at once, exit 2), pick the compute backend,
  * reach the bucket (exit 3 when it cannot), serve (with health and reflection), and on SIGTERM/SIGINT
  * stop accepting, let running jobs checkpoint, and exit 0. Every way out is one JSON log line and an
@@ -93,7 +102,7 @@ async function serve(spec: ServiceSpec, bootLogger: Logger): Promise<void> {
     nativeUnavailable: backend.nativeUnavailable, tried: backend.tried }, 'compute backend');
   let store: S3ObjectStore;
   try {
-    store = await S3ObjectStore.connect(config.storage, logger);
+    store = await S3ObjectStore.connect({ ...config.storage, maxSockets: storageSockets(config) }, logger);
   } catch (err) {
     logger.error(storageStartFailure(config, err), 'storage unusable at start; exiting');
     process.exit(EXIT_CODES.storageUnavailable);
