@@ -1,4 +1,5 @@
 import { tf } from '@selftrain/compute';
+import { InputError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
 import { loadModelFromBucket, saveModelToBucket, type ObjectStore } from '@selftrain/storage';
 import type { ImageShape, ResolvedTrainOptions, TrainingState } from '@selftrain/train';
@@ -15,7 +16,8 @@ export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, 
     if (!transferWeights(init, model)) model.setWeights(init.getWeights());
   } catch (err) {
     model.dispose();
-    throw new Error(`options.init_checkpoint ${o.initCheckpoint} does not fit model ${o.model} (width ${o.width}): ${(err as Error).message}`);
+    // The caller's choice of checkpoint, not a fault of the service.
+    throw new InputError('options.init_checkpoint', `${o.initCheckpoint} does not fit model ${o.model} (width ${o.width}): ${(err as Error).message}`, { cause: err });
   } finally {
     init.dispose();
   }

@@ -43,8 +43,8 @@ export function buildTaskModel(o: ResolvedTrainOptions, shape: ImageShape, numCl
 export function detectorAnchors(model: tf.LayersModel): AnchorSet {
   const [, h, w, c] = model.inputs[0].shape as number[];
   const out = model.outputs[0].shape as number[];
-  if (model.outputs.length !== 2 || !h || !w || out.length !== 3) throw new Error(`model ${model.name} is not a selftrain detector (outputs ${model.outputs.map((o) => JSON.stringify(o.shape)).join(', ')})`);
+  if (model.outputs.length !== 2 || !h || !w || out.length !== 3) throw new InputError('checkpoint', `model ${model.name} is not a selftrain detector (outputs ${model.outputs.map((o) => JSON.stringify(o.shape)).join(', ')})`);
   const anchors = retinaNetAnchors(detectorSpec([h, w, c], out[2]));
-  if (anchors.count !== out[1]) throw new Error(`model ${model.name} predicts ${out[1]} anchors, the detector layout ${anchors.count}: not a selftrain detector`);
+  if (anchors.count !== out[1]) throw new InputError('checkpoint', `model ${model.name} predicts ${out[1]} anchors, the detector layout ${anchors.count}: not a selftrain detector`);
   return anchors;
 }

@@ -20,6 +20,10 @@ export async function loadManifest(store: ObjectStore, prefix: string): Promise<
     if (err instanceof NotFoundError) throw new NotFoundError(`dataset ${prefix}`, `dataset ${prefix} not found (no ${key})`);
     throw err;
   }
+  // Written by anything with bucket access: a manifest that is not an object would break fromJSON with a TypeError.
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new CorruptDataError(key, 0, `not a dataset manifest: the document is ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`);
+  }
   const manifest = DatasetManifest.fromJSON(json);
   if (manifest.recordFormat !== RECORD_FORMAT) {
     throw new CorruptDataError(key, 0, `record_format ${JSON.stringify(manifest.recordFormat)}, expected ${RECORD_FORMAT}`);

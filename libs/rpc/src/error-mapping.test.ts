@@ -34,3 +34,9 @@ test('other codes become NotFoundError, OverloadedError or RpcError', () => {
   const other = fromServiceError(err(status.DATA_LOSS), 'Get');
   assert.ok(other instanceof RpcError && other.code === status.DATA_LOSS);
 });
+
+test('INTERNAL names the request id, so a caller can find the logged stack; other codes keep the message as is', () => {
+  assert.equal(toServiceError(new Error('boom'), 'req-7').details, 'internal error (request req-7): boom');
+  assert.equal(toServiceError(new Error('boom')).details, 'internal error: boom');
+  assert.equal(toServiceError(new NotFoundError('job x'), 'req-7').details, 'job x not found');
+});

@@ -17,14 +17,16 @@ export function statusOf(err: unknown): status {
   return status.INTERNAL;
 }
 
-export function toServiceError(err: unknown): Partial<ServiceError> {
+/** `requestId` goes into an INTERNAL answer: the one thing a caller needs to find the logged stack. */
+export function toServiceError(err: unknown, requestId?: string): Partial<ServiceError> {
   const code = statusOf(err);
   const metadata = new Metadata();
   if (err instanceof InputError) metadata.set('selftrain-field', err.field);
   if (err instanceof InputErrors) metadata.set('selftrain-field', err.problems.map((p) => p.field).join(','));
   // Unknown errors keep their message (the service logs the stack); nothing secret is in our messages.
   const details = err instanceof Error ? err.message : String(err);
-  return { code, details: code === status.INTERNAL ? `internal error: ${details}` : details, metadata };
+  const internal = requestId ? `internal error (request ${requestId}): ${details}` : `internal error: ${details}`;
+  return { code, details: code === status.INTERNAL ? internal : details, metadata };
 }
 
 /** A failed client call, carrying the status code and the server's message. */

@@ -4,7 +4,7 @@ import { Client, credentials, Metadata, Server, ServerCredentials, status, type 
 import { NotFoundError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
 import { TeacherService, type GetJobRequest, type JobEvent, type JobStatus, type WatchJobRequest } from '@selftrain/proto';
-import { decodeFailuresAsBadInput, HandlerScope, serverStream, unary } from './handlers';
+import { decodeFailuresAsBadInput, HandlerScope, readLimitFor, serverStream, unary } from './handlers';
 
 const identity = (b: Buffer) => b;
 // A tag with wire type 7, which no protobuf decoder accepts.
@@ -60,4 +60,19 @@ test('a failing stream ends with its status at once, not at the deadline', async
     assert.equal(s.details, 'job x not found');
     assert.ok(s.ms < 2000, `took ${s.ms} ms`);
   });
+});
+
+test('read calls have their own admission limit: a scope whose work slots are all taken still admits reads', () => {
+  const scope = new HandlerScope(silentLogger, 2, 3);
+  const work = [scope.admit('LabelShard'), scope.admit('LabelShard')];
+  assert.throws(() => scope.admit('LabelShard'), /^OverloadedError: LabelShard: 2 calls in flight \(limit 2\); retry later$/);
+  const reads = [scope.admit('GetInfo', 'read'), scope.admit('GetJob', 'read'), scope.admit('GetInfo', 'read')];
+  assert.throws(() => scope.admit('GetInfo', 'read'), /GetInfo: 3 read calls in flight \(limit 3\); retry later/);
+  for (const release of [...work, ...reads]) {
+    release();
+    release(); // a second release of the same call frees nothing more
+  }
+  assert.doesNotThrow(() => [scope.admit('LabelShard'), scope.admit('LabelShard'), scope.admit('GetInfo', 'read')]);
+  assert.throws(() => scope.admit('LabelShard'), /limit 2/);
+  assert.equal(readLimitFor(16), 64);
 });

@@ -7,22 +7,46 @@ import { InputError, OverloadedError } from '@selftrain/errors';
 import { statusOf, toServiceError } from './error-mapping';
 import { requestIdOf, type RequestContext } from './request-context';
 
-/** Shared by every handler of one server: its logger and its admission limit. */
+/**
+ * What a call is admitted as. 'work' calls (training starts, labeling, evaluation: the heavy ones) share
+ * the server's limit; 'read' calls (GetInfo, GetJob) have a limit of their own, so a service whose work
+ * slots are all taken still answers what it is and how its jobs are doing.
+ */
+export type Admission = 'work' | 'read';
+
+/**
+ * Read calls admitted at once per work slot: a read costs one bucket read at most, so a server takes
+ * several times more of them, while an operator's low MAX_INFLIGHT_CALLS still bounds the bucket's load.
+ */
+export const READS_PER_WORK_SLOT = 4;
+
+/** The read limit of a server that admits `maxInFlight` work calls at once. */
+export function readLimitFor(maxInFlight: number): number {
+  return READS_PER_WORK_SLOT * maxInFlight;
+}
+
+/** Shared by every handler of one server: its logger and its admission limits. */
 export class HandlerScope {
-  private inFlight = 0;
+  private readonly inFlight: Record<Admission, number> = { work: 0, read: 0 };
+  private readonly limits: Record<Admission, number>;
   constructor(
     readonly logger: Logger,
     readonly maxInFlight = 64,
-  ) {}
+    maxReadsInFlight = readLimitFor(maxInFlight),
+  ) {
+    this.limits = { work: maxInFlight, read: maxReadsInFlight };
+  }
 
-  admit(method: string): () => void {
-    if (this.inFlight >= this.maxInFlight) {
-      throw new OverloadedError(`${method}: ${this.inFlight} calls in flight (limit ${this.maxInFlight}); retry later`);
+  admit(method: string, admission: Admission = 'work'): () => void {
+    const limit = this.limits[admission];
+    if (this.inFlight[admission] >= limit) {
+      const what = admission === 'read' ? 'read calls' : 'calls';
+      throw new OverloadedError(`${method}: ${this.inFlight[admission]} ${what} in flight (limit ${limit}); retry later`);
     }
-    this.inFlight += 1;
+    this.inFlight[admission] += 1;
     let released = false;
     return () => {
-      if (!released) this.inFlight -= 1;
+      if (!released) this.inFlight[admission] -= 1;
       released = true;
     };
   }
@@ -85,6 +109,7 @@ export function unary<Req, Res>(
   scope: HandlerScope,
   method: string,
   fn: (request: Req, ctx: RequestContext) => Promise<Res>,
+  admission: Admission = 'work',
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const started = Date.now();
@@ -93,7 +118,7 @@ export function unary<Req, Res>(
     // Exactly one callback per call, on every path.
     Promise.resolve()
       .then(() => {
-        release = scope.admit(method);
+        release = scope.admit(method, admission);
         return fn(decoded(call.request), ctx);
       })
       .then(
@@ -103,7 +128,7 @@ export function unary<Req, Res>(
         },
         (err: unknown) => {
           scope.logFailure(ctx, err, started);
-          callback(toServiceError(err));
+          callback(toServiceError(err, ctx.requestId));
         },
       )
       .finally(() => release());
@@ -131,7 +156,7 @@ export function serverStream<Req, Res>(
           scope.logFailure(ctx, err, started);
           // 'error' (not destroy) is what makes grpc-js send the status: a destroyed stream never ends
           // and the client waits out its deadline.
-          call.emit('error', toServiceError(err));
+          call.emit('error', toServiceError(err, ctx.requestId));
         },
       );
   };

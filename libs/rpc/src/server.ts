@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Server, ServerCredentials, type ServerInterceptor, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -9,6 +10,19 @@ import { decodeFailuresAsBadInput } from './handlers';
 import { bearerTokenInterceptor, serverCredentials, type ServerSecurity } from './security';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
+/** The directory that holds grpc-health-check's health/v1/health.proto, for reflection. */
+const HEALTH_PROTO_ROOT = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto');
+
+/**
+ * Reflection for what this port serves: its own service and health, so a reflecting client (grpcurl)
+ * lists nothing that would answer UNIMPLEMENTED, and can resolve grpc.health.v1.Health/Check.
+ */
+function reflectionFor(serviceName: string): ReflectionService {
+  const pkg = protoLoader.loadSync([...protoFiles, 'health/v1/health.proto'], { includeDirs: [protoRoot, HEALTH_PROTO_ROOT] });
+  return new ReflectionService(pkg, { services: [serviceName, HEALTH_SERVICE_NAME] });
+}
 
 export interface GrpcServerOptions {
   /** Fully qualified service name, e.g. selftrain.v1.Teacher (the health service reports it). */
@@ -65,8 +79,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   server.addService(decodeFailuresAsBadInput(opts.definition), opts.implementation);
   const health = new HealthImplementation({ '': 'SERVING', [opts.serviceName]: 'SERVING' });
   health.addToServer(server);
-  const reflection = new ReflectionService(protoLoader.loadSync(protoFiles, { includeDirs: [protoRoot] }));
-  reflection.addToServer(server);
+  reflectionFor(opts.serviceName).addToServer(server);
   const port = await bind(server, opts.host, opts.port, serverCredentials(opts.security));
 
   let healthServer: Server | undefined;

@@ -15,7 +15,7 @@ export function serviceInfo(deps: ServiceDeps): ServiceInfo {
 }
 
 export function getInfoHandler(deps: ServiceDeps) {
-  return unary<GetInfoRequest, ServiceInfo>(deps.scope, 'GetInfo', async () => serviceInfo(deps));
+  return unary<GetInfoRequest, ServiceInfo>(deps.scope, 'GetInfo', async () => serviceInfo(deps), 'read');
 }
 
 /** The job half of a training service (Start/Watch/Get/Cancel/Info); `start` validates and launches. */
@@ -30,7 +30,8 @@ export function jobServiceHandlers<StartReq>(
       const jobId = requireId(req.jobId, 'job_id');
       for await (const event of jobs.watch(jobId, Math.max(0, req.afterSeq || 0), ctx.signal)) send(event);
     }),
-    getJob: unary<GetJobRequest, JobStatus>(deps.scope, 'GetJob', async (req) => jobs.getOrRestore(requireId(req.jobId, 'job_id'))),
+    // Reads have their own admission limit: a service busy with work still says how its jobs are doing.
+    getJob: unary<GetJobRequest, JobStatus>(deps.scope, 'GetJob', async (req) => jobs.getOrRestore(requireId(req.jobId, 'job_id')), 'read'),
     cancelJob: unary<CancelJobRequest, JobStatus>(deps.scope, 'CancelJob', async (req) => jobs.cancel(requireId(req.jobId, 'job_id'))),
     getInfo: getInfoHandler(deps),
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
+import { CorruptDataError, NotFoundError } from '@selftrain/errors';
 import { JobState, JobStatus } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import { bucketJobStatusStore } from './job-status-store';
@@ -22,7 +22,7 @@ function racingStore(failures: Error[], value: unknown): ObjectStore & { reads: 
 const status = JobStatus.toJSON(JobStatus.fromPartial({ jobId: 'j', state: JobState.JOB_STATE_RUNNING }));
 
 test('a status read that races its rewrite (checksum mismatch, half a body) is read again', async () => {
-  const store = racingStore([new CorruptDataError('jobs/teacher/j.json', 0, 'sha256 x does not match the recorded y'), new InputError('jobs/teacher/j.json', 'is not valid JSON')], status);
+  const store = racingStore([new CorruptDataError('jobs/teacher/j.json', 0, 'sha256 x does not match the recorded y'), new CorruptDataError('jobs/teacher/j.json', 0, 'is not valid JSON')], status);
   const loaded = await bucketJobStatusStore(store, 'teacher').load('j');
   assert.equal(loaded?.state, JobState.JOB_STATE_RUNNING);
   assert.equal(store.reads, 3);

@@ -1,4 +1,4 @@
-import { CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
+import { CorruptDataError, NotFoundError } from '@selftrain/errors';
 import type { JobStatusStore } from '@selftrain/jobs';
 import { JobStatus } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
@@ -17,13 +17,17 @@ export function bucketJobStatusStore(store: ObjectStore, service: string): JobSt
     load: async (jobId) => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return JobStatus.fromJSON(await store.getJson(key(jobId)));
+          const json = await store.getJson(key(jobId));
+          if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+            throw new CorruptDataError(key(jobId), 0, `not a job status: the document is ${JSON.stringify(json)?.slice(0, 40)}`);
+          }
+          return JobStatus.fromJSON(json);
         } catch (err) {
           if (err instanceof NotFoundError) return undefined;
           // A status is the one object rewritten in place while other replicas read it. An endpoint whose
           // overwrites are not atomic (the embedded s3rver writes body and metadata apart) can hand back the
           // new body with the old checksum, or half a body, meanwhile: read it again before giving up.
-          if ((err instanceof CorruptDataError || err instanceof InputError) && attempt < STATUS_READ_ATTEMPTS) {
+          if (err instanceof CorruptDataError && attempt < STATUS_READ_ATTEMPTS) {
             await new Promise((r) => setTimeout(r, 25 * attempt));
             continue;
           }

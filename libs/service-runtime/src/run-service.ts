@@ -3,8 +3,8 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import { initBackend, type BackendInfo } from '@selftrain/compute';
 import { InputErrors } from '@selftrain/errors';
 import { createLogger, type Logger } from '@selftrain/logger';
-import { HandlerScope, startGrpcServer } from '@selftrain/rpc';
-import { S3ObjectStore, type ObjectStore } from '@selftrain/storage';
+import { HandlerScope, readLimitFor, startGrpcServer } from '@selftrain/rpc';
+import { endpointUrl, S3ObjectStore, type ObjectStore } from '@selftrain/storage';
 import { ServiceMetrics, startMetricsServer, type MetricsServer } from '@selftrain/telemetry';
 import { readServiceConfig, redactServiceConfig, type ServiceConfig } from './service-config';
 
@@ -35,20 +35,61 @@ export interface ServiceSpec {
   create(deps: ServiceDeps): ServiceParts;
 }
 
+/** How a service process ends; the README's "Configuration of a service" documents each. */
+export const EXIT_CODES = {
+  /** SIGTERM/SIGINT: drained and stopped. */
+  stopped: 0,
+  /** Anything else that stops a start (a port already taken, no compute backend), or a drain over its grace. */
+  failed: 1,
+  /** The configuration is invalid: every problem is logged at once. */
+  invalidConfig: 2,
+  /** The bucket cannot be used at start: credentials refused, bucket missing, endpoint down past S3_RETRY_SECONDS. */
+  storageUnavailable: 3,
+} as const;
+
+/** The storage failure for the one log line a service dies with: endpoint, bucket and reason; never the secret. */
+export function storageStartFailure(config: ServiceConfig, err: unknown): { endpoint: string; bucket: string; reason: string; code?: string } {
+  const storage = config.storage;
+  let reason = err instanceof Error ? err.message : String(err);
+  // Our messages never carry it, but a storage server's may echo anything it was sent.
+  if (storage.secretKey) reason = reason.split(storage.secretKey).join('[redacted]');
+  const code = (err as { code?: unknown } | null)?.code;
+  return { endpoint: endpointUrl(storage), bucket: storage.bucket, reason, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/**
+ * Sockets to the bucket: one for every call admitted at once and every running job. With fewer, calls
+ * stalled on a slow bucket would hold every socket, and the cheap reads admitted beside them (GetJob,
+ * WatchJob) would queue behind them until their deadlines.
+ */
+export function storageSockets(config: ServiceConfig): number {
+  return config.maxInFlightCalls + readLimitFor(config.maxInFlightCalls) + config.maxConcurrentJobs;
+}
+
 /**
  * A service's whole life: validate config (all problems at once, exit 2), pick the compute backend,
- * reach the bucket, serve (with health and reflection), and on SIGTERM/SIGINT stop accepting, let
- * running jobs checkpoint, and exit 0.
+ * reach the bucket (exit 3 when it cannot), serve (with health and reflection), and on SIGTERM/SIGINT
+ * stop accepting, let running jobs checkpoint, and exit 0. Every way out is one JSON log line and an
+ * exit code of EXIT_CODES, never a raw stack.
  */
 export async function runService(spec: ServiceSpec): Promise<void> {
   const bootLogger = createLogger(spec.name);
+  try {
+    await serve(spec, bootLogger);
+  } catch (err) {
+    bootLogger.error({ err }, 'start failed');
+    process.exit(EXIT_CODES.failed);
+  }
+}
+
+async function serve(spec: ServiceSpec, bootLogger: Logger): Promise<void> {
   let config: ServiceConfig;
   try {
     config = readServiceConfig(spec.name);
   } catch (err) {
     if (err instanceof InputErrors) {
       bootLogger.error({ problems: err.problems.map((p) => p.message) }, 'invalid configuration');
-      process.exit(2);
+      process.exit(EXIT_CODES.invalidConfig);
     }
     throw err;
   }
@@ -59,7 +100,13 @@ export async function runService(spec: ServiceSpec): Promise<void> {
   const backend = await initBackend({ purpose: spec.purpose, logger });
   logger.info({ backend: backend.name, package: backend.package, gpu: backend.gpu, kernels: backend.kernels,
     nativeUnavailable: backend.nativeUnavailable, tried: backend.tried }, 'compute backend');
-  const store = await S3ObjectStore.connect(config.storage, logger);
+  let store: S3ObjectStore;
+  try {
+    store = await S3ObjectStore.connect({ ...config.storage, maxSockets: storageSockets(config) }, logger);
+  } catch (err) {
+    logger.error(storageStartFailure(config, err), 'storage unusable at start; exiting');
+    process.exit(EXIT_CODES.storageUnavailable);
+  }
   const scope = new HandlerScope(logger, config.maxInFlightCalls);
   const methodPaths = Object.values(spec.definition).map((m) => m.path);
   const metrics = new ServiceMetrics(spec.name, methodPaths, () => parts.jobStates?.() ?? new Map());
@@ -84,14 +131,14 @@ export async function runService(spec: ServiceSpec): Promise<void> {
     logger.info({ signal }, 'shutting down: draining running work');
     const force = setTimeout(() => {
       logger.error({ graceSeconds: config.shutdownGraceSeconds }, 'shutdown grace period over; exiting');
-      process.exit(1);
+      process.exit(EXIT_CODES.failed);
     }, config.shutdownGraceSeconds * 1000);
     await parts.drain?.();
     await server.shutdown(5_000);
     await metricsServer?.close();
     clearTimeout(force);
     logger.info('stopped');
-    process.exit(0);
+    process.exit(EXIT_CODES.stopped);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { InputError, NotFoundError } from '@selftrain/errors';
+import { CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
 import { MemoryObjectStore } from './memory-object-store';
 
 test('memory store follows the ObjectStore contract', async () => {
@@ -16,7 +16,7 @@ test('memory store follows the ObjectStore contract', async () => {
   await assert.rejects(s.get('a/c'), (e: unknown) => e instanceof NotFoundError && e.what === 'a/c');
   await s.putJson('a/a.json', { x: 1 });
   assert.deepEqual(await s.getJson('a/a.json'), { x: 1 });
-  await assert.rejects(s.getJson('a/b.bin'), InputError);
+  await assert.rejects(s.getJson('a/b.bin'), CorruptDataError);
   assert.deepEqual(await s.list('a/'), ['a/a.json', 'a/b.bin']);
   await s.delete('a/b.bin');
   assert.equal(await s.exists('a/b.bin'), false);

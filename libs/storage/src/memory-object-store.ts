@@ -1,7 +1,7 @@
 // An ObjectStore kept in a Map, for lib tests and benches: the same contract as S3ObjectStore (NotFoundError
 // on missing keys, sha256 recorded at put time, sorted recursive list), so they need no bucket.
 import { createHash } from 'node:crypto';
-import { InputError, NotFoundError } from '@selftrain/errors';
+import { CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
 import type { ObjectStore } from './object-store';
 
@@ -72,7 +72,7 @@ export class MemoryObjectStore implements ObjectStore {
     try {
       return JSON.parse(data.toString('utf8')) as T;
     } catch {
-      throw new InputError(key, 'object is not JSON');
+      throw new CorruptDataError(key, 0, 'object is not JSON');
     }
   }
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { NotFoundError } from '@selftrain/errors';
+import { CorruptDataError, FailedPreconditionError, NotFoundError } from '@selftrain/errors';
 import { startEmbeddedS3, type EmbeddedS3 } from './embedded-s3';
 import { bucketModelHandler, loadModelFromBucket, readCheckpointMetadata, saveModelToBucket } from './model-io';
 import { S3ObjectStore } from './s3-object-store';
@@ -88,4 +88,35 @@ test('a missing model.json is a NotFoundError naming the key', async () => {
   await assert.rejects(loadModelFromBucket(store, 'ckpt/partial/model.json'),
     (err: unknown) => err instanceof NotFoundError && err.what === 'ckpt/partial/model.json');
   await assert.rejects(tf.loadLayersModel(bucketModelHandler(store, 'ckpt/partial')), NotFoundError);
+});
+
+/** smallModel's checkpoint under `dir`, with model.json and weights.bin edited as a damaged copy would leave them. */
+async function damaged(dir: string, edit: { json?: (j: tf.io.ModelJSON) => unknown; weights?: (b: Buffer) => Buffer }): Promise<string> {
+  const art = await saveModelToBucket(store, dir, smallModel());
+  const json = await store.getJson<tf.io.ModelJSON>(art.key);
+  if (edit.json) await store.put(art.key, Buffer.from(JSON.stringify(edit.json(json))));
+  if (edit.weights) await store.put(`${dir}/weights.bin`, edit.weights(await store.get(`${dir}/weights.bin`)));
+  return art.key;
+}
+
+test('damaged checkpoints are CorruptDataError naming the object; intact but unloadable ones FailedPreconditionError', async () => {
+  const cases: [string, Promise<string>, (err: unknown) => boolean][] = [
+    ['truncated weights', damaged('bad/truncated', { weights: (b) => b.subarray(0, 40) }),
+      (e) => e instanceof CorruptDataError && e.object === 'bad/truncated/weights.bin' && /40 bytes of weights, .* describes 268/.test(e.message)],
+    ['longer weights', damaged('bad/longer', { weights: (b) => Buffer.concat([b, Buffer.alloc(8)]) }),
+      (e) => e instanceof CorruptDataError && e.object === 'bad/longer/weights.bin'],
+    ['model.json is null', damaged('bad/null', { json: () => null }),
+      (e) => e instanceof CorruptDataError && e.object === 'bad/null/model.json' && /document is null/.test(e.message)],
+    ['no weightsManifest', damaged('bad/no-manifest', { json: (j) => ({ ...j, weightsManifest: undefined }) }),
+      (e) => e instanceof CorruptDataError && /no weightsManifest/.test(e.message)],
+    ['a weight without a shape', damaged('bad/no-shape', { json: (j) => ({ ...j, weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'w', dtype: 'float32' }] }] }) }),
+      (e) => e instanceof CorruptDataError && /weights\[0\] needs a name, a shape/.test(e.message)],
+    ['an unsupported dtype', damaged('bad/float64', { json: (j) => ({ ...j, weightsManifest: [{ ...j.weightsManifest[0], weights: j.weightsManifest[0].weights.map((w) => ({ ...w, dtype: 'float64' })) }] }) }),
+      (e) => e instanceof FailedPreconditionError && /bad\/float64\/model\.json: weight ".*" has dtype "float64"/.test(e.message)],
+    ['an unknown layer class', damaged('bad/unknown-layer', { json: (j) => JSON.parse(JSON.stringify(j).replaceAll('"Dense"', '"NoSuchLayer"')) }),
+      (e) => e instanceof FailedPreconditionError && /checkpoint bad\/unknown-layer\/model\.json is not a model this service can load: .*NoSuchLayer/.test(e.message)],
+  ];
+  for (const [name, key, check] of cases) {
+    await assert.rejects(loadModelFromBucket(store, await key), (err: unknown) => check(err) || assert.fail(`${name}: ${String(err)}`));
+  }
 });

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { CorruptDataError, InputError } from '@selftrain/errors';
+import { FailedPreconditionError, InputError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
 import { validateKey } from './keys';
+import { checkModelJson, checkWeightBytes, expectedWeightBytes } from './model-artifact-checks';
 import type { ObjectStore } from './object-store';
 
 export const MODEL_JSON = 'model.json';
@@ -64,22 +65,18 @@ async function saveArtifacts(
 }
 
 async function loadArtifacts(store: ObjectStore, modelJsonKey: string): Promise<tf.io.ModelArtifacts> {
-  const modelJson = await store.getJson<tf.io.ModelJSON>(modelJsonKey);
-  if (modelJson == null || typeof modelJson !== 'object' || modelJson.modelTopology == null) {
-    throw new CorruptDataError(modelJsonKey, 0, 'not a TF.js model.json (no modelTopology)');
-  }
+  const modelJson = checkModelJson(modelJsonKey, await store.getJson(modelJsonKey));
   const dir = dirOf(modelJsonKey);
-  return tfjs().io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const buffers: Buffer[] = [];
-    for (const group of manifest ?? []) {
-      specs.push(...group.weights);
-      for (const p of group.paths) buffers.push(await store.get(validateKey(join(dir, p), `${modelJsonKey}.weightsManifest.paths`)));
-    }
-    const all = Buffer.concat(buffers);
+  const specs = modelJson.weightsManifest.flatMap((group) => group.weights);
+  const expected = expectedWeightBytes(modelJsonKey, specs);
+  const keys = modelJson.weightsManifest.flatMap((group) => group.paths.map((p) => validateKey(join(dir, p), `${modelJsonKey}.weightsManifest.paths`)));
+  const buffers: Buffer[] = [];
+  for (const key of keys) buffers.push(await store.get(key));
+  const all = Buffer.concat(buffers);
+  checkWeightBytes(keys, expected, all.length);
+  return tfjs().io.getModelArtifactsForJSON(modelJson, async () =>
     // An exact-size ArrayBuffer: Buffer's backing store can be a larger shared pool.
-    return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
-  });
+    [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer]);
 }
 
 /** A tf.io.IOHandler that saves to `<prefix>/weights.bin` + `<prefix>/model.json` and loads them back. */
@@ -119,10 +116,21 @@ export async function saveModelToBucket(
   return saved;
 }
 
-/** Loads a LayersModel from its model.json key (weights resolved relative to it). NotFoundError when absent. */
+/**
+ * Loads a LayersModel from its model.json key (weights resolved relative to it). NotFoundError when absent,
+ * CorruptDataError naming the object when model.json or the weights are damaged, FailedPreconditionError
+ * when they are intact but not a model TF.js can build (an unknown layer class, weights that do not fit it).
+ */
 export async function loadModelFromBucket(store: ObjectStore, modelJsonKey: string): Promise<tf.LayersModel> {
   validateKey(modelJsonKey, 'modelJsonKey');
-  return tfjs().loadLayersModel({ load: () => loadArtifacts(store, modelJsonKey) });
+  const artifacts = await loadArtifacts(store, modelJsonKey);
+  try {
+    return await tfjs().loadLayersModel({ load: async () => artifacts });
+  } catch (err) {
+    // Everything read from the bucket has been checked; what TF.js refuses now is the model itself.
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+    throw new FailedPreconditionError(`checkpoint ${modelJsonKey} is not a model this service can load: ${why}`, { cause: err });
+  }
 }
 
 /** The userDefinedMetadata saved with a checkpoint (undefined when there is none), without loading weights. */

@@ -73,13 +73,13 @@ test('list is recursive and sorted; delete removes', async () => {
   await store.delete('l/c.txt'); // deleting twice is not an error (S3 semantics)
 });
 
-test('putJson/getJson round-trip; non-JSON is an InputError naming the key', async () => {
+test('putJson/getJson round-trip; non-JSON is a CorruptDataError naming the key', async () => {
   const value = { run: 'r1', generations: [1, 2], nested: { ok: true } };
   const art = await store.putJson('json/run.json', value);
   assert.equal(art.key, 'json/run.json');
   assert.deepEqual(await store.getJson('json/run.json'), value);
   await store.put('json/broken.json', Buffer.from('{not json'));
-  await assert.rejects(store.getJson('json/broken.json'), (err: unknown) => err instanceof InputError && err.field === 'json/broken.json');
+  await assert.rejects(store.getJson('json/broken.json'), (err: unknown) => err instanceof CorruptDataError && err.object === 'json/broken.json');
 });
 
 test('stores with different prefixes on one bucket do not see each other', async () => {

@@ -63,7 +63,7 @@ export class S3ObjectStore implements ObjectStore {
     normalizeStorePrefix(config.prefix);
     const requestTimeoutMs = config.requestTimeoutMs ?? 60_000;
     const mod = config.useSSL ? https : http;
-    const agent = new mod.Agent({ keepAlive: true, maxSockets: 16 });
+    const agent = new mod.Agent({ keepAlive: true, maxSockets: config.maxSockets ?? 16 });
     // minio has no request timeout of its own: a silent server would hang an operation forever.
     const transport = {
       request: ((opts: http.RequestOptions, cb?: (res: http.IncomingMessage) => void) => {
@@ -212,7 +212,8 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return JSON.parse(body.toString('utf8')) as T;
     } catch (err) {
-      throw new InputError(key, `is not valid JSON: ${(err as Error).message}`, { cause: err });
+      // The bucket's content, not the caller's input, is what is wrong.
+      throw new CorruptDataError(key, 0, `is not valid JSON: ${(err as Error).message}`);
     }
   }
 

@@ -17,6 +17,8 @@ export interface StorageConfig {
   retryForMs?: number;
   /** A request whose socket is idle this long fails (and is retried). Default 60000. */
   requestTimeoutMs?: number;
+  /** Sockets open to the endpoint at once; requests beyond wait for one. Default 16. */
+  maxSockets?: number;
 }
 
 export const DEFAULT_BUCKET = 'selftrain';
