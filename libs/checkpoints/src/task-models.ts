@@ -1,13 +1,13 @@
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
-import { buildModel, buildRetinaNet, buildSegmenter, retinaNetAnchors, type AnchorSet, type RetinaNetSpec } from '@selftrain/models';
+import { buildModel, buildRetinaNet, buildSegmenter, retinaNetAnchors, type AnchorSet, type ModelName, type RetinaNetSpec } from '@selftrain/models';
 import type { ImageShape, ResolvedTrainOptions } from '@selftrain/train';
 
 export type ModelTask = 'classification' | 'detection' | 'segmentation';
 
 /** The zoo models of each task; the first is the default a spec gets for that task. */
 export const TASK_MODELS: Record<ModelTask, readonly string[]> = {
-  classification: ['cnn-small', 'resnet-small'], detection: ['retinanet'], segmentation: ['segmenter'],
+  classification: ['cnn-small', 'resnet-small', 'resnet18'], detection: ['retinanet'], segmentation: ['segmenter'],
 };
 
 /**
@@ -33,7 +33,7 @@ export function buildTaskModel(o: ResolvedTrainOptions, shape: ImageShape, numCl
       return buildSegmenter({ inputShape, numClasses, width: o.width, seed: o.seed });
     default:
       return buildModel({
-        name: o.model as 'cnn-small' | 'resnet-small', inputShape, numClasses, width: o.width, dropout: o.dropout,
+        name: o.model as ModelName, inputShape, numClasses, width: o.width, dropout: o.dropout,
         stochasticDepth: o.stochasticDepth, seed: o.seed,
       });
   }

@@ -38,3 +38,17 @@ export { ingestCoco, type IngestCocoOptions } from './ingest-coco';
 export { ingestVocSegmentation, VOC_CLASS_NAMES, type IngestVocOptions } from './ingest-voc-segmentation';
 export { paintScene, drawPlacements, type Scene, type SceneItem, type Placement } from './scene-composer';
 export { ingestFashionMnistScenes, generateScenes, SCENE_CLASS_NAMES, type SceneDatasetOptions } from './ingest-scenes';
+export {
+  decodeImage,
+  decodeImageFile,
+  sniffImageFormat,
+  MIN_IMAGE_SIDE,
+  MAX_IMAGE_PIXELS,
+  type DecodeOptions,
+  type DecodedPhoto,
+  type ImageFormat,
+} from './image-decode';
+export { fitGeometry, fitBoxes, fitMask, isIdentityGeometry, FIT_POLICIES, type FitPolicy, type FitGeometry, type ImageSize } from './image-geometry';
+export { DecodePool, type DecodePoolOptions, type DecodeSource } from './decode-pool';
+export { decodePngFast } from './png-fast-decode';
+export { ChannelStats, type ChannelMoments } from './channel-stats';

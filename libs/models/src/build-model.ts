@@ -2,6 +2,7 @@ import { tf } from '@selftrain/compute';
 import { ModelSpec, validateSpec } from './model-spec';
 import { buildCnnSmall } from './cnn-small';
 import { buildResnetSmall } from './resnet-small';
+import { buildResnet18 } from './resnet18';
 
 /** Builds a zoo model from its spec. The model outputs LOGITS; apply softmax for probabilities. */
 export function buildModel(spec: ModelSpec): tf.LayersModel {
@@ -11,6 +12,8 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
       return buildCnnSmall(spec);
     case 'resnet-small':
       return buildResnetSmall(spec);
+    case 'resnet18':
+      return buildResnet18(spec);
   }
 }
 

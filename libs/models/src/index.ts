@@ -1,4 +1,5 @@
-export { MODEL_NAMES } from './model-spec';
+export { MODEL_NAMES, defaultClassifierFor } from './model-spec';
+export { RESNET18_BLOCKS, RESNET18_SMALL_STEM_MAX_SIDE } from './resnet18';
 export type { ModelName, ModelSpec } from './model-spec';
 export { buildModel, forwardTrain } from './build-model';
 export { countParams, countFlops } from './model-stats';
