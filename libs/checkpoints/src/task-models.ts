@@ -1,14 +1,10 @@
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
 import { buildModel, buildRetinaNet, buildSegmenter, retinaNetAnchors, type AnchorSet, type ModelName, type RetinaNetSpec } from '@selftrain/models';
+import { modelsFor } from '@selftrain/options';
 import type { ImageShape, ResolvedTrainOptions } from '@selftrain/train';
 
 export type ModelTask = 'classification' | 'detection' | 'segmentation';
-
-/** The zoo models of each task; the first is the default a spec gets for that task. */
-export const TASK_MODELS: Record<ModelTask, readonly string[]> = {
-  classification: ['cnn-small', 'resnet-small', 'resnet18'], detection: ['retinanet'], segmentation: ['segmenter'],
-};
 
 /**
  * Anchor side = 2 x stride: the scene items are 17-45 px on a 96 px canvas, which P3-P4 anchors of
@@ -22,8 +18,9 @@ function detectorSpec(inputShape: [number, number, number], foreground: number, 
 
 /** A fresh model for the task. `numClasses` counts the manifest's class names (background included for dense tasks). */
 export function buildTaskModel(o: ResolvedTrainOptions, shape: ImageShape, numClasses: number, task: ModelTask): tf.LayersModel {
-  if (!TASK_MODELS[task].includes(o.model)) {
-    throw new InputError('options.model', `${o.model} does not do ${task}; choose ${TASK_MODELS[task].join(' or ')}`);
+  const models: readonly string[] = modelsFor(task);
+  if (!models.includes(o.model)) {
+    throw new InputError('options.model', `${o.model} does not do ${task}; choose ${models.join(' or ')}`);
   }
   const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
   switch (task) {

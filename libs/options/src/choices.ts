@@ -9,7 +9,7 @@ export type AugmentLevel = (typeof AUGMENT_LEVELS)[number];
 
 /** The model zoo, and the task each model does. */
 export const MODEL_TASKS = {
-  'cnn-small': 'classification', 'resnet-small': 'classification', retinanet: 'detection', segmenter: 'segmentation',
+  'cnn-small': 'classification', 'resnet-small': 'classification', resnet18: 'classification', retinanet: 'detection', segmenter: 'segmentation',
 } as const satisfies Record<string, Task>;
 export type ModelName = keyof typeof MODEL_TASKS;
 export const MODEL_NAMES = Object.keys(MODEL_TASKS) as ModelName[];

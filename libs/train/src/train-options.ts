@@ -74,7 +74,7 @@ export function resolveTrainOptions(o: TrainOptions | undefined, defaults: Resol
     throw new InputError(f('auxiliary_dataset'), 'joint training needs the supervised objective, not simclr');
   }
   if (resolved.stochasticDepth > 0 && resolved.model === 'cnn-small') {
-    throw new InputError(f('stochastic_depth'), 'needs residual blocks: use model resnet-small (cnn-small has none)');
+    throw new InputError(f('stochastic_depth'), 'needs residual blocks: use model resnet-small or resnet18 (cnn-small has none)');
   }
   return resolved;
 }
