@@ -11,12 +11,30 @@ export interface NativeCpuKernels {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
   /** out[i] = op(a[i]) op(b[i]); dims: batch m n k transA transB strideA strideB (stride 0 broadcasts) */
   gemm(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** the same three convs on oneDNN (native/dnnl-kernels.c); throw where dnnlAvailable is false */
+  dnnlConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array, bias?: Float32Array | null, relu?: boolean): void;
+  dnnlConv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  dnnlConv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  /** the implementation oneDNN chose for this thread's last oneDNN conv, e.g. brg:avx512_core */
+  dnnlLastImpl(): string;
+  /** threads per native call from this thread: oneDNN's OpenMP team, and OpenBLAS's (process-wide) */
+  setThreads(n: number): void;
+  /** batch norm over the last axis (native/batch-norm.c); dims: rows channels. Need no BLAS. */
+  batchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, dims: Int32Array, epsilon: number): void;
+  batchNormGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Int32Array, epsilon: number): void;
+  batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, dims: Int32Array, epsilon: number): void;
   /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
   sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   readonly available: boolean;
   readonly unavailableReason: string;
   /** the OpenBLAS kernel family it picked for this CPU, e.g. SkylakeX */
   readonly blasCore: string;
+  /** whether oneDNN loaded (libdnnl.so.2, and the addon was built with its headers) */
+  readonly dnnlAvailable: boolean;
+  /** e.g. 2.6.3, where it loaded */
+  readonly dnnlVersion?: string;
+  /** why not, where it did not (names the Debian package) */
+  readonly dnnlUnavailableReason?: string;
 }
 
 export type NativeKernelStatus =
@@ -50,4 +68,13 @@ export function nativeCpuKernels(): NativeKernelStatus {
     }
   }
   return status;
+}
+
+/**
+ * Threads each native kernel call from this thread may use (oneDNN's OpenMP team; OpenBLAS's count, which
+ * is process-wide). 1 at load: the trainer's replicas already run one per core. No-op without the addon.
+ */
+export function setNativeThreads(n: number): void {
+  const s = nativeCpuKernels();
+  if (s.loaded) s.kernels.setThreads(n);
 }
