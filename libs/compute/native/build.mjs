@@ -12,7 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const sources = ['cpu-kernels.c', 'dnnl-kernels.c', 'batch-norm.c'].map((f) => join(here, f));
 const inputs = readdirSync(here).filter((f) => /\.[ch]$/.test(f)).map((f) => join(here, f));
 // Under dist/, so nx's build cache stores and restores it with the compiled TypeScript.
-const out = join(here, '..', 'dist', 'native', 'selftrain-cpu-kernels.node');
+// SELFTRAIN_NATIVE_OUT: elsewhere (the test that builds without oneDNN's headers).
+const out = process.env.SELFTRAIN_NATIVE_OUT ?? join(here, '..', 'dist', 'native', 'selftrain-cpu-kernels.node');
 const stamp = `${out}.flags`;
 const headers = [
   process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
