@@ -17,6 +17,7 @@
  */
 #include <node_api.h>
 #include "batch-norm.h"
+#include "relu-grad.h"
 #include "dnnl-kernels.h"
 #include <dlfcn.h>
 #include <stdint.h>
@@ -443,6 +444,21 @@ static napi_value bn_infer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* reluGrad(dy, x, dx): dx = dy step(x), all of one length */
+static napi_value relu_grad_call(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 3) { throw_error(env, "expected (dy, x, dx)"); return NULL; }
+  float *dy, *x, *dx;
+  size_t n, lx, ldx;
+  if (get_f32(env, a[0], &dy, &n) || get_f32(env, a[1], &x, &lx) || get_f32(env, a[2], &dx, &ldx) ||
+      need(env, lx, n, "x") || need(env, ldx, n, "dx"))
+    return NULL;
+  relu_grad(dy, x, (long)n, dx);
+  return NULL;
+}
+
 static void load_blas(void) {
   if (sgemm) return;
   choose_blas_core();
@@ -484,6 +500,7 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "batchNormTrain", bn_train);
   export_fn(env, exports, "batchNormGrad", bn_grad);
   export_fn(env, exports, "batchNormInfer", bn_infer);
+  export_fn(env, exports, "reluGrad", relu_grad_call);
   napi_value v;
   /* oneDNN: one OpenMP thread per calling thread unless raised (training runs a replica per core) */
   const bool dnnl = dnnl_load();

@@ -102,3 +102,17 @@ test('built without oneDNN\'s headers, the addon loads with its OpenBLAS kernels
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('ReLU\'s gradient on the native kernel equals the cpu backend\'s exactly (0, negatives, NaN, inf)', { skip }, async () => {
+  registerWasmTrainingKernels();
+  const x = randomValues([3, 5, 7], 9);
+  x.values[0] = 0;
+  x.values[1] = Number.NaN;
+  x.values[2] = Number.POSITIVE_INFINITY;
+  x.values[3] = Number.NEGATIVE_INFINITY;
+  const dy = randomValues([3, 5, 7], 10);
+  dy.values[4] = Number.POSITIVE_INFINITY;
+  const { wasm, cpu } = await onBothBackends([x, dy], (xt, dyt) => [tf.grad((a: tf.Tensor) => tf.relu(a))(xt, dyt)]);
+  assert.deepEqual(Array.from(wasm[0]), Array.from(cpu[0]));
+  assert.equal(tf.getKernel('SelftrainReluGrad', 'wasm') != null, true);
+});

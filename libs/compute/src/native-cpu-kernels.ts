@@ -23,6 +23,8 @@ export interface NativeCpuKernels {
   batchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, dims: Int32Array, epsilon: number): void;
   batchNormGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Int32Array, epsilon: number): void;
   batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, dims: Int32Array, epsilon: number): void;
+  /** dx = dy step(x) (ReLU's gradient), all of one length. Needs no BLAS. */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
   sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   readonly available: boolean;

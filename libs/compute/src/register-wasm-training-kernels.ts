@@ -13,6 +13,7 @@ import {
   batchNormGradKernel, batchNormTrainGradient, batchNormTrainKernel, BATCH_NORM_GRAD, BATCH_NORM_TRAIN,
   installNativeBatchNormLayer, makeNativeFusedBatchNorm, uninstallNativeBatchNormLayer,
 } from './native-batch-norm';
+import { installNativeReluGradient, reluGradKernel, RELU_GRAD, uninstallNativeReluGradient } from './native-relu-grad';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -40,7 +41,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
 /** The kernels that go to the native library when it loads (the last two: tf.layers' batch norm, in training). */
 export const NATIVE_KERNELS: readonly string[] = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'FusedBatchNorm',
-  BATCH_NORM_TRAIN, BATCH_NORM_GRAD,
+  BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD,
 ];
 
 export interface WasmTrainingKernels {
@@ -52,7 +53,7 @@ export interface WasmTrainingKernels {
   nativeUnavailable?: string;
   /** whether the convs run on oneDNN */
   dnnl: boolean;
-  /** whether tf.layers' training batch norm runs on the native kernels */
+  /** whether tf.layers' training batch norm and ReLU's gradient run on the native kernels */
   batchNorm: boolean;
   /** why not, where the native kernels are in use but oneDNN is not (names the Debian package) */
   dnnlUnavailable?: string;
@@ -125,6 +126,8 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
     replace(batchNormGradKernel(native));
     tf.registerGradient(batchNormTrainGradient);
     installNativeBatchNormLayer();
+    replace(reluGradKernel(native));
+    installNativeReluGradient();
   }
   wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
   wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
@@ -133,7 +136,7 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
   wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
   registered = status.loaded
     ? {
-      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD] : [])],
+      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD] : [])],
       description: dnnl ? status.description.replace('native ', `native oneDNN ${status.kernels.dnnlVersion} + `) : status.description,
       dnnl,
       batchNorm,
@@ -152,6 +155,7 @@ export function wasmTrainingKernels(): WasmTrainingKernels | undefined {
 export function unregisterWasmTrainingKernels(): void {
   if (registered == null) return;
   uninstallNativeBatchNormLayer();
+  uninstallNativeReluGradient();
   for (const name of registered.kernels) {
     if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
     const original = stock.get(name);

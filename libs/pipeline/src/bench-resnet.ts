@@ -9,7 +9,8 @@
  * the ratios are printed; without torch that part is skipped with a note.
  * Standalone: `node libs/pipeline/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { initBackend, registerWasmTrainingKernels, setNativeThreads, tf } from '@selftrain/compute';
 
 const STAGES: [number, number][] = [[32, 1], [64, 2], [128, 2], [256, 2]];
@@ -118,11 +119,10 @@ export async function profileStep(c: Case): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, +v.toFixed(1)]));
 }
 
-/** The same net in PyTorch (NCHW, its defaults), one JSON line per case; absent torch: the reason. */
+/** The same net in PyTorch (NCHW, its defaults): one JSON case per stdin line in, one result line out. */
 const TORCH_SCRIPT = String.raw`
 import json, sys, time
 import torch, torch.nn as nn
-cases = json.loads(sys.argv[1])
 def block(cin, cout, stride):
     class B(nn.Module):
         def __init__(s):
@@ -140,7 +140,8 @@ def net():
         layers.append(block(cin, cout, stride)); cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
     return nn.Sequential(*layers)
-for c in cases:
+for line in sys.stdin:
+    c = json.loads(line)
     torch.set_num_threads(c['threads'])
     torch.manual_seed(1)
     m = net(); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
@@ -161,14 +162,37 @@ for c in cases:
 
 const PYTHON = '/usr/bin/python3';
 
-function torchRuns(cases: (Case & { threads: number })[]): { runs?: ResnetRun[]; version?: string; skipped?: string } {
-  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (probe.error != null || probe.status !== 0) {
-    return { skipped: `no torch in ${PYTHON} (Debian: apt-get install python3-torch); PyTorch comparison skipped` };
+/**
+ * One PyTorch process for the whole bench, idle between cases, so that its figures are taken between
+ * selftrain's on the same (shared, noisy) machine rather than minutes later.
+ */
+class TorchRunner {
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(private readonly child: ChildProcess, readonly version: string) {
+    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   }
-  const run = spawnSync(PYTHON, ['-c', TORCH_SCRIPT, JSON.stringify(cases)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (run.status !== 0) return { skipped: `PyTorch run failed: ${run.stderr.trim().split('\n').pop()}` };
-  return { version: probe.stdout.trim(), runs: run.stdout.trim().split('\n').map((l) => JSON.parse(l) as ResnetRun) };
+
+  /** The runner, or why PyTorch is skipped. */
+  static start(): TorchRunner | string {
+    const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (probe.error != null || probe.status !== 0) {
+      return `no torch in ${PYTHON} (Debian: apt-get install python3-torch); PyTorch comparison skipped`;
+    }
+    const child = spawn(PYTHON, ['-c', TORCH_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+    return new TorchRunner(child, probe.stdout.trim());
+  }
+
+  async run(c: Case & { threads: number }): Promise<ResnetRun> {
+    this.child.stdin!.write(`${JSON.stringify(c)}\n`);
+    const line = await this.lines.next();
+    if (line.done) throw new Error('the PyTorch process ended');
+    return JSON.parse(line.value) as ResnetRun;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
 }
 
 const CASES: Case[] = [
@@ -177,10 +201,13 @@ const CASES: Case[] = [
   { size: 96, batch: 32, trainSteps: 2, inferBatches: 3 },
 ];
 const THREADS = [1, 2];
+/** Each figure is the best of this many runs, the engines taking turns (one run moved by +-30 % here). */
+const ROUNDS = 2;
 
 export interface ResnetBench {
   model: string;
   kernels: string;
+  rounds: number;
   /** key: `${size}px b${batch} ${threads}t` */
   selftrain: Record<string, ResnetRun>;
   /** the kernels before oneDNN (OpenBLAS convs, tf.layers' own batch norm) on the same cases, where oneDNN is in use */
@@ -199,43 +226,53 @@ export async function benchResnet(opts: { quick?: boolean } = {}): Promise<Resne
   await tf.setBackend('wasm');
   const cases = opts.quick ? CASES.slice(0, 1) : CASES;
   const key = (c: Case, t: number) => `${c.size}px b${c.batch} ${t}t`;
-  const runAll = async () => {
-    const out: Record<string, ResnetRun> = {};
-    for (const c of cases) {
-      for (const t of THREADS) {
-        setNativeThreads(t);
-        out[key(c, t)] = await measure(c);
-      }
-    }
-    setNativeThreads(1);
-    return out;
-  };
   const kernels = registerWasmTrainingKernels();
   const result: ResnetBench = {
-    model: 'ResNet-10 w32 (tf.layers), SGD momentum 0.9, random data', kernels: kernels.description, selftrain: {}, profile: {},
+    model: 'ResNet-10 w32 (tf.layers), SGD momentum 0.9, random data', kernels: kernels.description, rounds: ROUNDS,
+    selftrain: {}, profile: {},
   };
   result.profile = await profileStep(cases[0]);
-  result.selftrain = await runAll();
-  if (kernels.dnnl === true) {
+  const compareOld = kernels.dnnl;
+  if (compareOld) {
     registerWasmTrainingKernels({ dnnl: false, batchNorm: false });
     result.profileOpenblas = await profileStep(cases[0]);
-    result.openblas = await runAll();
-    registerWasmTrainingKernels();
+    result.openblas = {};
   }
-  const torchCases = cases.flatMap((c) => THREADS.map((threads) => ({ ...c, threads })));
-  const torch = torchRuns(torchCases);
-  if (torch.runs) {
-    result.torch = Object.fromEntries(torchCases.map((c, i) => [key(c, c.threads), torch.runs![i]]));
-    result.torchVersion = torch.version;
-  } else {
-    result.torchSkipped = torch.skipped;
+  const torch = TorchRunner.start();
+  if (typeof torch === 'string') result.torchSkipped = torch;
+  else { result.torch = {}; result.torchVersion = torch.version; }
+  const best = (into: Record<string, ResnetRun>, k: string, r: ResnetRun) => {
+    const b = into[k];
+    into[k] = b == null ? r : { trainImgPerS: Math.max(b.trainImgPerS, r.trainImgPerS), inferImgPerS: Math.max(b.inferImgPerS, r.inferImgPerS) };
+  };
+  try {
+    for (const c of cases) {
+      for (const threads of THREADS) {
+        const k = key(c, threads);
+        for (let round = 0; round < ROUNDS; round++) {
+          setNativeThreads(threads);
+          registerWasmTrainingKernels();
+          best(result.selftrain, k, await measure(c));
+          if (compareOld) {
+            registerWasmTrainingKernels({ dnnl: false, batchNorm: false });
+            best(result.openblas!, k, await measure(c));
+          }
+          setNativeThreads(1);
+          if (typeof torch !== 'string') best(result.torch!, k, await torch.run({ ...c, threads }));
+        }
+      }
+    }
+  } finally {
+    setNativeThreads(1);
+    registerWasmTrainingKernels();
+    if (typeof torch !== 'string') torch.close();
   }
   return result;
 }
 
 /** Table lines for bench.ts: each case's figures, the PyTorch ratios, and the step profile. */
 export function resnetLines(b: ResnetBench): string[][] {
-  const lines: string[][] = [[`ResNet-10 w32, selftrain kernels: ${b.kernels}`, 'train / infer img/s']];
+  const lines: string[][] = [[`ResNet-10 w32, selftrain kernels: ${b.kernels}`, `train / infer img/s (best of ${b.rounds})`]];
   for (const [k, v] of Object.entries(b.selftrain)) {
     const parts = [`${v.trainImgPerS} / ${v.inferImgPerS}`];
     const ob = b.openblas?.[k];
