@@ -34,6 +34,7 @@ void dnnl_set_threads(int n) { (void)n; }
 
 #include <oneapi/dnnl/dnnl.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ DNNL_FNS(DECLARE)
 #define D(f) p_##f
 
 static void (*omp_set_threads)(int);
-static int loaded = -1; /* -1 not tried, 0 failed, 1 ok */
+static int loaded; /* 1 once oneDNN is usable */
 static char why[160] = "not loaded";
 static char version[32] = "";
 static dnnl_engine_t engine;
@@ -63,8 +64,8 @@ static __thread dnnl_stream_t stream;
 static __thread char error[160];
 static __thread const char *last_impl = "";
 
-int dnnl_load(void) {
-  if (loaded >= 0) return loaded;
+/* Once per process, whichever thread (the main one or a gradient replica's worker) loads the addon first. */
+static void load_once(void) {
   loaded = 0;
   /* OpenMP's idle threads spin by default; between oneDNN calls the wasm kernels run on one core, and a
    * spinning team would take the other. Passive: they sleep (the caller can still set OMP_WAIT_POLICY). */
@@ -72,26 +73,31 @@ int dnnl_load(void) {
   void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     snprintf(why, sizeof why, "libdnnl.so.2 not found (Debian: apt-get install libdnnl2)");
-    return 0;
+    return;
   }
 #define RESOLVE(f)                                                                   \
   p_##f = (__typeof__(&f))dlsym(h, #f);                                              \
   if (!p_##f) {                                                                      \
     snprintf(why, sizeof why, "libdnnl.so.2 has no %s (needs oneDNN 2.x)", #f);      \
-    return 0;                                                                        \
+    return;                                                                          \
   }
   DNNL_FNS(RESOLVE)
   /* Debian's build runs on OpenMP (libgomp); its threads per call are the calling thread's setting. */
   omp_set_threads = (void (*)(int))dlsym(h, "omp_set_num_threads");
   if (D(dnnl_engine_create)(&engine, dnnl_cpu, 0) != dnnl_success) {
     snprintf(why, sizeof why, "oneDNN could not create a CPU engine");
-    return 0;
+    return;
   }
   const dnnl_version_t *v = D(dnnl_version)();
   snprintf(version, sizeof version, "%d.%d.%d", v->major, v->minor, v->patch);
   loaded = 1;
   why[0] = 0;
-  return 1;
+}
+
+int dnnl_load(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, load_once);
+  return loaded;
 }
 
 const char *dnnl_unavailable(void) { return why; }

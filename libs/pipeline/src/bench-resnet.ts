@@ -7,7 +7,8 @@
  * (oneDNN where it loads, the OpenBLAS kernels), and a per-kernel profile of one training step. Where
  * /usr/bin/python3 has torch (Debian's python3-torch), the same net runs in PyTorch in the same run and
  * the ratios are printed; without torch that part is skipped with a note.
- * Standalone: `node libs/pipeline/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only).
+ * Standalone: `node libs/pipeline/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only, one
+ * round). Each figure also goes to stderr as it is measured.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -225,10 +226,11 @@ export async function benchResnet(opts: { quick?: boolean } = {}): Promise<Resne
   if (info.name !== 'wasm') throw new Error(`bench needs wasm, got ${info.name}`);
   await tf.setBackend('wasm');
   const cases = opts.quick ? CASES.slice(0, 1) : CASES;
+  const rounds = opts.quick ? 1 : ROUNDS;
   const key = (c: Case, t: number) => `${c.size}px b${c.batch} ${t}t`;
   const kernels = registerWasmTrainingKernels();
   const result: ResnetBench = {
-    model: 'ResNet-10 w32 (tf.layers), SGD momentum 0.9, random data', kernels: kernels.description, rounds: ROUNDS,
+    model: 'ResNet-10 w32 (tf.layers), SGD momentum 0.9, random data', kernels: kernels.description, rounds,
     selftrain: {}, profile: {},
   };
   result.profile = await profileStep(cases[0]);
@@ -242,6 +244,8 @@ export async function benchResnet(opts: { quick?: boolean } = {}): Promise<Resne
   if (typeof torch === 'string') result.torchSkipped = torch;
   else { result.torch = {}; result.torchVersion = torch.version; }
   const best = (into: Record<string, ResnetRun>, k: string, r: ResnetRun) => {
+    const engine = into === result.selftrain ? 'selftrain' : into === result.openblas ? 'kernels before oneDNN' : 'PyTorch';
+    process.stderr.write(`  ${k} ${engine}: train ${r.trainImgPerS}, infer ${r.inferImgPerS} img/s\n`);
     const b = into[k];
     into[k] = b == null ? r : { trainImgPerS: Math.max(b.trainImgPerS, r.trainImgPerS), inferImgPerS: Math.max(b.inferImgPerS, r.inferImgPerS) };
   };
@@ -249,7 +253,7 @@ export async function benchResnet(opts: { quick?: boolean } = {}): Promise<Resne
     for (const c of cases) {
       for (const threads of THREADS) {
         const k = key(c, threads);
-        for (let round = 0; round < ROUNDS; round++) {
+        for (let round = 0; round < rounds; round++) {
           setNativeThreads(threads);
           registerWasmTrainingKernels();
           best(result.selftrain, k, await measure(c));
