@@ -48,6 +48,17 @@ export const NATIVE_ADDON_PATH = path.join(__dirname, 'native', 'selftrain-cpu-k
 
 let status: NativeKernelStatus | undefined;
 
+/** SELFTRAIN_DNNL=off keeps the convs on OpenBLAS (as SELFTRAIN_NATIVE_KERNELS=off keeps them on wasm): why, or undefined. */
+export function dnnlTurnedOff(): string | undefined {
+  const setting = (process.env.SELFTRAIN_DNNL ?? 'auto').trim().toLowerCase();
+  return setting === 'off' || setting === '0' || setting === 'false' ? `SELFTRAIN_DNNL=${setting}` : undefined;
+}
+
+/** 'native oneDNN 2.6.3 + OpenBLAS (SkylakeX)' where the convs run on oneDNN, else 'native OpenBLAS (SkylakeX)'. */
+export function nativeDescription(kernels: NativeCpuKernels, dnnl: boolean): string {
+  return dnnl ? `native oneDNN ${kernels.dnnlVersion} + OpenBLAS (${kernels.blasCore})` : `native OpenBLAS (${kernels.blasCore})`;
+}
+
 /**
  * Loads the native kernels once per thread. SELFTRAIN_NATIVE_KERNELS=off keeps the wasm kernels; without
  * the built addon or without OpenBLAS the wasm kernels are used too, and `reason` says why.
@@ -63,7 +74,7 @@ export function nativeCpuKernels(): NativeKernelStatus {
     try {
       const kernels = require(NATIVE_ADDON_PATH) as NativeCpuKernels;
       status = kernels.available
-        ? { loaded: true, kernels, description: `native OpenBLAS (${kernels.blasCore})` }
+        ? { loaded: true, kernels, description: nativeDescription(kernels, kernels.dnnlAvailable && dnnlTurnedOff() == null) }
         : { loaded: false, reason: kernels.unavailableReason };
     } catch (err) {
       status = { loaded: false, reason: `loading ${NATIVE_ADDON_PATH}: ${(err as Error).message.split('\n')[0]}` };

@@ -4,7 +4,7 @@ import { makeBatchMatMulWasm } from './wasm-matmul-kernel';
 import { makeLeadingReduceWasm } from './wasm-reduce-kernel';
 import { makeTileWasm } from './wasm-tile-kernel';
 import { makeSharingIdentityWasm } from './wasm-identity-kernel';
-import { nativeCpuKernels, type NativeCpuKernels } from './native-cpu-kernels';
+import { dnnlTurnedOff, nativeCpuKernels, nativeDescription, type NativeCpuKernels } from './native-cpu-kernels';
 import {
   convRoute, makeNativeBatchMatMul, makeNativeConv2D, makeNativeConv2DBackpropFilter, makeNativeConv2DBackpropInput,
   makeNativeFusedConv2D,
@@ -59,11 +59,6 @@ export interface WasmTrainingKernels {
   dnnlUnavailable?: string;
 }
 
-/** SELFTRAIN_DNNL=off keeps the convs on OpenBLAS (as SELFTRAIN_NATIVE_KERNELS=off keeps them on wasm). */
-function dnnlSetting(): string | undefined {
-  const setting = (process.env.SELFTRAIN_DNNL ?? 'auto').trim().toLowerCase();
-  return setting === 'off' || setting === '0' || setting === 'false' ? `SELFTRAIN_DNNL=${setting}` : undefined;
-}
 
 const stock = new Map<string, tf.KernelConfig>();
 let registered: WasmTrainingKernels | undefined;
@@ -95,7 +90,7 @@ function wrap(name: string, make: (stockFunc: tf.KernelFunc) => tf.KernelFunc): 
 export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boolean; batchNorm?: boolean } = {}): WasmTrainingKernels {
   const status = opts.native === false ? { loaded: false as const, reason: 'native: false' } : nativeCpuKernels();
   const native: NativeCpuKernels | undefined = status.loaded ? status.kernels : undefined;
-  const dnnlOff = opts.dnnl === false ? 'dnnl: false' : dnnlSetting();
+  const dnnlOff = opts.dnnl === false ? 'dnnl: false' : dnnlTurnedOff();
   const dnnlUnavailable = native == null ? undefined : dnnlOff ?? (native.dnnlAvailable ? undefined : native.dnnlUnavailableReason);
   const dnnl = native != null && dnnlUnavailable == null;
   const batchNorm = native != null && opts.batchNorm !== false;
@@ -137,7 +132,7 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
   registered = status.loaded
     ? {
       kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD] : [])],
-      description: dnnl ? status.description.replace('native ', `native oneDNN ${status.kernels.dnnlVersion} + `) : status.description,
+      description: nativeDescription(status.kernels, dnnl),
       dnnl,
       batchNorm,
       ...(dnnlUnavailable == null ? {} : { dnnlUnavailable }),
