@@ -1,19 +1,26 @@
-// Builds the native CPU kernels (cpu-kernels.c) as a Node addon with the system C compiler.
+// Builds the native CPU kernels (cpu-kernels.c, dnnl-kernels.c, batch-norm.c, relu-grad.c) as a Node addon with the system C compiler.
 // Optional by design: without a compiler or Node's headers it says why and exits 0, and training uses
-// the wasm kernels. OpenBLAS itself is opened at run time (dlopen), so it is not needed to build.
+// the wasm kernels. OpenBLAS and oneDNN are opened at run time (dlopen), so neither is needed to build;
+// oneDNN's headers (Debian: libdnnl-dev) are: without them the addon is built without its oneDNN kernels
+// and says so. SELFTRAIN_DNNL_HEADERS=off builds as if they were absent (how the tests check that path).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const source = join(here, 'cpu-kernels.c');
+const sources = ['cpu-kernels.c', 'dnnl-kernels.c', 'batch-norm.c', 'relu-grad.c'].map((f) => join(here, f));
+const inputs = readdirSync(here).filter((f) => /\.[ch]$/.test(f)).map((f) => join(here, f));
 // Under dist/, so nx's build cache stores and restores it with the compiled TypeScript.
-const out = join(here, '..', 'dist', 'native', 'selftrain-cpu-kernels.node');
+// SELFTRAIN_NATIVE_OUT: elsewhere (the test that builds without oneDNN's headers).
+const out = process.env.SELFTRAIN_NATIVE_OUT ?? join(here, '..', 'dist', 'native', 'selftrain-cpu-kernels.node');
+const stamp = `${out}.flags`;
 const headers = [
   process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
   resolve(dirname(process.execPath), '..', 'include', 'node'),
 ].filter(Boolean).find((dir) => existsSync(join(dir, 'node_api.h')));
+const dnnlHeader = ['/usr/include', '/usr/local/include'].find((dir) => existsSync(join(dir, 'oneapi', 'dnnl', 'dnnl.h')));
+const withDnnl = dnnlHeader != null && process.env.SELFTRAIN_DNNL_HEADERS !== 'off';
 
 function skip(why) {
   console.warn(`native CPU kernels not built (${why}); training uses the wasm kernels`);
@@ -22,11 +29,18 @@ function skip(why) {
 
 if (process.env.SELFTRAIN_NATIVE_KERNELS === 'off') skip('SELFTRAIN_NATIVE_KERNELS=off');
 if (headers == null) skip("Node's headers (node_api.h) not found");
-if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) process.exit(0);
+const flags = withDnnl ? ['-DSELFTRAIN_WITH_DNNL', '-I', dnnlHeader] : [];
+const upToDate = existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === flags.join(' ') &&
+  inputs.every((f) => statSync(out).mtimeMs >= statSync(f).mtimeMs);
+if (upToDate) process.exit(0);
+if (!withDnnl) {
+  console.warn('native CPU kernels built without oneDNN (its headers: Debian libdnnl-dev); convs run on OpenBLAS');
+}
 mkdirSync(dirname(out), { recursive: true });
 rmSync(out, { force: true }); // never leave a stale addon behind a failed build
 const cc = process.env.CC ?? 'cc';
-const args = ['-O3', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', headers, source, '-o', out, '-ldl'];
+const args = ['-O3', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', headers, ...flags, ...sources, '-o', out, '-ldl', '-lm', '-lpthread'];
 const run = spawnSync(cc, args, { stdio: 'inherit' });
 if (run.error != null) skip(`${cc}: ${run.error.message}`);
 if (run.status !== 0) skip(`${cc} exited with ${run.status}`);
+writeFileSync(stamp, flags.join(' '));

@@ -16,6 +16,9 @@
  * conv = cols x W[K, co]. Work goes in chunks of output rows so the scratch buffer stays small.
  */
 #include <node_api.h>
+#include "batch-norm.h"
+#include "relu-grad.h"
+#include "dnnl-kernels.h"
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -27,6 +30,7 @@ enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 static sgemm_fn sgemm;
+static void (*blas_set_threads)(int);
 static const char *blas_error = "not loaded";
 static char core_name[64] = "unknown";
 
@@ -43,8 +47,6 @@ static float *scratch_for(size_t n) {
   }
   return scratch;
 }
-
-typedef struct { int b, h, w, ci, ho, wo, co, fh, fw, sh, sw, top, left; } Geom;
 
 static void im2col_rows(const float *x, float *cols, const Geom *g, long n0, long n1) {
   const long K = (long)g->fh * g->fw * g->ci;
@@ -208,13 +210,14 @@ static int need(napi_env env, size_t have, size_t want, const char *what) {
 typedef int (*conv_fn)(const float *, const float *, float *, const Geom *);
 
 /* which: 0 forward (x, W -> y), 1 filter gradient (x, dy -> dW), 2 input gradient (dy, W -> dx).
- * The forward call takes two optional arguments: a bias (Float32Array of co, or null) and relu (boolean). */
-static napi_value conv_call(napi_env env, napi_callback_info info, int which) {
+ * The forward call takes two optional arguments: a bias (Float32Array of co, or null) and relu (boolean).
+ * dnnl: on oneDNN (dnnl-kernels.c) rather than im2col + OpenBLAS. */
+static napi_value conv_call(napi_env env, napi_callback_info info, int which, bool dnnl) {
   size_t argc = 6;
   napi_value a[6];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   if (argc < 4 || (which != 0 && argc != 4)) { throw_error(env, "expected (a, b, out, geometry)"); return NULL; }
-  if (!sgemm) { throw_error(env, blas_error); return NULL; }
+  if (dnnl ? !dnnl_load() : !sgemm) { throw_error(env, dnnl ? dnnl_unavailable() : blas_error); return NULL; }
   Geom g;
   float *p, *q, *out;
   size_t lp, lq, lo;
@@ -238,14 +241,45 @@ static napi_value conv_call(napi_env env, napi_callback_info info, int which) {
       return NULL;
   }
   if (argc >= 6) napi_get_value_bool(env, a[5], &relu);
+  if (dnnl) {
+    if (dnnl_conv(which, p, q, out, &g, bias, relu) != 0) throw_error(env, dnnl_last_error());
+    return NULL;
+  }
   const int rc = which == 0 ? conv_forward(p, q, out, &g, bias, relu) : grads[which](p, q, out, &g);
   if (rc != 0) throw_error(env, "out of memory for im2col scratch");
   return NULL;
 }
 
-static napi_value conv2d(napi_env env, napi_callback_info info) { return conv_call(env, info, 0); }
-static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv_call(env, info, 1); }
-static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv_call(env, info, 2); }
+static napi_value conv2d(napi_env env, napi_callback_info info) { return conv_call(env, info, 0, false); }
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv_call(env, info, 1, false); }
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv_call(env, info, 2, false); }
+static napi_value dnnl_conv2d(napi_env env, napi_callback_info info) { return conv_call(env, info, 0, true); }
+static napi_value dnnl_conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv_call(env, info, 1, true); }
+static napi_value dnnl_conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv_call(env, info, 2, true); }
+
+/* setThreads(n): threads per call from this thread, for oneDNN (its OpenMP team); OpenBLAS's setting is
+ * process-wide, so it follows only where no worker replicas run (the bench). */
+static napi_value set_threads_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  int32_t n = 1;
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 1 || napi_get_value_int32(env, a[0], &n) != napi_ok || n < 1) {
+    throw_error(env, "expected a thread count >= 1");
+    return NULL;
+  }
+  dnnl_set_threads(n);
+  if (blas_set_threads) blas_set_threads(n);
+  return NULL;
+}
+
+/* dnnlLastImpl(): the implementation oneDNN picked for this thread's last oneDNN conv (tests, bench). */
+static napi_value dnnl_impl(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_string_utf8(env, dnnl_last_impl(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
 
 /* gemm(a, b, out, Int32Array [batch, m, n, k, transA, transB, strideA, strideB]): out[i] = op(a[i]) op(b[i]),
  * row-major; a stride of 0 broadcasts that operand over the batch. */
@@ -326,6 +360,105 @@ static napi_value sum_leading(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- batch norm (batch-norm.c): every call takes dims Int32Array [rows, channels] and epsilon ---- */
+
+/* A Float32Array of at least `want` floats, or null/undefined where `optional` (then *data = NULL). */
+static int get_f32_len(napi_env env, napi_value v, float **data, size_t want, const char *what, bool optional) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (optional && (t == napi_null || t == napi_undefined)) { *data = NULL; return 0; }
+  size_t len;
+  return get_f32(env, v, data, &len) || need(env, len, want, what);
+}
+
+static int get_bn_dims(napi_env env, napi_value dims, napi_value eps, long *rows, int *c, float *epsilon) {
+  napi_typedarray_type t;
+  size_t len;
+  void *d;
+  double e;
+  if (napi_get_typedarray_info(env, dims, &t, &len, &d, NULL, NULL) != napi_ok || t != napi_int32_array || len != 2)
+    return throw_error(env, "dims must be an Int32Array [rows, channels]");
+  *rows = ((const int32_t *)d)[0];
+  *c = ((const int32_t *)d)[1];
+  if (*rows < 1 || *c < 1) return throw_error(env, "dims out of range");
+  if (napi_get_value_double(env, eps, &e) != napi_ok || !(e >= 0)) return throw_error(env, "epsilon must be a number >= 0");
+  *epsilon = (float)e;
+  return 0;
+}
+
+/* batchNormTrain(x, gamma?, beta?, y, mean, variance, dims, epsilon) */
+static napi_value bn_train(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 8) { throw_error(env, "expected (x, gamma, beta, y, mean, variance, dims, epsilon)"); return NULL; }
+  long rows;
+  int c;
+  float eps, *x, *gamma, *beta, *y, *mean, *var;
+  if (get_bn_dims(env, a[6], a[7], &rows, &c, &eps)) return NULL;
+  const size_t n = (size_t)rows * c;
+  if (get_f32_len(env, a[0], &x, n, "x", false) || get_f32_len(env, a[1], &gamma, c, "gamma", true) ||
+      get_f32_len(env, a[2], &beta, c, "beta", true) || get_f32_len(env, a[3], &y, n, "y", false) ||
+      get_f32_len(env, a[4], &mean, c, "mean", false) || get_f32_len(env, a[5], &var, c, "variance", false))
+    return NULL;
+  if (batch_norm_train(x, gamma, beta, eps, rows, c, y, mean, var)) throw_error(env, "out of memory");
+  return NULL;
+}
+
+/* batchNormGrad(x, dy, gamma?, mean, variance, dx, dgamma, dbeta, dims, epsilon) */
+static napi_value bn_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 10) { throw_error(env, "expected (x, dy, gamma, mean, variance, dx, dgamma, dbeta, dims, epsilon)"); return NULL; }
+  long rows;
+  int c;
+  float eps, *x, *dy, *gamma, *mean, *var, *dx, *dgamma, *dbeta;
+  if (get_bn_dims(env, a[8], a[9], &rows, &c, &eps)) return NULL;
+  const size_t n = (size_t)rows * c;
+  if (get_f32_len(env, a[0], &x, n, "x", false) || get_f32_len(env, a[1], &dy, n, "dy", false) ||
+      get_f32_len(env, a[2], &gamma, c, "gamma", true) || get_f32_len(env, a[3], &mean, c, "mean", false) ||
+      get_f32_len(env, a[4], &var, c, "variance", false) || get_f32_len(env, a[5], &dx, n, "dx", false) ||
+      get_f32_len(env, a[6], &dgamma, c, "dgamma", false) || get_f32_len(env, a[7], &dbeta, c, "dbeta", false))
+    return NULL;
+  if (batch_norm_grad(x, dy, gamma, mean, var, eps, rows, c, dx, dgamma, dbeta)) throw_error(env, "out of memory");
+  return NULL;
+}
+
+/* batchNormInfer(x, mean, variance, scale?, offset?, y, dims, epsilon) */
+static napi_value bn_infer(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 8) { throw_error(env, "expected (x, mean, variance, scale, offset, y, dims, epsilon)"); return NULL; }
+  long rows;
+  int c;
+  float eps, *x, *mean, *var, *scale, *offset, *y;
+  if (get_bn_dims(env, a[6], a[7], &rows, &c, &eps)) return NULL;
+  const size_t n = (size_t)rows * c;
+  if (get_f32_len(env, a[0], &x, n, "x", false) || get_f32_len(env, a[1], &mean, c, "mean", false) ||
+      get_f32_len(env, a[2], &var, c, "variance", false) || get_f32_len(env, a[3], &scale, c, "scale", true) ||
+      get_f32_len(env, a[4], &offset, c, "offset", true) || get_f32_len(env, a[5], &y, n, "y", false))
+    return NULL;
+  if (batch_norm_infer(x, mean, var, scale, offset, eps, rows, c, y)) throw_error(env, "out of memory");
+  return NULL;
+}
+
+/* reluGrad(dy, x, dx): dx = dy step(x), all of one length */
+static napi_value relu_grad_call(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 3) { throw_error(env, "expected (dy, x, dx)"); return NULL; }
+  float *dy, *x, *dx;
+  size_t n, lx, ldx;
+  if (get_f32(env, a[0], &dy, &n) || get_f32(env, a[1], &x, &lx) || get_f32(env, a[2], &dx, &ldx) ||
+      need(env, lx, n, "x") || need(env, ldx, n, "dx"))
+    return NULL;
+  relu_grad(dy, x, (long)n, dx);
+  return NULL;
+}
+
 static void load_blas(void) {
   if (sgemm) return;
   choose_blas_core();
@@ -338,6 +471,7 @@ static void load_blas(void) {
     sgemm_fn f = (sgemm_fn)dlsym(h, "cblas_sgemm");
     if (!f) { blas_error = "libopenblas has no cblas_sgemm"; continue; }
     if (set_threads) set_threads(1);
+    blas_set_threads = set_threads;
     if (corename) {
       strncpy(core_name, corename(), sizeof core_name - 1);
     }
@@ -358,7 +492,23 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "conv2dBackpropInput", conv2d_backprop_input);
   export_fn(env, exports, "gemm", gemm);
   export_fn(env, exports, "sumLeading", sum_leading);
+  export_fn(env, exports, "dnnlConv2d", dnnl_conv2d);
+  export_fn(env, exports, "dnnlConv2dBackpropFilter", dnnl_conv2d_backprop_filter);
+  export_fn(env, exports, "dnnlConv2dBackpropInput", dnnl_conv2d_backprop_input);
+  export_fn(env, exports, "dnnlLastImpl", dnnl_impl);
+  export_fn(env, exports, "setThreads", set_threads_call);
+  export_fn(env, exports, "batchNormTrain", bn_train);
+  export_fn(env, exports, "batchNormGrad", bn_grad);
+  export_fn(env, exports, "batchNormInfer", bn_infer);
+  export_fn(env, exports, "reluGrad", relu_grad_call);
   napi_value v;
+  /* oneDNN: one OpenMP thread per calling thread unless raised (training runs a replica per core) */
+  const bool dnnl = dnnl_load();
+  dnnl_set_threads(1);
+  napi_get_boolean(env, dnnl, &v);
+  napi_set_named_property(env, exports, "dnnlAvailable", v);
+  napi_create_string_utf8(env, dnnl ? dnnl_version_string() : dnnl_unavailable(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, exports, dnnl ? "dnnlVersion" : "dnnlUnavailableReason", v);
   napi_get_boolean(env, sgemm != NULL, &v);
   napi_set_named_property(env, exports, "available", v);
   napi_create_string_utf8(env, sgemm ? "" : blas_error, NAPI_AUTO_LENGTH, &v);

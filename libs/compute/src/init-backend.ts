@@ -18,6 +18,8 @@ export interface BackendInfo {
    */
   kernels?: string;
   nativeUnavailable?: string;
+  /** on wasm with native kernels whose convs are not on oneDNN: why (names the Debian package) */
+  dnnlUnavailable?: string;
   /** every package tried, in order, with the reason it was skipped */
   tried: { package: string; error?: string }[];
 }
@@ -36,7 +38,7 @@ interface Candidate {
   backendName: string;
   gpu: boolean;
   /** Starts the backend; may say which kernels it runs. */
-  load(): Promise<Pick<BackendInfo, 'kernels' | 'nativeUnavailable'> | void>;
+  load(): Promise<Pick<BackendInfo, 'kernels' | 'nativeUnavailable' | 'dnnlUnavailable'> | void>;
 }
 
 // A variable module name keeps tsc (and bundlers) from resolving packages that are absent here.
@@ -87,7 +89,7 @@ const wasmCandidate: Candidate = {
     // After activation, so that the stock kernels' setup (run at backend start) has happened and they
     // stay restorable by unregisterWasmTrainingKernels().
     const kernels = registerWasmTrainingKernels();
-    return { kernels: kernels.description, nativeUnavailable: kernels.nativeUnavailable };
+    return { kernels: kernels.description, nativeUnavailable: kernels.nativeUnavailable, dnnlUnavailable: kernels.dnnlUnavailable };
   },
 };
 
@@ -200,6 +202,6 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
 
   if (info.name === 'cpu' && opts.purpose === 'train') warnCpuTraining(opts.logger, info);
   log?.info({ backend: info.name, package: info.package, gpu: info.gpu, kernels: info.kernels,
-    nativeUnavailable: info.nativeUnavailable, tried }, 'compute backend ready');
+    nativeUnavailable: info.nativeUnavailable, dnnlUnavailable: info.dnnlUnavailable, tried }, 'compute backend ready');
   return info;
 }

@@ -38,10 +38,30 @@ function nativeGeometry(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs, d
 /**
  * A forward conv with fewer than 16 taps x input channels (the first layer on a grey image: 9) is a GEMM
  * with a tiny inner dimension; XNNPACK's direct conv does those faster than im2col + sgemm (measured
- * 4.6 against 6.3 ms for 128x28x28x1 -> 24 channels).
+ * 4.6 against 6.3 ms for 128x28x28x1 -> 24 channels). oneDNN's direct conv does them faster still (0.7 ms).
  */
 function tapsTooFew(g: Int32Array): boolean {
   return g[7] * g[8] * g[3] < 16;
+}
+
+/**
+ * Which library runs each conv: oneDNN where it loaded (`dnnl`), else im2col + OpenBLAS. Chosen per shape
+ * from measurements (one thread, ResNet-10 w32 and cnn-small shapes, README): oneDNN was 2-5x faster on
+ * every forward and filter-gradient shape, and on every input gradient but those with 1-3 input channels
+ * (an image layer: 2.7 against 1.6 ms at 128x28x28x1 -> 24), which stay on OpenBLAS.
+ */
+export interface ConvRoute {
+  forward(g: Int32Array): 'dnnl' | 'blas' | 'xnnpack';
+  filter(g: Int32Array): 'dnnl' | 'blas';
+  input(g: Int32Array): 'dnnl' | 'blas';
+}
+
+export function convRoute(dnnl: boolean): ConvRoute {
+  return {
+    forward: (g) => (dnnl ? 'dnnl' : tapsTooFew(g) ? 'xnnpack' : 'blas'),
+    filter: () => (dnnl ? 'dnnl' : 'blas'),
+    input: (g) => (dnnl && g[3] >= 4 ? 'dnnl' : 'blas'),
+  };
 }
 
 type HeapView = (t: tf.TensorInfo) => Float32Array;
@@ -59,14 +79,16 @@ function nativeOutput(backend: unknown, shape: number[], fill: (view: HeapView, 
   return out;
 }
 
-/** Conv2D: im2col + OpenBLAS sgemm (stock wasm runs XNNPACK's 128-bit SIMD conv). */
-export function makeNativeConv2D(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+/** Conv2D: oneDNN, or im2col + OpenBLAS sgemm (stock wasm runs XNNPACK's 128-bit SIMD conv). */
+export function makeNativeConv2D(native: NativeCpuKernels, fallback: tf.KernelFunc, route: ConvRoute): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs;
     const g = nativeGeometry(x.shape as Shape4, filter.shape as Shape4, attrs, [x.dtype, filter.dtype]);
-    if (g == null || tapsTooFew(g)) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    return nativeOutput(args.backend, [g[0], g[4], g[5], g[6]], (view, out) => native.conv2d(view(x), view(filter), out, g));
+    const lib = g && route.forward(g);
+    if (g == null || lib === 'xnnpack') return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const conv = lib === 'dnnl' ? native.dnnlConv2d : native.conv2d;
+    return nativeOutput(args.backend, [g[0], g[4], g[5], g[6]], (view, out) => conv(view(x), view(filter), out, g));
   }) as unknown as tf.KernelFunc;
 }
 
@@ -74,7 +96,7 @@ export function makeNativeConv2D(native: NativeCpuKernels, fallback: tf.KernelFu
  * FusedConv2D (what tf.layers' predict runs: conv + bias + activation) with a linear or ReLU activation and
  * a bias of one value per output channel; other activations, PReLU weights or bias shapes go to the fallback.
  */
-export function makeNativeFusedConv2D(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+export function makeNativeFusedConv2D(native: NativeCpuKernels, fallback: tf.KernelFunc, route: ConvRoute): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const attrs = args.attrs as unknown as ConvAttrs & { activation?: string };
@@ -83,31 +105,35 @@ export function makeNativeFusedConv2D(native: NativeCpuKernels, fallback: tf.Ker
       ? nativeGeometry(x.shape as Shape4, filter.shape as Shape4, attrs, [x.dtype, filter.dtype, bias?.dtype ?? 'float32'])
       : undefined;
     const biasOk = bias == null || tf.util.sizeFromShape(bias.shape) === filter?.shape[3];
-    if (g == null || tapsTooFew(g) || !biasOk || x == null || filter == null) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const lib = g && route.forward(g);
+    if (g == null || lib === 'xnnpack' || !biasOk || x == null || filter == null) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const conv = lib === 'dnnl' ? native.dnnlConv2d : native.conv2d;
     return nativeOutput(args.backend, [g[0], g[4], g[5], g[6]], (view, out) =>
-      native.conv2d(view(x), view(filter), out, g, bias ? view(bias) : null, activation === 'relu'));
+      conv(view(x), view(filter), out, g, bias ? view(bias) : null, activation === 'relu'));
   }) as unknown as tf.KernelFunc;
 }
 
-/** Conv2DBackpropFilter: dW = im2col(x)^T dy, accumulated over row chunks in one sgemm each. */
-export function makeNativeConv2DBackpropFilter(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+/** Conv2DBackpropFilter: oneDNN, or dW = im2col(x)^T dy accumulated over row chunks in one sgemm each. */
+export function makeNativeConv2DBackpropFilter(native: NativeCpuKernels, fallback: tf.KernelFunc, route: ConvRoute): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { filterShape: Shape4 };
     const g = nativeGeometry(x.shape as Shape4, attrs.filterShape, attrs, [x.dtype, dy.dtype]);
     if (g == null || g[4] !== dy.shape[1] || g[5] !== dy.shape[2]) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    return nativeOutput(args.backend, [...attrs.filterShape], (view, out) => native.conv2dBackpropFilter(view(x), view(dy), out, g));
+    const conv = route.filter(g) === 'dnnl' ? native.dnnlConv2dBackpropFilter : native.conv2dBackpropFilter;
+    return nativeOutput(args.backend, [...attrs.filterShape], (view, out) => conv(view(x), view(dy), out, g));
   }) as unknown as tf.KernelFunc;
 }
 
-/** Conv2DBackpropInput: dcols = dy W^T by sgemm, scattered back onto dx (col2im). */
-export function makeNativeConv2DBackpropInput(native: NativeCpuKernels, fallback: tf.KernelFunc): tf.KernelFunc {
+/** Conv2DBackpropInput: oneDNN, or dcols = dy W^T by sgemm, scattered back onto dx (col2im). */
+export function makeNativeConv2DBackpropInput(native: NativeCpuKernels, fallback: tf.KernelFunc, route: ConvRoute): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: Shape4 };
     const g = nativeGeometry(attrs.inputShape, filter.shape as Shape4, attrs, [dy.dtype, filter.dtype]);
     if (g == null || g[4] !== dy.shape[1] || g[5] !== dy.shape[2]) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    return nativeOutput(args.backend, [...attrs.inputShape], (view, out) => native.conv2dBackpropInput(view(dy), view(filter), out, g));
+    const conv = route.input(g) === 'dnnl' ? native.dnnlConv2dBackpropInput : native.conv2dBackpropInput;
+    return nativeOutput(args.backend, [...attrs.inputShape], (view, out) => conv(view(dy), view(filter), out, g));
   }) as unknown as tf.KernelFunc;
 }
 

@@ -1,11 +1,17 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { tf, initBackend, nativeCpuKernels, registerWasmTrainingKernels, NATIVE_ADDON_PATH } from './index';
 import { onBothBackends, randomValues, relError } from './test-support/compare';
 
 const status = nativeCpuKernels();
 // CI installs OpenBLAS and a compiler and sets this, so a build that silently lost the native kernels fails.
 const expected = process.env.SELFTRAIN_EXPECT_NATIVE_KERNELS === '1';
+// CI installs libdnnl-dev / libdnnl2 too and sets this, so a build or image that lost oneDNN fails.
+const expectedDnnl = process.env.SELFTRAIN_EXPECT_DNNL === '1';
 const skip = status.loaded ? false : `native kernels not loaded: ${status.loaded ? '' : status.reason}`;
 
 before(async () => {
@@ -16,8 +22,15 @@ before(async () => {
 test('the native kernels load where CI expects them, and the backend says which kernels it runs', async () => {
   const info = await initBackend();
   if (expected) assert.ok(status.loaded, `expected native kernels from ${NATIVE_ADDON_PATH}: ${status.loaded ? '' : status.reason}`);
-  if (status.loaded) {
+  if (expectedDnnl) assert.ok(status.loaded && status.kernels.dnnlAvailable, `expected oneDNN: ${status.loaded ? status.kernels.dnnlUnavailableReason : ''}`);
+  if (status.loaded && status.kernels.dnnlAvailable) {
+    assert.match(info.kernels ?? '', /^native oneDNN \d+\.\d+\.\d+ \+ OpenBLAS \(.+\)$/);
+    assert.equal(info.dnnlUnavailable, undefined);
+  } else if (status.loaded) {
     assert.match(info.kernels ?? '', /^native OpenBLAS \(.+\)$/);
+    assert.match(info.dnnlUnavailable ?? '', /libdnnl/, 'the reason names the Debian package');
+  }
+  if (status.loaded) {
     assert.notEqual(status.kernels.blasCore, 'Prescott', 'OpenBLAS fell back to its SSE3 kernels');
   } else {
     assert.equal(info.kernels, 'wasm');
@@ -68,4 +81,38 @@ test('the addon checks its buffers: a view shorter than the geometry needs is an
   assert.throws(() => k.conv2d(x, w.subarray(1), new Float32Array(200), g), /second input holds 107 floats, needs 108/);
   assert.throws(() => k.conv2d(x, w, new Float32Array(200), Int32Array.of(1, 2, 3)), /geometry must be an Int32Array of 13/);
   assert.throws(() => k.gemm(x, w, new Float32Array(4), Int32Array.of(1, 2, 2, 0, 0, 0, 0, 0)), /dims out of range/);
+});
+
+test('built without oneDNN\'s headers, the addon loads with its OpenBLAS kernels and names the package to install', { skip }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'selftrain-native-'));
+  try {
+    const out = path.join(dir, 'kernels.node');
+    const build = spawnSync(process.execPath, [path.join(__dirname, '..', 'native', 'build.mjs')], {
+      env: { ...process.env, SELFTRAIN_DNNL_HEADERS: 'off', SELFTRAIN_NATIVE_OUT: out }, encoding: 'utf8',
+    });
+    assert.equal(build.status, 0, build.stderr);
+    assert.match(build.stderr, /built without oneDNN .*libdnnl-dev/);
+    const probe = spawnSync(process.execPath, ['-e', `const k = require(${JSON.stringify(out)});
+      console.log(JSON.stringify({ available: k.available, dnnl: k.dnnlAvailable, reason: k.dnnlUnavailableReason }));`], { encoding: 'utf8' });
+    assert.equal(probe.status, 0, probe.stderr);
+    const loaded = JSON.parse(probe.stdout) as { available: boolean; dnnl: boolean; reason: string };
+    assert.deepEqual(loaded, { available: true, dnnl: false, reason: loaded.reason });
+    assert.match(loaded.reason, /apt-get install libdnnl-dev/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ReLU\'s gradient on the native kernel equals the cpu backend\'s exactly (0, negatives, NaN, inf)', { skip }, async () => {
+  registerWasmTrainingKernels();
+  const x = randomValues([3, 5, 7], 9);
+  x.values[0] = 0;
+  x.values[1] = Number.NaN;
+  x.values[2] = Number.POSITIVE_INFINITY;
+  x.values[3] = Number.NEGATIVE_INFINITY;
+  const dy = randomValues([3, 5, 7], 10);
+  dy.values[4] = Number.POSITIVE_INFINITY;
+  const { wasm, cpu } = await onBothBackends([x, dy], (xt, dyt) => [tf.grad((a: tf.Tensor) => tf.relu(a))(xt, dyt)]);
+  assert.deepEqual(Array.from(wasm[0]), Array.from(cpu[0]));
+  assert.equal(tf.getKernel('SelftrainReluGrad', 'wasm') != null, true);
 });

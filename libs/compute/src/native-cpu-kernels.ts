@@ -11,12 +11,32 @@ export interface NativeCpuKernels {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
   /** out[i] = op(a[i]) op(b[i]); dims: batch m n k transA transB strideA strideB (stride 0 broadcasts) */
   gemm(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** the same three convs on oneDNN (native/dnnl-kernels.c); throw where dnnlAvailable is false */
+  dnnlConv2d(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array, bias?: Float32Array | null, relu?: boolean): void;
+  dnnlConv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  dnnlConv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  /** the implementation oneDNN chose for this thread's last oneDNN conv, e.g. brg:avx512_core */
+  dnnlLastImpl(): string;
+  /** threads per native call from this thread: oneDNN's OpenMP team, and OpenBLAS's (process-wide) */
+  setThreads(n: number): void;
+  /** batch norm over the last axis (native/batch-norm.c); dims: rows channels. Need no BLAS. */
+  batchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, dims: Int32Array, epsilon: number): void;
+  batchNormGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Int32Array, epsilon: number): void;
+  batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, dims: Int32Array, epsilon: number): void;
+  /** dx = dy step(x) (ReLU's gradient), all of one length. Needs no BLAS. */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
   sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   readonly available: boolean;
   readonly unavailableReason: string;
   /** the OpenBLAS kernel family it picked for this CPU, e.g. SkylakeX */
   readonly blasCore: string;
+  /** whether oneDNN loaded (libdnnl.so.2, and the addon was built with its headers) */
+  readonly dnnlAvailable: boolean;
+  /** e.g. 2.6.3, where it loaded */
+  readonly dnnlVersion?: string;
+  /** why not, where it did not (names the Debian package) */
+  readonly dnnlUnavailableReason?: string;
 }
 
 export type NativeKernelStatus =
@@ -27,6 +47,17 @@ export type NativeKernelStatus =
 export const NATIVE_ADDON_PATH = path.join(__dirname, 'native', 'selftrain-cpu-kernels.node');
 
 let status: NativeKernelStatus | undefined;
+
+/** SELFTRAIN_DNNL=off keeps the convs on OpenBLAS (as SELFTRAIN_NATIVE_KERNELS=off keeps them on wasm): why, or undefined. */
+export function dnnlTurnedOff(): string | undefined {
+  const setting = (process.env.SELFTRAIN_DNNL ?? 'auto').trim().toLowerCase();
+  return setting === 'off' || setting === '0' || setting === 'false' ? `SELFTRAIN_DNNL=${setting}` : undefined;
+}
+
+/** 'native oneDNN 2.6.3 + OpenBLAS (SkylakeX)' where the convs run on oneDNN, else 'native OpenBLAS (SkylakeX)'. */
+export function nativeDescription(kernels: NativeCpuKernels, dnnl: boolean): string {
+  return dnnl ? `native oneDNN ${kernels.dnnlVersion} + OpenBLAS (${kernels.blasCore})` : `native OpenBLAS (${kernels.blasCore})`;
+}
 
 /**
  * Loads the native kernels once per thread. SELFTRAIN_NATIVE_KERNELS=off keeps the wasm kernels; without
@@ -43,11 +74,20 @@ export function nativeCpuKernels(): NativeKernelStatus {
     try {
       const kernels = require(NATIVE_ADDON_PATH) as NativeCpuKernels;
       status = kernels.available
-        ? { loaded: true, kernels, description: `native OpenBLAS (${kernels.blasCore})` }
+        ? { loaded: true, kernels, description: nativeDescription(kernels, kernels.dnnlAvailable && dnnlTurnedOff() == null) }
         : { loaded: false, reason: kernels.unavailableReason };
     } catch (err) {
       status = { loaded: false, reason: `loading ${NATIVE_ADDON_PATH}: ${(err as Error).message.split('\n')[0]}` };
     }
   }
   return status;
+}
+
+/**
+ * Threads each native kernel call from this thread may use (oneDNN's OpenMP team; OpenBLAS's count, which
+ * is process-wide). 1 at load: the trainer's replicas already run one per core. No-op without the addon.
+ */
+export function setNativeThreads(n: number): void {
+  const s = nativeCpuKernels();
+  if (s.loaded) s.kernels.setThreads(n);
 }

@@ -4,11 +4,16 @@ import { makeBatchMatMulWasm } from './wasm-matmul-kernel';
 import { makeLeadingReduceWasm } from './wasm-reduce-kernel';
 import { makeTileWasm } from './wasm-tile-kernel';
 import { makeSharingIdentityWasm } from './wasm-identity-kernel';
-import { nativeCpuKernels, type NativeCpuKernels } from './native-cpu-kernels';
+import { dnnlTurnedOff, nativeCpuKernels, nativeDescription, type NativeCpuKernels } from './native-cpu-kernels';
 import {
-  makeNativeBatchMatMul, makeNativeConv2D, makeNativeConv2DBackpropFilter, makeNativeConv2DBackpropInput,
+  convRoute, makeNativeBatchMatMul, makeNativeConv2D, makeNativeConv2DBackpropFilter, makeNativeConv2DBackpropInput,
   makeNativeFusedConv2D,
 } from './native-conv-kernels';
+import {
+  batchNormGradKernel, batchNormTrainGradient, batchNormTrainKernel, BATCH_NORM_GRAD, BATCH_NORM_TRAIN,
+  installNativeBatchNormLayer, makeNativeFusedBatchNorm, uninstallNativeBatchNormLayer,
+} from './native-batch-norm';
+import { installNativeReluGradient, reluGradKernel, RELU_GRAD, uninstallNativeReluGradient } from './native-relu-grad';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -27,24 +32,33 @@ import {
  * the FPN detector and segmenter need (~3% of a segmenter step; checked in wasm-resize-grad.test.ts).
  *
  * Where the native kernels load (native/cpu-kernels.c: OpenBLAS), Conv2D, both conv gradients and
- * BatchMatMul run there instead, with the kernels above as their fallback for what they do not cover.
+ * BatchMatMul run there instead, with the kernels above as their fallback for what they do not cover;
+ * where oneDNN loads too (native/dnnl-kernels.c), the convs run on it (per shape: convRoute).
  */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Tile', 'Identity', 'Cast',
 ];
-/** The kernels that go to the native library when it loads. */
+/** The kernels that go to the native library when it loads (the last two: tf.layers' batch norm, in training). */
 export const NATIVE_KERNELS: readonly string[] = [
-  'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean',
+  'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'FusedBatchNorm',
+  BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD,
 ];
 
 export interface WasmTrainingKernels {
   /** every kernel the project replaced or added */
   kernels: readonly string[];
-  /** 'native OpenBLAS (SkylakeX)' or 'wasm' */
+  /** 'native oneDNN 2.6.3 + OpenBLAS (SkylakeX)', 'native OpenBLAS (SkylakeX)' or 'wasm' */
   description: string;
   /** why the native kernels are not in use (absent when they are) */
   nativeUnavailable?: string;
+  /** whether the convs run on oneDNN */
+  dnnl: boolean;
+  /** whether tf.layers' training batch norm and ReLU's gradient run on the native kernels */
+  batchNorm: boolean;
+  /** why not, where the native kernels are in use but oneDNN is not (names the Debian package) */
+  dnnlUnavailable?: string;
 }
+
 
 const stock = new Map<string, tf.KernelConfig>();
 let registered: WasmTrainingKernels | undefined;
@@ -69,30 +83,46 @@ function wrap(name: string, make: (stockFunc: tf.KernelFunc) => tf.KernelFunc): 
 
 /**
  * Registers the project's training kernels on wasm (idempotent), native ones where they load unless
- * `native: false`. Call before or after the wasm backend starts; calling again with another `native`
- * re-registers.
+ * `native: false`, their convs on oneDNN where it loads unless `dnnl: false`, batch norm on them unless
+ * `batchNorm: false` (the last two: to compare with the kernels before oneDNN). Call before or after the
+ * wasm backend starts; calling again with other options re-registers.
  */
-export function registerWasmTrainingKernels(opts: { native?: boolean } = {}): WasmTrainingKernels {
+export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boolean; batchNorm?: boolean } = {}): WasmTrainingKernels {
   const status = opts.native === false ? { loaded: false as const, reason: 'native: false' } : nativeCpuKernels();
   const native: NativeCpuKernels | undefined = status.loaded ? status.kernels : undefined;
-  if (registered != null && (registered.nativeUnavailable == null) === (native != null)) return registered;
+  const dnnlOff = opts.dnnl === false ? 'dnnl: false' : dnnlTurnedOff();
+  const dnnlUnavailable = native == null ? undefined : dnnlOff ?? (native.dnnlAvailable ? undefined : native.dnnlUnavailableReason);
+  const dnnl = native != null && dnnlUnavailable == null;
+  const batchNorm = native != null && opts.batchNorm !== false;
+  if (registered != null && (registered.nativeUnavailable == null) === (native != null) && registered.dnnl === dnnl &&
+    registered.batchNorm === batchNorm) return registered;
   if (registered != null) unregisterWasmTrainingKernels();
+  const route = convRoute(dnnl);
   const filterGrad = conv2DBackpropFilterWasm as unknown as tf.KernelFunc;
   const inputGrad = conv2DBackpropInputWasm as unknown as tf.KernelFunc;
   replace({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: native ? makeNativeConv2DBackpropFilter(native, filterGrad) : filterGrad,
+    kernelFunc: native ? makeNativeConv2DBackpropFilter(native, filterGrad, route) : filterGrad,
   });
   replace({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: native ? makeNativeConv2DBackpropInput(native, inputGrad) : inputGrad,
+    kernelFunc: native ? makeNativeConv2DBackpropInput(native, inputGrad, route) : inputGrad,
   });
   wrap('BatchMatMul', (k) => (native ? makeNativeBatchMatMul(native, makeBatchMatMulWasm(k)) : makeBatchMatMulWasm(k)));
   if (native) {
-    wrap('Conv2D', (k) => makeNativeConv2D(native, k));
-    wrap('FusedConv2D', (k) => makeNativeFusedConv2D(native, k));
+    wrap('Conv2D', (k) => makeNativeConv2D(native, k, route));
+    wrap('FusedConv2D', (k) => makeNativeFusedConv2D(native, k, route));
+  }
+  if (native && batchNorm) {
+    wrap('FusedBatchNorm', (k) => makeNativeFusedBatchNorm(native, k));
+    replace(batchNormTrainKernel(native));
+    replace(batchNormGradKernel(native));
+    tf.registerGradient(batchNormTrainGradient);
+    installNativeBatchNormLayer();
+    replace(reluGradKernel(native));
+    installNativeReluGradient();
   }
   wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
   wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
@@ -100,8 +130,14 @@ export function registerWasmTrainingKernels(opts: { native?: boolean } = {}): Wa
   wrap('Identity', (k) => makeSharingIdentityWasm(k, 'Identity'));
   wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
   registered = status.loaded
-    ? { kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D'], description: status.description }
-    : { kernels: WASM_TRAINING_KERNELS, description: 'wasm', nativeUnavailable: status.reason };
+    ? {
+      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD] : [])],
+      description: nativeDescription(status.kernels, dnnl),
+      dnnl,
+      batchNorm,
+      ...(dnnlUnavailable == null ? {} : { dnnlUnavailable }),
+    }
+    : { kernels: WASM_TRAINING_KERNELS, description: 'wasm', nativeUnavailable: status.reason, dnnl: false, batchNorm: false };
   return registered;
 }
 
@@ -113,6 +149,8 @@ export function wasmTrainingKernels(): WasmTrainingKernels | undefined {
 /** Puts the stock wasm kernels back (for benchmarks that compare with stock). */
 export function unregisterWasmTrainingKernels(): void {
   if (registered == null) return;
+  uninstallNativeBatchNormLayer();
+  uninstallNativeReluGradient();
   for (const name of registered.kernels) {
     if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
     const original = stock.get(name);

@@ -22,6 +22,12 @@ for (const s of [1, 2]) {
     }
   }
 }
+// Batch 1 and odd channel counts (3 -> 5, 5 -> 3), 1x1 and 3x3, both strides and paddings.
+for (const s of [1, 2]) {
+  for (const pad of ['valid', 'same'] as const) {
+    for (const [ci, co, f] of [[5, 3, 3], [3, 5, 1], [5, 7, 1]]) cases.push({ b: 1, h: 7, w: 6, ci, co, f, s, pad });
+  }
+}
 // Rectangular strides and the exact shapes of the default model's layers.
 cases.push({ b: 2, h: 10, w: 9, ci: 3, co: 4, f: 3, s: 3, pad: 'same' });
 cases.push({ b: 4, h: 28, w: 28, ci: 1, co: 32, f: 3, s: 1, pad: 'same' });
@@ -31,7 +37,7 @@ cases.push({ b: 4, h: 14, w: 14, ci: 64, co: 64, f: 3, s: 2, pad: 'same' });
 const name = (c: Case) => `${c.b}x${c.h}x${c.w}x${c.ci} f${c.f} -> ${c.co}, stride ${c.s}, ${c.pad}`;
 
 for (const mode of kernelModes()) test(`${mode.name}: Conv2D, FusedConv2D, Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend`, async (t) => {
-  registerWasmTrainingKernels({ native: mode.native });
+  registerWasmTrainingKernels(mode.options);
   for (const c of cases) {
     await t.test(name(c), async () => {
       const x = randomValues([c.b, c.h, c.w, c.ci], 1);
@@ -53,7 +59,7 @@ for (const mode of kernelModes()) test(`${mode.name}: Conv2D, FusedConv2D, Conv2
 });
 
 for (const mode of kernelModes()) test(`${mode.name}: fused conv (bias + relu, what tf.layers uses) trains to the same gradients as cpu`, async () => {
-  registerWasmTrainingKernels({ native: mode.native });
+  registerWasmTrainingKernels(mode.options);
   const x = randomValues([2, 9, 9, 3], 4);
   const filter = randomValues([3, 3, 3, 6], 5);
   const bias = randomValues([6], 6);
@@ -66,7 +72,7 @@ for (const mode of kernelModes()) test(`${mode.name}: fused conv (bias + relu, w
 });
 
 for (const mode of kernelModes()) test(`${mode.name}: kernels free every intermediate (engine tensors and wasm buffers)`, () => {
-  registerWasmTrainingKernels({ native: mode.native });
+  registerWasmTrainingKernels(mode.options);
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const x = tf.randomNormal([3, 9, 9, 4]) as tf.Tensor4D;
   const f = tf.randomNormal([3, 3, 4, 5]) as tf.Tensor4D;

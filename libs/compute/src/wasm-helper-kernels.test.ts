@@ -9,7 +9,7 @@ before(async () => {
 });
 
 for (const mode of kernelModes()) test(`${mode.name}: BatchMatMul with transpose flags matches cpu`, async () => {
-  registerWasmTrainingKernels({ native: mode.native });
+  registerWasmTrainingKernels(mode.options);
   const a = randomValues([2, 5, 7], 1);
   const b = randomValues([2, 7, 4], 2);
   const aT = randomValues([2, 7, 5], 3);
@@ -29,7 +29,7 @@ for (const mode of kernelModes()) test(`${mode.name}: BatchMatMul with transpose
 });
 
 for (const mode of kernelModes()) test(`${mode.name}: Sum and Mean over leading and other axes match cpu`, async () => {
-  registerWasmTrainingKernels({ native: mode.native });
+  registerWasmTrainingKernels(mode.options);
   const x = randomValues([3, 4, 5, 6], 5);
   const { wasm, cpu } = await onBothBackends([x], (xt) => [
     tf.sum(xt, [0, 1, 2]), tf.sum(xt, 0), tf.sum(xt, [0, 1], true), tf.sum(xt, [1, 3]), tf.sum(xt),

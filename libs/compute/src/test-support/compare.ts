@@ -41,9 +41,20 @@ export function randomValues(shape: number[], seed: number): { values: Float32Ar
   return { values, shape };
 }
 
-/** The kernel sets a test should cover: the native ones where they load here, and always the wasm ones. */
-export function kernelModes(): { name: 'native' | 'wasm'; native: boolean }[] {
-  const modes: { name: 'native' | 'wasm'; native: boolean }[] = [{ name: 'wasm', native: false }];
-  if (nativeCpuKernels().loaded) modes.unshift({ name: 'native', native: true });
+export interface KernelMode {
+  name: 'oneDNN' | 'native OpenBLAS' | 'wasm';
+  /** for registerWasmTrainingKernels */
+  options: { native: boolean; dnnl?: boolean };
+}
+
+/**
+ * The kernel sets a test should cover: oneDNN's where it loads here, the OpenBLAS ones where they do, and
+ * always the wasm ones.
+ */
+export function kernelModes(): KernelMode[] {
+  const modes: KernelMode[] = [{ name: 'wasm', options: { native: false } }];
+  const status = nativeCpuKernels();
+  if (status.loaded) modes.unshift({ name: 'native OpenBLAS', options: { native: true, dnnl: false } });
+  if (status.loaded && status.kernels.dnnlAvailable) modes.unshift({ name: 'oneDNN', options: { native: true } });
   return modes;
 }
