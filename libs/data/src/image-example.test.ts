@@ -36,6 +36,12 @@ test('RGB and RGBA round trips, with soft labels, confidence and a utf8 key', ()
   }
 });
 
+test('a resized record keeps its source size through a round trip', () => {
+  const rec: ImageRecord = { key: 'photo', image: randomImage(32 * 32 * 3, 5), height: 32, width: 32, channels: 3, label: 1, originalHeight: 480, originalWidth: 640 };
+  const { encoded: _png, ...back } = decodeImageExample(encodeImageExample(rec), 'here');
+  assert.deepEqual(back, rec);
+});
+
 test('the Example carries the documented features; label only when present', () => {
   const rec: ImageRecord = { key: 'k', image: new Uint8Array(4), height: 2, width: 2, channels: 1 };
   const f = Example.decode(encodeImageExample(rec)).features!.feature;

@@ -15,6 +15,9 @@ export interface ImageRecord extends Annotations {
   height: number;
   width: number;
   channels: number;
+  /** The source file's size before ingest resized it; absent when ingest kept the size. */
+  originalHeight?: number;
+  originalWidth?: number;
   /** Class index; absent on the unlabeled split. */
   label?: number;
   /** Soft pseudo-label (teacher softmax), one per class. Stored as float32. */
@@ -34,6 +37,8 @@ export const FEATURE = {
   height: 'image/height',
   width: 'image/width',
   channels: 'image/channels',
+  originalHeight: 'image/original_height',
+  originalWidth: 'image/original_width',
   key: 'image/key',
   label: 'image/class/label',
   probabilities: 'image/class/probabilities',
@@ -80,6 +85,8 @@ export function encodeImageExample(rec: ImageRecord): Uint8Array {
     [FEATURE.channels]: int64(channels),
     [FEATURE.key]: bytes(Buffer.from(rec.key, 'utf8')),
   };
+  if (rec.originalHeight !== undefined) feature[FEATURE.originalHeight] = int64(rec.originalHeight);
+  if (rec.originalWidth !== undefined) feature[FEATURE.originalWidth] = int64(rec.originalWidth);
   if (rec.label !== undefined) feature[FEATURE.label] = int64(rec.label);
   if (rec.probabilities !== undefined) feature[FEATURE.probabilities] = floats(rec.probabilities);
   if (rec.confidence !== undefined) feature[FEATURE.confidence] = floats([rec.confidence]);
@@ -161,6 +168,8 @@ export function decodeImageExample(buf: Uint8Array, where: string, offset = 0): 
   function finishRecord(image: Uint8Array): ImageRecord {
     // A copy, so a record kept for long does not pin the whole shard buffer it was read from.
     const rec: ImageRecord = { key, image, height, width, channels, encoded: Uint8Array.from(encoded) };
+    if (f[FEATURE.originalHeight] !== undefined) rec.originalHeight = intOf(FEATURE.originalHeight);
+    if (f[FEATURE.originalWidth] !== undefined) rec.originalWidth = intOf(FEATURE.originalWidth);
     if (f[FEATURE.label] !== undefined) rec.label = intOf(FEATURE.label);
     const probs = f[FEATURE.probabilities]?.floatList?.value;
     if (probs !== undefined) rec.probabilities = Float32Array.from(probs);

@@ -276,6 +276,10 @@ export async function ingestFashionMnist(store: ObjectStore, opts: IngestFashion
     task: DatasetTask.DATASET_TASK_UNSPECIFIED,
     categoryIds: [],
     ignoreLabel: 0,
+    channelMean: [],
+    channelStd: [],
+    resizePolicy: '',
+    skippedFiles: [],
   };
   const manifestArtifact = await store.putJson(manifestKey(prefix), DatasetManifest.toJSON(manifest));
   return { manifest, manifestArtifact, reused: false };
