@@ -56,13 +56,12 @@ export function planSplits(
   const plan: SplitPlan = { labeled: [], val: [], test: [...test], unlabeled: [], labelsPerClass: 0, valPerClass };
   for (const files of byClass) {
     shuffleInPlace(files, rand);
-    plan.val.push(...files.slice(0, valPerClass));
     const keep = o.labelsPerClass === undefined ? files.length : valPerClass + o.labelsPerClass;
-    plan.labeled.push(...files.slice(valPerClass, keep));
-    plan.unlabeled.push(...files.slice(keep));
+    files.forEach((f, i) => (i < valPerClass ? plan.val : i < keep ? plan.labeled : plan.unlabeled).push(f));
   }
   plan.labelsPerClass = o.labelsPerClass ?? 0;
-  plan.unlabeled.push(...unlabeled);
+  // A loop, not push(...list): a pool of a million files would overflow the call stack as arguments.
+  for (const f of unlabeled) plan.unlabeled.push(f);
   // Classes mixed within each split, so any prefix of a split's shards is a fair sample.
   shuffleInPlace(plan.labeled, rand);
   shuffleInPlace(plan.val, rand);

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { DecodePool, decodeImage, decodeImageFile, decodePngFast, encodeMaskPng, type DecodeOptions } from '@selftrain/data';
 
 /** A photo-like test image: smooth gradients plus seeded noise (neither trivially compressible nor pure noise). */
-function photo(width: number, height: number, seed: number): Buffer {
+export function photo(width: number, height: number, seed: number): Buffer {
   const px = Buffer.alloc(width * height * 3);
   let s = seed * 2654435761 + 1;
   for (let y = 0; y < height; y++) {
@@ -26,7 +26,7 @@ function photo(width: number, height: number, seed: number): Buffer {
   return px;
 }
 
-async function writeJpegs(dir: string, count: number, width: number, height: number): Promise<string[]> {
+export async function writeJpegs(dir: string, count: number, width: number, height: number): Promise<string[]> {
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
     const f = path.join(dir, `${width}x${height}-${i}.jpg`);
@@ -102,4 +102,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Run directly (`node dist/bench-decode.js`); bench-images imports the helpers above.
+if (require.main === module) void main();

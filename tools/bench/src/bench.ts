@@ -7,6 +7,8 @@
  *     training and labeling img/s of the detector and the segmenter on 96x96 scenes (bench-dense-models);
  *     training and inference img/s of the real-image ResNet (ResNet-10 w32) on 1 and 2 threads, with a
  *     per-kernel profile of a step and the same net in PyTorch where /usr/bin/python3 has it (bench-resnet);
+ *     users' photos: decode + resize img/s of small and large JPEGs, and an image ingest's peak RSS at N and
+ *     10N files (bench-images);
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
  *  3. labeling img/s with 1 and 2 labeler processes on the same shards (the scale-out figure);
  *  4. peak RSS of a labeler and a student process when the unlabeled set grows 10x (flat = streaming);
@@ -28,6 +30,7 @@ import { benchDataParallel } from './bench-data-parallel';
 import { benchDenseModels, denseModelLines, type DenseModelsBench } from './bench-dense-models';
 import { connectServices, followJob, loadRunRecord, selftrainHome, startLocalStack, validateSpec } from '@selftrain/pipeline';
 import { benchResnet, resnetLines, type ResnetBench } from './bench-resnet';
+import { benchImages, imagesLines, type ImagesBench } from './bench-images';
 import { peakRssMiB } from './process-memory';
 import { benchLabelingScale } from './bench-labeling-scale';
 
@@ -52,6 +55,8 @@ async function main(): Promise<void> {
   out.denseModels = await benchDenseModels();
   process.stderr.write('ResNet-10 w32 training and inference, vs PyTorch where it is installed...\n');
   out.resnet = await benchResnet();
+  process.stderr.write('photos: decode + resize, and image ingest memory at N and 10N files...\n');
+  out.images = await benchImages();
 
   const home = path.join(selftrainHome(), 'bench');
   mkdirSync(home, { recursive: true });
@@ -171,6 +176,7 @@ async function main(): Promise<void> {
     ['  data-parallel speed-up', `${dp.speedup}x`],
     ...denseModelLines(out.denseModels as DenseModelsBench),
     ...resnetLines(out.resnet as ResnetBench),
+    ...imagesLines(out.images as ImagesBench),
     ['labeling img/s in-process (inference only)', String(lb.inProcessImgPerS)],
     [`labeling img/s through gRPC + S3, ${DRIVER_IN_FLIGHT} shards in flight (as the driver runs it)`, String(lb.grpcS3ImgPerS)],
     ['  overhead', `${lb.overheadPercent} %`],
