@@ -114,6 +114,8 @@ export async function ingestVocDetection(store: ObjectStore, opts: IngestVocDete
 
   // Every XML first: a bad one fails (or is skipped) before anything is decoded or written.
   const annotations = new Map<string, VocAnnotation>();
+  // Stems whose annotation was skipped: the split lists may name them without a second report.
+  const rejected = new Set<string>();
   for (const name of readdirSync(annDir).filter((n) => n.toLowerCase().endsWith('.xml') && !n.startsWith('.')).sort()) {
     const xml = join(annDir, name);
     try {
@@ -123,6 +125,7 @@ export async function ingestVocDetection(store: ObjectStore, opts: IngestVocDete
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       skipOrThrow(err, skipBad, skipped);
+      rejected.add(parse(name).name);
     }
   }
 
@@ -144,10 +147,11 @@ export async function ingestVocDetection(store: ObjectStore, opts: IngestVocDete
       if (!(err instanceof InputError)) throw err;
       skipOrThrow(err, skipBad, skipped);
       annotations.delete(a.stem);
+      rejected.add(a.stem);
     }
   }
 
-  const { splitOf, unlisted } = vocSplits(opts, annotations, skipBad, skipped);
+  const { splitOf, unlisted } = vocSplits(opts, annotations, rejected, skipBad, skipped);
   const items: Record<LabeledSplit | 'unlabeled', PhotoItem[]> = { labeled: [], val: [], test: [], unlabeled: [] };
   const declared: ImageSize[] = [];
   for (const a of annotations.values()) {
@@ -192,7 +196,7 @@ function defaultClassNames(annotations: Iterable<VocAnnotation>): string[] {
  * images outside its detection splits); a listed id without an annotation is an error naming the list.
  */
 function vocSplits(
-  opts: IngestVocDetectionOptions, annotations: Map<string, VocAnnotation>, skipBad: boolean, skipped: SkippedFile[],
+  opts: IngestVocDetectionOptions, annotations: Map<string, VocAnnotation>, rejected: Set<string>, skipBad: boolean, skipped: SkippedFile[],
 ): { splitOf: Map<string, LabeledSplit>; unlisted: Set<string> } {
   const listDir = join(opts.root, 'ImageSets', 'Main');
   const lists = new Map<LabeledSplit, string[]>();
@@ -203,7 +207,7 @@ function vocSplits(
       const ids = readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
       const known = ids.filter((id) => {
         if (annotations.has(id)) return true;
-        skipOrThrow(new InputError(path, `lists ${id}, which has no usable Annotations/${id}.xml`), skipBad, skipped);
+        if (!rejected.has(id)) skipOrThrow(new InputError(path, `lists ${id}, which has no usable Annotations/${id}.xml`), skipBad, skipped);
         return false;
       });
       return known;
