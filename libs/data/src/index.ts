@@ -66,3 +66,6 @@ export { fitGeometry, fitBoxes, fitMask, isIdentityGeometry, FIT_POLICIES, type 
 export { DecodePool, type DecodePoolOptions, type DecodeSource } from './decode-pool';
 export { decodePngFast } from './png-fast-decode';
 export { ChannelStats, type ChannelMoments } from './channel-stats';
+// Test fixtures: real photo files made with sharp at test time, for tests of the libs that train on them.
+export { photoBytes, writePhoto, paint, type PhotoSpec, type PaintedRect } from './testing/photo-fixtures';
+export { bucketSnapshot } from './testing/bucket-snapshot';
