@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { InputError } from '@selftrain/errors';
 import type { Shard, SkippedFile, Split } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
+import sharp from 'sharp';
 import type { BoxObject } from './annotation-features';
 import { ChannelStats } from './channel-stats';
 import { countClasses, publishManifest, type DatasetDescription, type WriteDatasetResult } from './dataset-writer';
@@ -120,8 +121,11 @@ export async function writePhotoDataset(
     const counts = new Array<number>(desc.classNames.length).fill(0);
     const shards: Shard[] = [];
     let part: ImageRecord[] = [];
+    let pngs: Promise<Buffer>[] = [];
     const flush = async () => {
       const key = `${prefix}/${split.name}/${split.name}-${attempt}-${String(shards.length).padStart(5, '0')}.tfrecord`;
+      (await Promise.all(pngs)).forEach((png, k) => (part[k].encoded = png));
+      pngs = [];
       const bytes = writeShard(part);
       writtenKeys.push(key);
       const art = await store.put(key, bytes);
@@ -154,6 +158,7 @@ export async function writePhotoDataset(
         if (labeled) countClasses(counts, rec, desc.task, ignore);
         if (split.name === 'labeled') addContent(stats, rec.image, photo.geometry, channels);
         part.push(rec);
+        pngs.push(encodePng(rec));
         if (part.length === shardSize) await flush();
       }
       done++;
@@ -193,6 +198,17 @@ export async function writePhotoDataset(
   } finally {
     if (!opts.pool) await pool.close();
   }
+}
+
+/**
+ * The record's PNG, compressed by libvips on its own threads while this thread goes on with the next
+ * photos (pngjs on this thread would be the ingest's bottleneck: ~40 ms for a 256x256 photo, against
+ * ~8 ms here). Level 3 with adaptive filtering: within ~20 % of pngjs' size at a fraction of level 6's time.
+ */
+function encodePng(rec: ImageRecord): Promise<Buffer> {
+  return sharp(rec.image, { raw: { width: rec.width, height: rec.height, channels: rec.channels as 1 | 3 } })
+    .png({ compressionLevel: 3, adaptiveFiltering: true })
+    .toBuffer();
 }
 
 /**
