@@ -1,7 +1,8 @@
-// Writes a detection or segmentation dataset: every split's shards, then the manifest last, so a
-// failure part-way leaves no manifest and the dataset reads as absent. Callers validate their
-// input completely before calling, so bad user data writes nothing at all.
-import { DatasetManifest, type Artifact, type Shard, type Split } from '@selftrain/proto';
+// Writes a detection or segmentation dataset held in memory (the composed scenes): every split's shards,
+// then the manifest last, so a failure part-way leaves no manifest and the dataset reads as absent.
+// Callers validate their input completely before calling, so bad data writes nothing at all. Users'
+// photos stream through photo-dataset-writer instead; both publish the manifest here.
+import { DatasetManifest, type Artifact, type Shard, type SkippedFile, type Split } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import type { ImageRecord } from './image-example';
 import { manifestKey, RECORD_FORMAT, TASK_ENUM, type Task } from './manifest';
@@ -29,6 +30,12 @@ export interface DatasetDescription {
   width: number;
   channels: number;
   seed?: number;
+  /** Per-channel mean / std (0..1) of the labeled split; absent: not computed. */
+  channelMean?: number[];
+  channelStd?: number[];
+  /** How the images were brought to height x width; absent or '' when none was resized. */
+  resizePolicy?: string;
+  skippedFiles?: SkippedFile[];
 }
 
 export interface WriteDatasetResult {
@@ -36,18 +43,14 @@ export interface WriteDatasetResult {
   manifestArtifact: Artifact;
 }
 
-/** Per-class counts: boxes per class for detection, records showing the class for segmentation. */
-function classCounts(records: ImageRecord[], task: DatasetDescription['task'], numClasses: number, ignore: number): number[] {
-  const counts = new Array<number>(numClasses).fill(0);
-  for (const r of records) {
-    if (task === 'detection') for (const o of r.objects ?? []) counts[o.label]++;
-    else {
-      const seen = new Set(r.mask ?? []);
-      seen.delete(ignore);
-      for (const c of seen) counts[c]++;
-    }
+/** Adds one record's classes to `counts`: its boxes per class for detection, each class its mask shows for segmentation. */
+export function countClasses(counts: number[], r: ImageRecord, task: DatasetDescription['task'], ignore: number): void {
+  if (task === 'detection') for (const o of r.objects ?? []) counts[o.label]++;
+  else {
+    const seen = new Set(r.mask ?? []);
+    seen.delete(ignore);
+    for (const c of seen) counts[c]++;
   }
-  return counts;
 }
 
 export async function writeDataset(
@@ -75,10 +78,15 @@ export async function writeDataset(
       name: split.name,
       records: split.records.length,
       shards,
-      classCounts: split.labeled ? classCounts(split.records, desc.task, desc.classNames.length, ignore) : [],
+      classCounts: split.labeled ? classCountsOf(split.records, desc, ignore) : [],
       labeled: split.labeled,
     });
   }
+  return publishManifest(store, prefix, desc, written);
+}
+
+/** The manifest of `desc` with the splits written, put last: its presence is what makes the dataset exist. */
+export async function publishManifest(store: ObjectStore, prefix: string, desc: DatasetDescription, splits: Split[]): Promise<WriteDatasetResult> {
   const manifest: DatasetManifest = DatasetManifest.fromPartial({
     name: desc.name,
     source: desc.source,
@@ -86,27 +94,24 @@ export async function writeDataset(
     height: desc.height,
     width: desc.width,
     channels: desc.channels,
-    splits: written,
+    splits,
     seed: desc.seed ?? 0,
     createdAt: new Date().toISOString(),
     recordFormat: RECORD_FORMAT,
     task: TASK_ENUM[desc.task],
     categoryIds: desc.categoryIds ?? [],
-    ignoreLabel: desc.task === 'segmentation' ? ignore : 0,
+    ignoreLabel: desc.task === 'segmentation' ? (desc.ignoreLabel ?? 255) : 0,
+    channelMean: desc.channelMean ?? [],
+    channelStd: desc.channelStd ?? [],
+    resizePolicy: desc.resizePolicy ?? '',
+    skippedFiles: desc.skippedFiles ?? [],
   });
   const manifestArtifact = await store.putJson(manifestKey(prefix), DatasetManifest.toJSON(manifest));
   return { manifest, manifestArtifact };
 }
 
-/** The record shape every record shares, 0 where they differ (users' images vary in size). */
-export function commonShape(records: ImageRecord[]): { height: number; width: number; channels: number } {
-  const same = (k: 'height' | 'width' | 'channels') => (records.length > 0 && records.every((r) => r[k] === records[0][k]) ? records[0][k] : 0);
-  return { height: same('height'), width: same('width'), channels: same('channels') };
-}
-
-/** labeled, val, test (labeled), then unlabeled; empty ones left out except labeled. */
-export function orderedSplits(records: Record<'labeled' | 'val' | 'test' | 'unlabeled', ImageRecord[]>): SplitRecords[] {
-  return (['labeled', 'val', 'test', 'unlabeled'] as const)
-    .filter((s) => records[s].length > 0 || s === 'labeled')
-    .map((s) => ({ name: s, records: records[s], labeled: s !== 'unlabeled' }));
+function classCountsOf(records: ImageRecord[], desc: DatasetDescription, ignore: number): number[] {
+  const counts = new Array<number>(desc.classNames.length).fill(0);
+  for (const r of records) countClasses(counts, r, desc.task, ignore);
+  return counts;
 }

@@ -220,3 +220,14 @@ test('sniffImageFormat knows JPEG, PNG and WebP by their signatures only', async
   assert.equal(sniffImageFormat(await raw(card(8, 8), 8, 8).gif().toBuffer()), undefined);
   assert.equal(sniffImageFormat(Buffer.from('RIFF0000WAVE')), undefined);
 });
+
+test('a truncated JPEG decoded beside PNGs is still named as truncated (libvips\' one error buffer may be cleared by them)', async () => {
+  const jpg = await raw(card(64, 64), 64, 64).jpeg({ quality: 90 }).toBuffer();
+  const cut = jpg.subarray(0, jpg.length >> 1);
+  const pngs = await raw(card(40, 30), 40, 30).png().toBuffer();
+  for (let round = 0; round < 4; round++) {
+    const results = await Promise.allSettled([decodeImage(pngs, 'a.png', { channels: 3 }), decodeImage(cut, 'cut.jpg', { channels: 3 }), decodeImage(pngs, 'b.png', { channels: 3 })]);
+    assert.equal(results[1].status, 'rejected');
+    assert.match(String((results[1] as PromiseRejectedResult).reason.message), /cut\.jpg: not a valid JPEG: .*premature end of JPEG image/);
+  }
+});

@@ -31,11 +31,25 @@ export { ANNOTATION_FEATURE, type BoxObject, type Annotations } from './annotati
 export { encodeMaskPng, decodeMaskPng, encodePaletteMaskPng, vocPalette, MaskPngError } from './mask-png';
 // Defined by @selftrain/metrics; passed on for the labeling options modules that import it from here.
 export { IGNORE_LABEL } from '@selftrain/metrics';
-export { readPngImage, type DecodedImage } from './png-image-file';
-export { writeDataset, type DatasetDescription, type SplitRecords, type WriteDatasetResult } from './dataset-writer';
+export { writeDataset, publishManifest, type DatasetDescription, type SplitRecords, type WriteDatasetResult } from './dataset-writer';
+export {
+  writePhotoDataset,
+  photoWriteOptions,
+  defaultPhotoShardSize,
+  SHARD_TARGET_BYTES,
+  type PhotoItem,
+  type PhotoSplit,
+  type PhotoSplitName,
+  type PhotoWriteOptions,
+  type PhotoWriteResult,
+  type PhotoIngestOptions,
+} from './photo-dataset-writer';
+export { chooseImageSize, DEFAULT_SIZE_RANGE, SIZE_MULTIPLE, type ImageSizeOption } from './photo-size-choice';
+export { listImageFiles, isImageFileName, IMAGE_EXTENSIONS } from './photo-files';
 export { assignSplits, type SplitChoice, type LabeledSplit } from './user-splits';
 export { ingestCoco, type IngestCocoOptions } from './ingest-coco';
 export { ingestVocSegmentation, VOC_CLASS_NAMES, type IngestVocOptions } from './ingest-voc-segmentation';
+export { ingestVocDetection, readVocAnnotation, vocBoxToFractions, type IngestVocDetectionOptions, type VocAnnotation } from './ingest-voc-detection';
 export { paintScene, drawPlacements, type Scene, type SceneItem, type Placement } from './scene-composer';
 export { ingestFashionMnistScenes, generateScenes, SCENE_CLASS_NAMES, type SceneDatasetOptions } from './ingest-scenes';
 export {
@@ -56,3 +70,6 @@ export { ingestImages, DEFAULT_CLASSIFICATION_FIT, imagesIngestKey, type IngestI
 export { readImageHeader, type ImageHeader } from './image-header';
 export { parseS3Url, type S3Location } from './image-sources';
 export { DEFAULT_VAL_PER_CLASS } from './image-split-plan';
+// Test fixtures: real photo files made with sharp at test time, for tests of the libs that train on them.
+export { photoBytes, writePhoto, paint, type PhotoSpec, type PaintedRect } from './testing/photo-fixtures';
+export { bucketSnapshot } from './testing/bucket-snapshot';

@@ -1,28 +1,28 @@
-// COCO instances JSON + an image folder -> a detection dataset. Everything is checked (JSON,
-// categories, boxes, image files and sizes) before the first write, so bad input writes nothing;
-// the shards follow, the manifest last.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// COCO instances JSON + an image folder (JPEG, PNG or WebP, any sizes) -> a detection dataset. The JSON
+// is checked whole before anything is written; the photos are then decoded on every core, fitted to one
+// size (letterbox by default, so boxes stay exact) and written shard by shard, the manifest last.
+// Box coordinates are taken in the frame of the upright image (EXIF orientation applied), the one the
+// JSON's width and height must match.
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '@selftrain/errors';
+import type { SkippedFile } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import type { BoxObject } from './annotation-features';
-import { commonShape, orderedSplits, writeDataset, type WriteDatasetResult } from './dataset-writer';
-import type { ImageRecord } from './image-example';
-import { readPngImage } from './png-image-file';
-import { assignSplits, type SplitChoice } from './user-splits';
+import { photoWriteOptions, skipOrThrow, writePhotoDataset, type PhotoIngestOptions, type PhotoItem, type PhotoWriteResult } from './photo-dataset-writer';
+import { listImageFiles } from './photo-files';
+import { assignSplits, type LabeledSplit, type SplitChoice } from './user-splits';
 
-export interface IngestCocoOptions extends SplitChoice {
+export interface IngestCocoOptions extends SplitChoice, PhotoIngestOptions {
   /** instances_*.json: images, annotations, categories. */
   annotationFile: string;
   /** Folder holding each image's file_name. */
   imageDir: string;
-  /** Optional folder of PNGs without annotations: the unlabeled split. */
+  /** Optional folder of images without annotations (JPEG, PNG, WebP): the unlabeled split. */
   unlabeledDir?: string;
   prefix: string;
   /** How far (pixels) a box may pass the image edge and be clipped, for float rounding in users' files (default 1). */
   boxTolerance?: number;
-  shardSize?: number;
-  onProgress?: (done: number, total: number) => void;
 }
 
 interface CocoFile {
@@ -45,10 +45,12 @@ function readCocoFile(path: string): CocoFile {
   return f as CocoFile;
 }
 
-export async function ingestCoco(store: ObjectStore, opts: IngestCocoOptions): Promise<WriteDatasetResult> {
+export async function ingestCoco(store: ObjectStore, opts: IngestCocoOptions): Promise<PhotoWriteResult> {
   const file = opts.annotationFile;
   const coco = readCocoFile(file);
   const tol = opts.boxTolerance ?? 1;
+  const skipBad = opts.skipBad ?? false;
+  const skipped: SkippedFile[] = [];
 
   // Contiguous labels 1..K in ascending category id; 0 is the background, as in TF OD label maps.
   const cats = [...coco.categories].sort((a, b) => a.id - b.id);
@@ -65,18 +67,25 @@ export async function ingestCoco(store: ObjectStore, opts: IngestCocoOptions): P
     images.set(im.id, im);
   });
 
+  // With skipBad, an annotation that cannot be read leaves out its whole image (a box missing from an
+  // image would teach the model that the object is background); one naming no image is left out alone.
+  const badImages = new Set<number>();
   const objects = new Map<number, BoxObject[]>([...images.keys()].map((id) => [id, []]));
   coco.annotations.forEach((a, i) => {
     const what = `annotations[${i}] (id ${a.id ?? '?'}, image ${a.image_id})`;
     const im = images.get(a.image_id);
-    if (!im) throw new InputError(file, `${what}: image_id ${a.image_id} is not among the images`);
+    const problem = (msg: string) => {
+      skipOrThrow(new InputError(file, `${what}: ${msg}`), skipBad, skipped);
+      if (im) badImages.add(im.id);
+    };
+    if (!im) return problem(`image_id ${a.image_id} is not among the images`);
     const label = labelOf.get(a.category_id);
-    if (label === undefined) throw new InputError(file, `${what}: unknown category_id ${a.category_id} (categories: ${cats.map((c) => c.id).join(', ')})`);
-    if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every(Number.isFinite)) throw new InputError(file, `${what}: bbox must be [x, y, width, height]`);
+    if (label === undefined) return problem(`unknown category_id ${a.category_id} (categories: ${cats.map((c) => c.id).join(', ')})`);
+    if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every(Number.isFinite)) return problem('bbox must be [x, y, width, height]');
     const [x, y, w, h] = a.bbox;
-    if (!(w > 0 && h > 0)) throw new InputError(file, `${what}: empty bbox [${a.bbox.join(', ')}]`);
+    if (!(w > 0 && h > 0)) return problem(`empty bbox [${a.bbox.join(', ')}]`);
     if (x < -tol || y < -tol || x + w > im.width + tol || y + h > im.height + tol) {
-      throw new InputError(file, `${what}: bbox [${a.bbox.join(', ')}] lies outside the ${im.width}x${im.height} image ${im.file_name}`);
+      return problem(`bbox [${a.bbox.join(', ')}] lies outside the ${im.width}x${im.height} image ${im.file_name}`);
     }
     const clip = (v: number, max: number) => Math.min(1, Math.max(0, v / max));
     const o: BoxObject = { xmin: clip(x, im.width), ymin: clip(y, im.height), xmax: clip(x + w, im.width), ymax: clip(y + h, im.height), label, area: a.area ?? w * h };
@@ -84,25 +93,24 @@ export async function ingestCoco(store: ObjectStore, opts: IngestCocoOptions): P
     objects.get(a.image_id)!.push(o);
   });
 
-  const byName = new Map([...images.values()].map((im) => [im.file_name, im]));
-  const splitOf = assignSplits([...byName.keys()], opts);
-  const records: Record<'labeled' | 'val' | 'test' | 'unlabeled', ImageRecord[]> = { labeled: [], val: [], test: [], unlabeled: [] };
-  for (const im of [...images.values()].sort((a, b) => a.id - b.id)) {
-    const path = join(opts.imageDir, im.file_name);
-    const px = readPngImage(path);
-    if (px.width !== im.width || px.height !== im.height) {
-      throw new InputError(path, `is ${px.width}x${px.height}, but ${basename(file)} says ${im.width}x${im.height} (image id ${im.id})`);
-    }
-    records[splitOf.get(im.file_name)!].push({ key: `coco-${im.id}`, sourceId: String(im.id), ...px, objects: objects.get(im.id)! });
+  const splitOf = assignSplits(coco.images.map((im) => im.file_name), opts);
+  const items: Record<LabeledSplit, PhotoItem[]> = { labeled: [], val: [], test: [] };
+  const kept = [...images.values()].filter((im) => !badImages.has(im.id)).sort((a, b) => a.id - b.id);
+  for (const im of kept) {
+    items[splitOf.get(im.file_name)!].push({
+      path: join(opts.imageDir, im.file_name),
+      key: `coco-${im.id}`,
+      sourceId: String(im.id),
+      declared: { size: { height: im.height, width: im.width }, by: basename(file), what: `image id ${im.id}` },
+      objects: objects.get(im.id)!,
+    });
   }
-  if (opts.unlabeledDir !== undefined) {
-    if (!existsSync(opts.unlabeledDir)) throw new InputError('unlabeledDir', `directory not found: ${opts.unlabeledDir}`);
-    for (const name of readdirSync(opts.unlabeledDir).filter((n) => /\.png$/i.test(n)).sort()) {
-      records.unlabeled.push({ key: `unlabeled-${name}`, sourceId: name, ...readPngImage(join(opts.unlabeledDir, name)) });
-    }
-  }
+  const unlabeled: PhotoItem[] = opts.unlabeledDir === undefined
+    ? []
+    : listImageFiles(opts.unlabeledDir, 'unlabeledDir').map((name) => ({ path: join(opts.unlabeledDir!, name), key: `unlabeled-${name}` }));
 
-  return writeDataset(
+  const write = photoWriteOptions(opts, kept.map((im) => ({ height: im.height, width: im.width })), skipped);
+  return writePhotoDataset(
     store,
     opts.prefix,
     {
@@ -111,10 +119,9 @@ export async function ingestCoco(store: ObjectStore, opts: IngestCocoOptions): P
       task: 'detection',
       classNames: ['background', ...cats.map((c) => c.name)],
       categoryIds: [0, ...cats.map((c) => c.id)],
-      ...commonShape(Object.values(records).flat()),
       seed: opts.seed ?? 0,
     },
-    orderedSplits(records),
-    { shardSize: opts.shardSize ?? 256, onProgress: opts.onProgress },
+    [{ name: 'labeled', items: items.labeled }, { name: 'val', items: items.val }, { name: 'test', items: items.test }, { name: 'unlabeled', items: unlabeled }],
+    write,
   );
 }

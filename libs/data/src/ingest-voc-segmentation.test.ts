@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,24 +9,32 @@ import { ingestVocSegmentation, type IngestVocOptions } from './ingest-voc-segme
 import { loadManifest, splitOf, taskOf } from './manifest';
 import { encodeMaskPng, encodePaletteMaskPng } from './mask-png';
 import { readSplit } from './shard';
+import { DecodePool } from './decode-pool';
+import { fitGeometry } from './image-geometry';
+import { bucketSnapshot } from './testing/bucket-snapshot';
+import { writePhoto } from './testing/photo-fixtures';
 import { MemoryObjectStore } from '@selftrain/storage';
 
-const W = 6;
-const H = 4;
+// One pool for the file: starting workers (each loads libvips) is most of a small ingest's time.
+const pool = new DecodePool({ threads: 2 });
+after(() => pool.close());
+
+const W = 12;
+const H = 8;
 const rgb = (w = W, h = H) => PNG.sync.write({ width: w, height: h, data: Buffer.alloc(w * h * 4, 128) } as PNG, { colorType: 2 });
-const maskA = Uint8Array.from({ length: W * H }, (_, i) => (i < 6 ? 255 : i % 3)); // classes 0, 1, 2 and a 255 border row
+const maskA = Uint8Array.from({ length: W * H }, (_, i) => (i < W ? 255 : i % 3)); // classes 0, 1, 2 and a 255 border row
 const maskB = Uint8Array.from({ length: W * H }, (_, i) => (i % 2 ? 20 : 0));
 const maskC = new Uint8Array(W * H).fill(15);
 
 /** Images a, b, c with masks (grayscale, VOC palette, grayscale) and u without one; `edit` may break things. */
 function fixture(dir: string, edit: (dir: string) => void = () => {}): IngestVocOptions {
-  for (const d of ['JPEGImages', 'SegmentationClass']) mkdirSync(join(dir, d));
+  for (const d of ['JPEGImages', 'SegmentationClass']) mkdirSync(join(dir, d), { recursive: true });
   for (const n of ['a', 'b', 'c', 'u']) writeFileSync(join(dir, 'JPEGImages', `${n}.png`), rgb());
   writeFileSync(join(dir, 'SegmentationClass', 'a.png'), encodeMaskPng(maskA, H, W));
   writeFileSync(join(dir, 'SegmentationClass', 'b.png'), encodePaletteMaskPng(maskB, H, W));
   writeFileSync(join(dir, 'SegmentationClass', 'c.png'), encodeMaskPng(maskC, H, W));
   edit(dir);
-  return { imageDir: join(dir, 'JPEGImages'), maskDir: join(dir, 'SegmentationClass'), prefix: 'ds/voc', splits: { labeled: ['a', 'b'], test: ['c'] } };
+  return { pool, imageDir: join(dir, 'JPEGImages'), maskDir: join(dir, 'SegmentationClass'), prefix: 'ds/voc', splits: { labeled: ['a', 'b'], test: ['c'] } };
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -63,19 +71,27 @@ test('VOC ingest: grayscale and palette masks keep their class ids and 255; imag
 test('bad VOC input names the mask file and writes nothing', async () => {
   const mask = (d: string, n: string) => join(d, 'SegmentationClass', n);
   const cases: [string, (d: string) => void, (d: string) => string, RegExp][] = [
-    ['mask of the wrong size', (d) => writeFileSync(mask(d, 'b.png'), encodeMaskPng(new Uint8Array(12), 3, 4)), (d) => mask(d, 'b.png'), /mask is 4x3, image b\.png is 6x4/],
+    ['mask of the wrong size', (d) => writeFileSync(mask(d, 'b.png'), encodeMaskPng(new Uint8Array(12), 3, 4)), (d) => mask(d, 'b.png'), /mask is 4x3, image b\.png is 12x8/],
     ['JPEG mask', (d) => writeFileSync(mask(d, 'b.png'), Buffer.from([0xff, 0xd8, 0xff, 0xdb])), (d) => mask(d, 'b.png'), /mask is a JPEG; masks must be PNG/],
     ['not an image at all', (d) => writeFileSync(mask(d, 'b.png'), 'hello'), (d) => mask(d, 'b.png'), /bad mask \(image b\): not a PNG/],
     ['RGB mask', (d) => writeFileSync(mask(d, 'b.png'), rgb()), (d) => mask(d, 'b.png'), /colour type 2 is not a class mask/],
-    ['class out of range', (d) => writeFileSync(mask(d, 'c.png'), encodeMaskPng(Uint8Array.from({ length: 24 }, (_, i) => (i === 9 ? 21 : 0)), H, W)), (d) => mask(d, 'c.png'), /pixel \(3, 1\) has class 21; classes are 0\.\.20 and 255 = ignore/],
-    ['mask without an image', (d) => writeFileSync(mask(d, 'z.png'), encodeMaskPng(new Uint8Array(24), H, W)), (d) => mask(d, 'z.png'), /mask has no image z\.\*/],
+    ['class out of range', (d) => writeFileSync(mask(d, 'c.png'), encodeMaskPng(Uint8Array.from({ length: W * H }, (_, i) => (i === 15 ? 21 : 0)), H, W)), (d) => mask(d, 'c.png'), /pixel \(3, 1\) has class 21; classes are 0\.\.20 and 255 = ignore/],
+    ['mask without an image', (d) => writeFileSync(mask(d, 'z.png'), encodeMaskPng(new Uint8Array(W * H), H, W)), (d) => mask(d, 'z.png'), /mask has no image z\.\*/],
   ];
   for (const [name, edit, fileOf, message] of cases) {
     await withDir(async (dir) => {
       const opts = fixture(dir, edit);
+      // A dataset already at the prefix; one record per shard, so shards go out before the bad file is met.
       const store = new MemoryObjectStore();
-      await assert.rejects(ingestVocSegmentation(store, opts), (e: unknown) => e instanceof InputError && e.field === fileOf(dir) && message.test(e.message), name);
-      assert.equal(store.calls.filter((c) => c.startsWith('put ')).length, 0, `${name}: nothing written`);
+      await ingestVocSegmentation(store, { ...fixture(join(dir, 'old')), prefix: opts.prefix });
+      const before = await bucketSnapshot(store);
+      await assert.rejects(ingestVocSegmentation(store, { ...opts, shardSize: 1 }), (e: unknown) => e instanceof InputError && e.field === fileOf(dir) && message.test(e.message), name);
+      assert.deepEqual(await bucketSnapshot(store), before, `${name}: the bucket is as it was`);
+      if (name === 'mask without an image') return; // a stray mask names no image to leave out
+      const { manifest } = await ingestVocSegmentation(store, { ...opts, skipBad: true, splits: undefined, valFraction: 0, testFraction: 0 });
+      assert.deepEqual(manifest.skippedFiles.map((f) => f.file), [fileOf(dir)], name);
+      assert.match(`${manifest.skippedFiles[0].file}: ${manifest.skippedFiles[0].reason}`, message, name);
+      assert.deepEqual(manifest.splits.map((s) => [s.name, s.records]), [['labeled', 2], ['unlabeled', 1]], `${name}: the bad image left out`);
     });
   }
   // A user split must place every labeled image exactly once.
@@ -83,3 +99,33 @@ test('bad VOC input names the mask file and writes nothing', async () => {
     await assert.rejects(ingestVocSegmentation(new MemoryObjectStore(), { ...fixture(dir), splits: { labeled: ['a'], test: ['c'] } }), (e: unknown) => e instanceof InputError && /1 image\(s\) in no split, e\.g\. b/.test(e.message));
   });
 });
+
+test('VOC segmentation from JPEGs of other sizes: letterboxed, masks nearest-neighbour exactly where the geometry says, padding = 255', () =>
+  withDir(async (dir) => {
+    for (const d of ['JPEGImages', 'SegmentationClass']) mkdirSync(join(dir, d));
+    // 32x16 -> 64x64: scale 2, resized 64x32, 16 rows of padding above and below. Class 7 on columns 4..11, rows 2..9.
+    const rect = { x0: 4, y0: 2, x1: 12, y1: 10 };
+    await writePhoto(join(dir, 'JPEGImages', 'a.jpg'), { width: 32, height: 16, rects: [{ ...rect, rgb: [20, 200, 20] }] });
+    const m = new Uint8Array(32 * 16);
+    for (let y = rect.y0; y < rect.y1; y++) m.fill(7, y * 32 + rect.x0, y * 32 + rect.x1);
+    writeFileSync(join(dir, 'SegmentationClass', 'a.png'), encodePaletteMaskPng(m, 16, 32));
+    await writePhoto(join(dir, 'JPEGImages', 'u.jpg'), { width: 100, height: 60 });
+    const store = new MemoryObjectStore();
+    const { manifest } = await ingestVocSegmentation(store, { pool, imageDir: join(dir, 'JPEGImages'), maskDir: join(dir, 'SegmentationClass'), prefix: 'ds/seg', imageSize: 64, splits: { labeled: ['a'] } });
+    assert.deepEqual([manifest.height, manifest.width, manifest.channels, manifest.resizePolicy, manifest.ignoreLabel], [64, 64, 3, 'letterbox', 255]);
+    const [rec] = await readSplit(store, manifest, 'labeled');
+    assert.deepEqual([rec.originalHeight, rec.originalWidth], [16, 32]);
+    const g = fitGeometry({ height: 16, width: 32 }, { height: 64, width: 64 }, 'letterbox');
+    assert.deepEqual([g.scaleX, g.scaleY, g.offsetX, g.offsetY], [2, 2, 0, 16]);
+    const want = new Uint8Array(64 * 64).fill(255);
+    want.fill(0, 16 * 64, 48 * 64);
+    for (let y = 16 + 2 * rect.y0; y < 16 + 2 * rect.y1; y++) want.fill(7, y * 64 + 2 * rect.x0, y * 64 + 2 * rect.x1);
+    assert.deepEqual(rec.mask, want);
+    // The pixels agree with the mask: green inside class 7, black padding.
+    const at = (x: number, y: number) => Array.from(rec.image.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+    const [r, gr, b] = at(16, 28);
+    assert.ok(gr > 160 && r < 70 && b < 70, `${at(16, 28)}`);
+    assert.deepEqual(at(32, 5), [0, 0, 0]);
+    const [u] = await readSplit(store, manifest, 'unlabeled');
+    assert.deepEqual([u.height, u.width, u.originalHeight, u.originalWidth, u.mask], [64, 64, 60, 100, undefined]);
+  }));
