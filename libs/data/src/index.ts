@@ -52,3 +52,7 @@ export { fitGeometry, fitBoxes, fitMask, isIdentityGeometry, FIT_POLICIES, type 
 export { DecodePool, type DecodePoolOptions, type DecodeSource } from './decode-pool';
 export { decodePngFast } from './png-fast-decode';
 export { ChannelStats, type ChannelMoments } from './channel-stats';
+export { ingestImages, DEFAULT_CLASSIFICATION_FIT, imagesIngestKey, type IngestImagesOptions, type IngestImagesResult } from './ingest-images';
+export { readImageHeader, type ImageHeader } from './image-header';
+export { parseS3Url, type S3Location } from './image-sources';
+export { DEFAULT_VAL_PER_CLASS } from './image-split-plan';

@@ -1,0 +1,381 @@
+// A user's own photos -> a classification dataset in the bucket. Labeled and test are ImageFolder trees
+// (one subfolder per class); unlabeled is any tree of images or a bucket prefix of raw images. Three passes,
+// memory bounded by a shard whatever the file count:
+//   1. scan: list and read every file once, in order: the content digest that keys the dataset, and every
+//      check the bytes allow (empty, not an image, unsupported format, too small) before anything is written;
+//   2. plan: splits drawn from the file lists (seeded, per class);
+//   3. shards: decoded and resized on every core (DecodePool), PNG-encoded on a worker (WorkerShardCodec)
+//      while the next shard decodes, each followed by a receipt; the manifest last.
+// A rerun of the same files and options reuses the finished dataset, or every finished shard after a crash.
+import { createHash } from 'node:crypto';
+import { ConflictError, InputError } from '@selftrain/errors';
+import { DatasetManifest, type Artifact, type Shard, type SkippedFile, type Split } from '@selftrain/proto';
+import type { ObjectStore } from '@selftrain/storage';
+import { ChannelStats } from './channel-stats';
+import { DecodePool } from './decode-pool';
+import type { DecodedPhoto } from './image-decode';
+import type { ImageRecord } from './image-example';
+import { FIT_POLICIES, isIdentityGeometry, type FitPolicy, type ImageSize } from './image-geometry';
+import { HeaderSurvey, scanRoot } from './image-scan';
+import { bucketRoot, directoryRoot, listBucket, listImageFolder, listTree, parseS3Url, type ImageRoot, type SourceFile } from './image-sources';
+import { planSplits, type PlannedFile } from './image-split-plan';
+import { hiddenLabelsKey, shardKey } from './ingest-fashion-mnist';
+import { manifestKey, RECORD_FORMAT, TASK_ENUM } from './manifest';
+import { forEachOrdered } from './ordered-window';
+import { WorkerShardCodec } from './shard-codec';
+import { combineMoments, finishedShard, receiptKey, type ShardReceipt } from './shard-receipt';
+
+export interface IngestImagesOptions {
+  /** ImageFolder: one subfolder per class; class names are the folder names, sorted. */
+  labeledDir: string;
+  /** Each a directory tree of images, or s3://BUCKET/PREFIX of raw images on the configured endpoint. */
+  unlabeled?: string[];
+  /** ImageFolder with (a subset of) the labeled classes; a class not among them is an error. */
+  testDir?: string;
+  /** Keep N per class as labeled; the rest of the labeled folder joins unlabeled with its labels hidden but kept. Default: all. */
+  labelsPerClass?: number;
+  /** Held out of the labeled folder per class for validation. Default: 50 (as Fashion-MNIST), at most a tenth of the smallest class. */
+  valPerClass?: number;
+  /** Default: the labeled images' size when they all share one, else an error asking for it. */
+  imageSize?: ImageSize;
+  /** How images of another size are fitted (default DEFAULT_CLASSIFICATION_FIT). */
+  resizePolicy?: FitPolicy;
+  /** Default: 3 unless every labeled image is grey. */
+  channels?: 1 | 3;
+  seed?: number;
+  /** Default `datasets/images-<digest>`, the digest of the files (relative paths, sizes, contents) and the options. */
+  prefix?: string;
+  /** Leave bad files out (listed in the manifest's skipped_files) instead of failing on the first. */
+  skipBad?: boolean;
+  /** Records per shard (default: 2048, fewer for large images, so a shard's pixels stay near 32 MiB). */
+  shardSize?: number;
+  /** Files scanned plus files decoded, out of twice the files listed. */
+  onProgress?: (done: number, total: number) => void;
+  /** A store on another bucket, for an s3:// source outside `store`'s bucket (the CLI connects one with the same endpoint and credentials). */
+  openBucket?: (bucket: string) => Promise<ObjectStore & { close?(): void }>;
+  /** Decode threads (default: every core). */
+  decodeThreads?: number;
+}
+
+export interface IngestImagesResult {
+  manifestArtifact: Artifact;
+  manifest: DatasetManifest;
+  /** True when the same files and options were already ingested at the prefix and nothing was written. */
+  reused: boolean;
+  prefix: string;
+}
+
+/**
+ * Center-crop: what ImageNet-style evaluation does (resize, then crop the centre). It keeps the aspect
+ * ratio, so shapes look as the camera saw them at every size, and the subject of a classification photo is
+ * usually central; the margins it cuts are what a stretch would have squeezed. Letterbox (the detection
+ * default) would feed the model bands of padding it must learn to ignore.
+ */
+export const DEFAULT_CLASSIFICATION_FIT: FitPolicy = 'center-crop';
+
+/** Raw pixel bytes a shard aims at when shardSize is not given. */
+const SHARD_PIXEL_BYTES = 32 * 2 ** 20;
+const MAX_SHARD_RECORDS = 2048;
+/** Decodes in flight: a few batches per decode thread, so no thread waits for work. */
+const DECODES_IN_FLIGHT = 128;
+/** Progress is reported every this many files (a terminal redraw per file would cost more than the decode). */
+const PROGRESS_EVERY = 256;
+/** Bump when the records an ingest writes change, so old datasets are not reused for new code. */
+const FORMAT_VERSION = 1;
+
+export const imagesIngestKey = (prefix: string) => `${prefix}/ingest-images.json`;
+
+interface Root {
+  tag: string;
+  root: ImageRoot;
+  files: SourceFile[];
+  survey?: HeaderSurvey;
+}
+
+export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): Promise<IngestImagesResult> {
+  const opts = checkOptions(o);
+  const opened: (ObjectStore & { close?(): void })[] = [];
+  try {
+    // 1. List and scan.
+    const labeled = await listImageFolder(o.labeledDir, 'labeledDir');
+    const classNames = labeled.classNames;
+    const roots: Root[] = [{ tag: 'labeled', root: directoryRoot(o.labeledDir), files: labeled.files, survey: new HeaderSurvey() }];
+    if (o.testDir !== undefined) {
+      const test = await listImageFolder(o.testDir, 'testDir');
+      const unknown = test.classNames.find((c) => !classNames.includes(c));
+      if (unknown !== undefined) throw new InputError(`${o.testDir}/${unknown}`, `test class ${unknown} is not among the labeled classes (${classNames.join(', ')})`);
+      roots.push({ tag: 'test', root: directoryRoot(o.testDir), files: test.files.map((f) => ({ ...f, label: classNames.indexOf(test.classNames[f.label]) })) });
+    }
+    for (const [i, source] of (o.unlabeled ?? []).entries()) {
+      const field = `unlabeled[${i}]`;
+      const loc = parseS3Url(source);
+      let root: ImageRoot;
+      let rels: string[];
+      if (loc) {
+        const bucket = await bucketStore(store, loc.bucket, o.openBucket, opened);
+        root = bucketRoot(bucket, loc);
+        rels = await listBucket(bucket, loc);
+      } else {
+        root = directoryRoot(source);
+        rels = await listTree(source, field);
+      }
+      if (rels.length === 0) throw new InputError(field, `no files in ${source}`);
+      roots.push({ tag: `unlabeled-${i}`, root, files: rels.map((rel) => ({ rel, label: -1 })) });
+    }
+    const listed = roots.reduce((n, r) => n + r.files.length, 0);
+    const total = 2 * listed;
+    let done = 0;
+    const tick = (n = 1) => {
+      const before = done;
+      done += n;
+      if (Math.floor(done / PROGRESS_EVERY) !== Math.floor(before / PROGRESS_EVERY)) o.onProgress?.(done, total);
+    };
+    o.onProgress?.(0, total);
+
+    const digest = createHash('sha256').update(JSON.stringify({ v: FORMAT_VERSION, ...opts, roots: roots.map((r) => r.tag) }));
+    const scanSkipped: SkippedFile[] = [];
+    for (const r of roots) {
+      r.files = await scanRoot(r.root, r.files, { tag: r.tag, digest, skipBad: opts.skipBad, skipped: scanSkipped, survey: r.survey, onFile: () => tick() });
+    }
+    tick(scanSkipped.length);
+    const contentDigest = digest.digest('hex');
+    const prefix = o.prefix ?? `datasets/images-${contentDigest.slice(0, 16)}`;
+
+    const existing = await existingDataset(store, prefix, contentDigest);
+    if (existing) return existing;
+
+    // 2. Geometry and splits.
+    const survey = roots[0].survey!;
+    const size = opts.imageSize ?? defaultSize(survey);
+    const channels = opts.channels ?? (survey.allGrey ? 1 : 3);
+    const shardSize = opts.shardSize ?? Math.max(1, Math.min(MAX_SHARD_RECORDS, Math.floor(SHARD_PIXEL_BYTES / (size.height * size.width * channels))));
+    const planned = (r: number): PlannedFile[] => roots[r].files.map((f) => ({ root: r, rel: f.rel, label: f.label }));
+    const testRoot = roots.findIndex((r) => r.tag === 'test');
+    const unlabeledRoots = roots.flatMap((r, i) => (r.tag.startsWith('unlabeled-') ? planned(i) : []));
+    const plan = planSplits(planned(0), classNames, testRoot >= 0 ? planned(testRoot) : [], unlabeledRoots, {
+      labelsPerClass: opts.labelsPerClass, valPerClass: opts.valPerClass, seed: opts.seed,
+    });
+
+    // 3. Shards, receipts, then the manifest.
+    const pool = new DecodePool({ threads: o.decodeThreads });
+    const codec = new WorkerShardCodec();
+    const decodeOpts = { channels, size, fit: opts.resizePolicy };
+    const splitNames = (['labeled', 'val', 'test', 'unlabeled'] as const).filter((s) => s === 'labeled' || plan[s].length > 0);
+    const splits: Split[] = [];
+    const receipts: ShardReceipt[] = [];
+    let pendingWrite: Promise<void> = Promise.resolve();
+    try {
+      for (const name of splitNames) {
+        const files = plan[name];
+        const isLabeled = name !== 'unlabeled';
+        const count = Math.ceil(files.length / shardSize);
+        const shards: Shard[] = [];
+        const classCounts = isLabeled ? new Array<number>(classNames.length).fill(0) : [];
+        for (let s = 0; s < count; s++) {
+          const part = files.slice(s * shardSize, (s + 1) * shardSize);
+          const key = shardKey(prefix, name, s, count);
+          const reused = await finishedShard(store, prefix, key, contentDigest);
+          let receipt: ShardReceipt;
+          if (reused) {
+            receipt = reused;
+            tick(part.length);
+          } else {
+            const decoded = await decodeShard(pool, roots, part, decodeOpts, opts.skipBad, tick);
+            receipt = describeShard(contentDigest, key, name, decoded, roots, channels, classNames.length);
+            const records = decoded.photos.map(({ file, photo }) => recordOf(roots, file, photo, isLabeled));
+            // The next shard decodes while this one is encoded and uploaded; one write in flight bounds memory.
+            await pendingWrite;
+            pendingWrite = codec.write(records).then(async (bytes) => {
+              const art = await store.put(key, bytes);
+              // In place: the split's shard list already holds this object.
+              Object.assign(receipt.shard, { key: art.key, records: records.length, sha256: art.sha256, sizeBytes: art.sizeBytes });
+              await store.putJson(receiptKey(prefix, key), receipt);
+            });
+            // Surfaced by the next await; until then a failure must not count as unhandled.
+            pendingWrite.catch(() => {});
+          }
+          receipts.push(receipt);
+          shards.push(receipt.shard);
+          receipt.classCounts.forEach((n, c) => (classCounts[c] += n));
+        }
+        splits.push({ name, records: 0, shards, classCounts, labeled: isLabeled });
+      }
+      await pendingWrite;
+    } finally {
+      await pendingWrite.catch(() => {});
+      await Promise.all([pool.close(), codec.close()]);
+    }
+    // Receipts (and so shard artifacts) are complete only now that every write has finished.
+    for (const split of splits) split.records = split.shards.reduce((n, sh) => n + sh.records, 0);
+    o.onProgress?.(total, total);
+
+    const labeledMoments = combineMoments(receipts.filter((r) => r.moments).map((r) => r.moments!), channels);
+    const hidden = Object.assign({}, ...receipts.map((r) => r.hidden)) as Record<string, number>;
+    if (Object.keys(hidden).length > 0) await store.putJson(hiddenLabelsKey(prefix), { split: 'unlabeled', classNames, labels: hidden });
+    const skippedFiles = [...scanSkipped, ...receipts.flatMap((r) => r.skipped)];
+    await store.putJson(imagesIngestKey(prefix), {
+      digest: contentDigest, options: opts, size, channels, shardSize,
+      sources: { labeled: o.labeledDir, test: o.testDir ?? null, unlabeled: o.unlabeled ?? [] },
+    });
+    const manifest = DatasetManifest.fromPartial({
+      name: prefix.split('/').at(-1),
+      source: `images:${o.labeledDir}`,
+      classNames,
+      height: size.height,
+      width: size.width,
+      channels,
+      splits,
+      seed: opts.seed,
+      labelsPerClass: plan.labelsPerClass,
+      createdAt: new Date().toISOString(),
+      recordFormat: RECORD_FORMAT,
+      task: TASK_ENUM.classification,
+      channelMean: labeledMoments.mean,
+      channelStd: labeledMoments.std,
+      resizePolicy: receipts.some((r) => r.resized) ? opts.resizePolicy : '',
+      skippedFiles,
+    });
+    const manifestArtifact = await store.putJson(manifestKey(prefix), DatasetManifest.toJSON(manifest));
+    return { manifest, manifestArtifact, reused: false, prefix };
+  } finally {
+    for (const s of opened) s.close?.();
+  }
+}
+
+interface CheckedOptions {
+  labelsPerClass?: number;
+  valPerClass?: number;
+  imageSize?: ImageSize;
+  resizePolicy: FitPolicy;
+  channels?: 1 | 3;
+  seed: number;
+  skipBad: boolean;
+  shardSize?: number;
+}
+
+/** The options that decide the content, checked; what goes into the digest. */
+function checkOptions(o: IngestImagesOptions): CheckedOptions {
+  const int = (field: string, v: number | undefined, min: number, max = 2 ** 31 - 1): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!Number.isInteger(v) || v < min || v > max) throw new InputError(field, `must be an integer in [${min}, ${max}], got ${v}`);
+    return v;
+  };
+  if (o.resizePolicy !== undefined && !FIT_POLICIES.includes(o.resizePolicy)) throw new InputError('resizePolicy', `must be one of ${FIT_POLICIES.join(', ')}, got ${JSON.stringify(o.resizePolicy)}`);
+  if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) throw new InputError('channels', `must be 1 or 3, got ${o.channels}`);
+  if (o.prefix !== undefined && (o.prefix === '' || o.prefix.startsWith('/') || o.prefix.endsWith('/') || o.prefix.split('/').includes('..'))) {
+    throw new InputError('prefix', `invalid key prefix ${JSON.stringify(o.prefix)}`);
+  }
+  for (const [i, u] of (o.unlabeled ?? []).entries()) {
+    if (u.startsWith('s3:') && !parseS3Url(u)?.bucket) throw new InputError(`unlabeled[${i}]`, `${JSON.stringify(u)} is not s3://BUCKET/PREFIX`);
+  }
+  const imageSize = o.imageSize && { height: int('imageSize.height', o.imageSize.height, 1, 4096)!, width: int('imageSize.width', o.imageSize.width, 1, 4096)! };
+  return {
+    labelsPerClass: int('labelsPerClass', o.labelsPerClass, 1),
+    valPerClass: int('valPerClass', o.valPerClass, 0),
+    imageSize,
+    resizePolicy: o.resizePolicy ?? DEFAULT_CLASSIFICATION_FIT,
+    channels: o.channels,
+    seed: int('seed', o.seed, 0) ?? 0,
+    skipBad: o.skipBad ?? false,
+    shardSize: int('shardSize', o.shardSize, 1),
+  };
+}
+
+function defaultSize(survey: HeaderSurvey): ImageSize {
+  const m = survey.mismatch;
+  if (m) {
+    throw new InputError('imageSize', `the labeled images differ in size (${m.first} is ${survey.size!.width}x${survey.size!.height}, ${m.file} is ${m.width}x${m.height}); give --image-size N or HxW`);
+  }
+  if (!survey.size) throw new InputError('imageSize', 'no labeled image header could be read to find the size; give --image-size N or HxW');
+  return survey.size;
+}
+
+/** A store for `bucket`: `store` itself when it is that bucket with no key prefix of its own, else one from openBucket. */
+async function bucketStore(store: ObjectStore, bucket: string, open: IngestImagesOptions['openBucket'], opened: ObjectStore[]): Promise<ObjectStore> {
+  if (bucket === store.bucket && ((store as { prefix?: string }).prefix ?? '') === '') return store;
+  if (!open) throw new InputError('unlabeled', `s3://${bucket}/ is not the dataset's bucket (${store.bucket}) and no way to open another bucket was given`);
+  const s = await open(bucket);
+  opened.push(s);
+  return s;
+}
+
+async function existingDataset(store: ObjectStore, prefix: string, digest: string): Promise<IngestImagesResult | undefined> {
+  const stat = await store.stat(manifestKey(prefix));
+  if (!stat) return undefined;
+  const record = (await store.exists(imagesIngestKey(prefix))) ? await store.getJson<{ digest?: string }>(imagesIngestKey(prefix)) : {};
+  if (record.digest !== digest) {
+    throw new ConflictError(`dataset ${prefix} already exists with other content (${record.digest ? `digest ${record.digest.slice(0, 16)}, these files and options give ${digest.slice(0, 16)}` : 'not written by an image ingest'}); choose another prefix`);
+  }
+  return {
+    manifest: DatasetManifest.fromJSON(await store.getJson(manifestKey(prefix))),
+    manifestArtifact: { key: stat.key, sha256: stat.sha256, sizeBytes: stat.sizeBytes },
+    reused: true,
+    prefix,
+  };
+}
+
+interface DecodedShard {
+  photos: { file: PlannedFile; photo: DecodedPhoto }[];
+  skipped: SkippedFile[];
+}
+
+async function decodeShard(
+  pool: DecodePool,
+  roots: Root[],
+  part: PlannedFile[],
+  opts: { channels: 1 | 3; size: ImageSize; fit: FitPolicy },
+  skipBad: boolean,
+  tick: () => void,
+): Promise<DecodedShard> {
+  const out: DecodedShard = { photos: [], skipped: [] };
+  await forEachOrdered(
+    part,
+    DECODES_IN_FLIGHT,
+    async (f) => {
+      const { root } = roots[f.root];
+      const source = root.localPath ? root.localPath(f.rel) : { bytes: await root.read(f.rel), where: root.describe(f.rel) };
+      return pool.decode(source, opts).then(
+        (photo) => ({ photo }),
+        (error: Error) => ({ error }),
+      );
+    },
+    (r, file) => {
+      tick();
+      if ('photo' in r) out.photos.push({ file, photo: r.photo });
+      else if (skipBad && r.error instanceof InputError) out.skipped.push({ file: roots[file.root].root.describe(file.rel), reason: r.error.message.slice(`${r.error.field}: `.length) });
+      else throw r.error;
+    },
+  );
+  return out;
+}
+
+/** The receipt of a decoded shard (its `shard` artifact is filled in once written). */
+function describeShard(digest: string, key: string, split: string, d: DecodedShard, roots: Root[], channels: number, numClasses: number): ShardReceipt {
+  const isLabeled = split !== 'unlabeled';
+  const classCounts = isLabeled ? new Array<number>(numClasses).fill(0) : [];
+  const stats = split === 'labeled' ? new ChannelStats(channels) : undefined;
+  const hidden: Record<string, number> = {};
+  let resized = false;
+  for (const { file, photo } of d.photos) {
+    if (isLabeled) classCounts[file.label]++;
+    else if (file.label >= 0) hidden[recordKey(roots, file)] = file.label;
+    stats?.add(photo.pixels);
+    if (!isIdentityGeometry(photo.geometry)) resized = true;
+  }
+  return { digest, shard: { key, records: d.photos.length, sha256: '', sizeBytes: 0 }, classCounts, moments: stats?.moments(), skipped: d.skipped, hidden, resized };
+}
+
+/** Record keys name the file by its root's role and relative path: stable across machines, unique in the dataset. */
+function recordKey(roots: Root[], f: PlannedFile): string {
+  return `${roots[f.root].tag}/${f.rel}`;
+}
+
+function recordOf(roots: Root[], file: PlannedFile, photo: DecodedPhoto, withLabel: boolean): ImageRecord {
+  const rec: ImageRecord = { key: recordKey(roots, file), image: photo.pixels, height: photo.height, width: photo.width, channels: photo.channels };
+  if (!isIdentityGeometry(photo.geometry)) {
+    rec.originalHeight = photo.originalHeight;
+    rec.originalWidth = photo.originalWidth;
+  }
+  if (withLabel) rec.label = file.label;
+  return rec;
+}
