@@ -60,10 +60,19 @@ test('status RUN --json: stdout is the record as JSON alone, logs go to stderr',
 });
 
 test('--help, help and COMMAND --help print the usage without loading TF.js; an unknown command exits 2', async () => {
-  for (const args of [['--help'], ['help'], ['status', '--help'], ['run', '--help'], []]) {
+  for (const args of [['--help'], ['help'], ['-h'], []]) {
     const r = await cli(args);
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /usage:\n {2}selftrain run/);
+    assert.match(r.stderr, /selftrain ingest images --labeled DIR/);
+    assert.equal(r.stdout, '');
+    assert.equal(tfjsLoaded(r.stderr), 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  // Each command's own help, whatever else is on the line (even a flag it does not know).
+  for (const [args, first] of [[['status', '--help'], 'status'], [['status', 'done', '-h'], 'status'], [['show', '--bogus', '--help'], 'show'], [['ingest', 'images', '--help'], 'ingest images'], [['ingest', '--help'], 'ingest SOURCE']] as const) {
+    const r = await cli([...args]);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^usage:\\n {2}selftrain ${first}`), args.join(' '));
     assert.equal(r.stdout, '');
     assert.equal(tfjsLoaded(r.stderr), 0, `${args.join(' ')}: ${r.stderr}`);
   }

@@ -1,27 +1,10 @@
 #!/usr/bin/env node
 import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
-import { createLogger, type Logger } from '@selftrain/logger';
+import { createLogger } from '@selftrain/logger';
+import { parseCommandArgs, wantsHelp } from './cli-args';
+import { COMMANDS, usageOf } from './command-table';
 
-const USAGE = `usage:
-  selftrain run [SPEC.yaml|SPEC.json]   run teacher -> labeler -> student -> evaluator (default spec: Fashion-MNIST)
-  selftrain run --resume RUN            continue a run with the spec it started with (finished stages are reused)
-  selftrain status RUN [--json]         print a run record (--json: all of it, as JSON on stdout)
-  selftrain experiment GRID.yaml [--parallel N]
-                                        run a grid (labeled fraction x augmentation x init x self-training, over seeds)
-                                        and print the paper's tables; reruns reuse every finished stage
-  selftrain report RUN [--out FILE]     write the run's report, one self-contained HTML file (default
-                                        SELFTRAIN_HOME/reports/RUN.html, or ./RUN-report.html without SELFTRAIN_HOME)
-  selftrain show RUN [--out FILE] [--count N] [--generation G]
-                                        write a PNG grid of the run's pseudo-labels (default 24, from the last generation
-                                        with pseudo-labels): boxes, masks or class frames; default SELFTRAIN_HOME/reports/
-                                        RUN-samples.png, or ./RUN-samples.png without SELFTRAIN_HOME
-  selftrain ingest fashion-mnist [--source DIR] [--labels-per-class N] [--seed N] [--prefix P] [--label-space fine|coarse]
-  selftrain ingest coco --annotations INSTANCES.json --images DIR [--unlabeled DIR] --prefix P [--seed N]
-  selftrain ingest voc --images DIR --masks DIR --prefix P [--classes background,a,b,...] [--seed N]
-                                        bring your own detection / segmentation data (run it with dataset.source: bucket)
-  selftrain up [--labelers N]           start the services locally and print their addresses
-
-Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
+const ENVIRONMENT = `Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
 Services: SELFTRAIN_TEACHER, SELFTRAIN_STUDENT, SELFTRAIN_EVALUATOR, SELFTRAIN_LABELERS (host:port; labelers a comma list or
   one name for many replicas; unset: the spec's services section, else the four services start locally)
 Security: GRPC_TLS_CA_FILE (TLS, trusting this CA), GRPC_TLS_CERT_FILE + GRPC_TLS_KEY_FILE (client certificate),
@@ -29,32 +12,37 @@ Security: GRPC_TLS_CA_FILE (TLS, trusting this CA), GRPC_TLS_CERT_FILE + GRPC_TL
   remote services to be SERVING, default 300)
 Logs: LOG_LEVEL (default warn for the CLI; JSON lines on stderr); service logs under SELFTRAIN_HOME/services/`;
 
-type Command = (args: string[], logger: Logger) => Promise<number>;
+const USAGE = `usage:\n${Object.values(COMMANDS).map(usageOf).join('\n')}\n\n${ENVIRONMENT}`;
 
-/**
- * Each command's module is loaded only when it runs: `status`, `report`, `show` and `--help` never load
- * TF.js, the gRPC clients or the driver, so they answer in a fraction of a second.
- */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  run: async () => (await import('./run-command.js')).runCommand,
-  experiment: async () => (await import('./experiment-command.js')).experimentCommand,
-  status: async () => (await import('./status-command.js')).statusCommand,
-  report: async () => (await import('./report-command.js')).reportCommand,
-  show: async () => (await import('./show-command.js')).showCommand,
-  ingest: async () => (await import('./ingest-command.js')).ingestCommand,
-  up: async () => (await import('./up-command.js')).upCommand,
-};
+/** Help goes to stderr like every other message: stdout carries only a command's answer. */
+function help(text: string, code: number): number {
+  process.stderr.write(`${text}\n`);
+  return code;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  const load = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!load || args.includes('--help')) {
-    process.stderr.write(`${USAGE}\n`);
-    return load || command === undefined || command === '--help' || command === 'help' ? 0 : 2;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return help(USAGE, 0);
+  // Object.hasOwn: a name on Object.prototype (toString) is not a command.
+  let spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!spec) return help(`unknown command ${JSON.stringify(name)}\n${USAGE}`, 2);
+  let path = `selftrain ${name}`;
+  let args = rest;
+  if (spec.subcommands) {
+    const sub = args[0] !== undefined && Object.hasOwn(spec.subcommands, args[0]) ? spec.subcommands[args[0]] : undefined;
+    if (!sub) {
+      if (wantsHelp(args) || args.length === 0) return help(`usage:\n${usageOf(spec)}`, wantsHelp(args) ? 0 : 2);
+      throw new InputError('SOURCE', `unknown ${name} source ${JSON.stringify(args[0])}; supported: ${Object.keys(spec.subcommands).join(', ')}`);
+    }
+    path = `${path} ${args[0]}`;
+    spec = sub;
+    args = args.slice(1);
   }
+  if (wantsHelp(args)) return help(`usage:\n${usageOf(spec)}\n\n${ENVIRONMENT}`, 0);
+  const parsed = parseCommandArgs(args, spec.flags ?? {}, spec.positionals ?? 0, path);
   // Logs go to stderr: stdout carries the command's answer (`status --json` is parsed by scripts).
   const logger = createLogger('selftrain', process.env.LOG_LEVEL ?? 'warn', 2);
-  return (await load())(args, logger);
+  return (await spec.load!())(parsed, logger);
 }
 
 main(process.argv.slice(2)).then(

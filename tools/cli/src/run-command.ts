@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { loadRunRecord, loadSpecFile, openStore, ProgressDisplay, resultsTable, runPipeline, validateSpec, type RunSpec } from '@selftrain/pipeline';
-import { flag } from './cli-args';
+import { stringFlag, type ParsedArgs } from './cli-args';
 import { withServices } from './with-services';
 
 /** `run --resume RUN`: the spec the run was started with, from its record; finished stages are reused. */
@@ -18,10 +18,11 @@ async function specOfRun(runId: string, logger: Logger): Promise<RunSpec> {
 }
 
 /** `selftrain run [SPEC] | --resume RUN`: the whole loop, then the results table. */
-export async function runCommand(args: string[], logger: Logger): Promise<number> {
+export async function runCommand(args: ParsedArgs, logger: Logger): Promise<number> {
   const display = new ProgressDisplay();
-  const resumeId = flag(args, '--resume');
-  const spec = resumeId ? await specOfRun(resumeId, logger) : loadSpecFile(args.find((a) => !a.startsWith('--')));
+  const resumeId = stringFlag(args, 'resume');
+  if (resumeId !== undefined && args.positionals.length > 0) throw new InputError('--resume', `give a spec file or --resume RUN, not both (got ${args.positionals[0]})`);
+  const spec = resumeId !== undefined ? await specOfRun(resumeId, logger) : loadSpecFile(args.positionals[0]);
   return withServices(spec.services, spec.local.labelers, logger, display, async (deps, bucket) => {
     const started = Date.now();
     const record = await runPipeline(spec, { ...deps, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
