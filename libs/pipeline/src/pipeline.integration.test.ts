@@ -524,7 +524,7 @@ test('preprocessing travels with the checkpoint: a dataset of another normalisat
   await store.putJson(`${resized}/manifest.json`, DatasetManifest.toJSON({ ...manifest, height: 32, width: 32 }));
   const unlabeledShard = g.labeling!.inputs[1].key;
   const refused = (dataset: string, trained: RegExp, given: RegExp) => (e: unknown) =>
-    e instanceof FailedPreconditionError && trained.test(e.message) && given.test(e.message) && e.message.includes(dataset);
+    e instanceof RpcError && e.code === grpcStatus.FAILED_PRECONDITION && trained.test(e.message) && given.test(e.message) && e.message.includes(dataset);
 
   // A checkpoint of the plain dataset (pixel / 255) on the normalised one: refused by the evaluator and the labeler.
   const plain = g.teacherCheckpoint!.key;
