@@ -137,7 +137,10 @@ test('dataset.source images: a missing or misplaced folder is an error naming it
   };
   assert.deepEqual(fields({ dataset: { source: 'images' } }), ['dataset.labeled', 'dataset.test', 'dataset.unlabeled']);
   assert.deepEqual(fields({ dataset: { source: 'images', labeled: 'a', test: 'b', image_size: 2000, resize: 'squash' } }), ['dataset.image_size', 'dataset.resize']);
-  assert.deepEqual(fields({ dataset: { labeled: 'a' } }), ['dataset.labeled']);
+  assert.deepEqual(fields({ dataset: { labeled: 'a', labels_per_class: 0 } }), ['dataset.labeled', 'dataset.labels_per_class']);
+  // A completed images spec validates again as it is (a resumed run reads it back from its record).
+  const done = validateSpec({ dataset: { source: 'images', labeled: '/a', test: '/b', unlabeled: ['/c'] } });
+  assert.deepEqual(validateSpec(JSON.parse(JSON.stringify(done))), done);
   assert.deepEqual(fields({ task: 'detection', dataset: { source: 'images', labeled: 'a', test: 'b', unlabeled: ['c'] } }), ['dataset.source']);
 });
 

@@ -78,7 +78,8 @@ export const SPEC_SCHEMA: Record<string, Field> = {
     // bucket: a dataset already at `prefix` (selftrain ingest coco|voc|fashion-mnist|images), used as it is.
     // images: the folders below, ingested on the first run (prefix: a digest of the files and options).
     source: str('fashion-mnist', ['fashion-mnist', 'bucket', 'images']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
-    labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
+    // 0: ingest's own default, for dataset.source images only (every labeled image; its validation share).
+    labels_per_class: int(100, 0), val_per_class: int(50, 0), seed: int(0), shard_size: int(2048, 16),
     limit_train: int(0), limit_test: int(0),
     scenes: { kind: 'section', fields: SCENE_FIELDS },
     ...IMAGE_FIELDS,
@@ -158,8 +159,13 @@ function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): voi
   }
   if (out.dataset.source === 'images') applyImageDefaults(raw, out, problems);
   else {
-    for (const k of Object.keys(IMAGE_FIELDS)) {
-      if (section('dataset')[k] !== undefined) problems.push(new InputError(`dataset.${k}`, `is for dataset.source images (the source is ${out.dataset.source})`));
+    for (const k of ['labels_per_class', 'val_per_class'] as const) {
+      if (out.dataset[k] < 1) problems.push(new InputError(`dataset.${k}`, `must be at least 1 for dataset.source ${out.dataset.source}, got ${out.dataset[k]}`));
+    }
+    // A completed spec (a grid's cells, a resumed run) carries the defaults: only a set folder or option is refused.
+    for (const [k, f] of Object.entries(IMAGE_FIELDS)) {
+      const v = section('dataset')[k];
+      if (v !== undefined && f.kind !== 'section' && JSON.stringify(v) !== JSON.stringify(f.default)) problems.push(new InputError(`dataset.${k}`, `is for dataset.source images (the source is ${out.dataset.source})`));
     }
   }
   if (out.dataset.scenes.max_items < out.dataset.scenes.min_items) problems.push(new InputError('dataset.scenes.max_items', `${out.dataset.scenes.max_items} is below min_items ${out.dataset.scenes.min_items}`));
