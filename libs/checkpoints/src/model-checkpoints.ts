@@ -3,6 +3,7 @@ import { InputError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
 import { loadModelFromBucket, saveModelToBucket, type ObjectStore } from '@selftrain/storage';
 import type { ImageShape, ResolvedTrainOptions, TrainingState } from '@selftrain/train';
+import { inputMetadata } from './input-preprocessing';
 import { buildTaskModel, type ModelTask } from './task-models';
 import { saveTrainingState } from './training-state-store';
 
@@ -42,11 +43,12 @@ export function transferWeights(from: tf.LayersModel, to: tf.LayersModel): boole
   return true;
 }
 
-export function checkpointSaver(store: ObjectStore, model: tf.LayersModel, outputPrefix: string, meta: Record<string, unknown>) {
+/** Saves a job's checkpoints; each records the input the model trains on (`shape`: geometry and normalisation). */
+export function checkpointSaver(store: ObjectStore, model: tf.LayersModel, outputPrefix: string, shape: ImageShape, meta: Record<string, unknown>) {
   return async (kind: 'best' | 'last', step: number, extra: Record<string, unknown>, state?: TrainingState): Promise<Artifact> => {
     const dir = `${outputPrefix}/checkpoints/${kind}`;
     if (state) await saveTrainingState(store, dir, state);
-    return saveModelToBucket(store, dir, model, { ...meta, ...extra, kind, step });
+    return saveModelToBucket(store, dir, model, { ...meta, ...inputMetadata(shape), ...extra, kind, step });
   };
 }
 

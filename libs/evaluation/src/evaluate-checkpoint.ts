@@ -1,3 +1,4 @@
+import { assertCheckpointFitsDataset } from '@selftrain/checkpoints';
 import { loadManifest, readSplit, splitOf, taskOf, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
 import { EVALUATION_OPTIONS, resolveOption } from '@selftrain/options';
@@ -37,6 +38,7 @@ export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInp
   evaluator.checkInput?.(input);
   const { model, sha256 } = await deps.models.get(input.checkpoint);
   evaluator.checkModel?.(model, manifest);
+  if (taskOf(manifest) === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
   const records = await readSplit(deps.store, manifest, input.split);
   const response: EvaluateResponse = {
     top1: 0, perClassAccuracy: [], confusion: [], numClasses: manifest.classNames.length, count: records.length, classNames: manifest.classNames,

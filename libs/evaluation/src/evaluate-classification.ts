@@ -1,3 +1,4 @@
+import { inputShapeOf } from '@selftrain/checkpoints';
 import { InputError } from '@selftrain/errors';
 import { argmaxRows, classificationReport } from '@selftrain/metrics';
 import { predictProbabilities } from '@selftrain/train';
@@ -10,7 +11,8 @@ export const classificationEvaluator: TaskEvaluator = {
   },
   async evaluate({ input, manifest, model, records, response }) {
     const numClasses = manifest.classNames.length;
-    const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
+    // The checkpoint's preprocessing, which evaluateCheckpoint has checked is the dataset's.
+    const shape = inputShapeOf(manifest);
     const probs = await predictProbabilities(model, records.map((r) => r.image), shape, { batchSize: input.batchSize });
     const labels = records.map((r) => r.label ?? -1);
     const predictions = argmaxRows(probs, numClasses);

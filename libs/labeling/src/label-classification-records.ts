@@ -1,3 +1,4 @@
+import { inputShapeOf } from '@selftrain/checkpoints';
 import type { ImageRecord } from '@selftrain/data';
 import { confidenceHistogram } from '@selftrain/metrics';
 import type { LabelStats } from '@selftrain/proto';
@@ -14,7 +15,8 @@ export const classificationLabeler: TaskLabeler = {
   resolve(input, manifest) {
     const o = input.options;
     const numClasses = manifest.classNames.length;
-    const shape = { height: manifest.height, width: manifest.width, channels: manifest.channels };
+    // The checkpoint's preprocessing, which labelShard has checked is the dataset's.
+    const shape = inputShapeOf(manifest);
     return {
       options: o,
       async label(model, records) {

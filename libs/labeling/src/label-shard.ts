@@ -1,3 +1,4 @@
+import { assertCheckpointFitsDataset } from '@selftrain/checkpoints';
 import { inlineShardCodec, loadManifest, taskOf, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
 import { LabelStats, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
@@ -43,6 +44,8 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
   const labeling = labeler.resolve(input, manifest);
   const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
   labeler.checkModel?.(model, manifest);
+  // A classifier sees the input it was trained on, or nothing: never a silent mis-scale.
+  if (task === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
   const keys = pseudoShardKeys(input.outputPrefix, checkpointSha, shardInfo.sha256, labeling.options);
   const finished = await readFinishedShard(deps.store, keys, deps.backend);
   if (finished) return finished;

@@ -5,8 +5,19 @@ export type Task = (typeof TASKS)[number];
 export const ROLES = ['teacher', 'student'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Where a default differs from the option's own: a task, a role, or a task's role (most specific wins). */
-export type Where = Task | Role | `${Task}.${Role}`;
+/**
+ * What a classifier's input looks like, where a default depends on it. 'photos': a user's own images
+ * (dataset.source: images), RGB or grey of any size, rather than the 28x28 grey the classification
+ * defaults were tuned on.
+ */
+export const INPUTS = ['photos'] as const;
+export type Input = (typeof INPUTS)[number];
+
+/**
+ * Where a default differs from the option's own: a task, a role, a task's role, or (classification) an
+ * input and an input's role. Most specific wins.
+ */
+export type Where = Task | Role | `${Task}.${Role}` | Input | `${Input}.${Role}`;
 
 interface Declared<T> {
   /** The key in the run spec's section; absent for an option the spec does not expose. */
@@ -23,10 +34,14 @@ export interface ChoiceOption extends Declared<string> { type: 'choice'; choices
 export interface TextOption extends Declared<string> { type: 'text' }
 export type Option = NumberOption | BooleanOption | ChoiceOption | TextOption;
 
-/** The default in one context: `task.role`, then `task`, then `role`, then the option's own. */
-export function defaultFor<O extends Option>(option: O, task: Task = 'classification', role: Role = 'teacher'): O['default'] {
+/**
+ * The default in one context: for a classifier of `input`, `input.role` then `input`; then `task.role`,
+ * `task`, `role`, and the option's own.
+ */
+export function defaultFor<O extends Option>(option: O, task: Task = 'classification', role: Role = 'teacher', input?: Input): O['default'] {
   const by = (option.by ?? {}) as Partial<Record<Where, O['default']>>;
-  return by[`${task}.${role}`] ?? by[task] ?? by[role] ?? option.default;
+  const forInput = input && task === 'classification' ? by[`${input}.${role}`] ?? by[input] : undefined;
+  return forInput ?? by[`${task}.${role}`] ?? by[task] ?? by[role] ?? option.default;
 }
 
 /** Why `value` does not fit the option (its type, range or choices), or undefined when it does. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { InputError } from '@selftrain/errors';
 import {
   AUGMENT_LEVELS, defaultFor, EVALUATION_OPTIONS, LABELING_OPTIONS, MODEL_NAMES, modelsFor, problemWith, resolveOption, ROLES,
-  STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS, type Option,
+  STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS, INPUTS, type Option,
 } from './index';
 
 const ALL: Record<string, Record<string, Option>> = { TRAIN_OPTIONS, STUDENT_OPTIONS, LABELING_OPTIONS, EVALUATION_OPTIONS };
@@ -14,6 +14,7 @@ test('every declared default, in every task and role, fits its own range or choi
       assert.ok(o.spec !== undefined || o.proto !== undefined, `${group}.${name} is neither in the spec nor on the wire`);
       for (const task of TASKS) for (const role of ROLES) {
         assert.equal(problemWith(o, defaultFor(o, task, role)), undefined, `${group}.${name} for a ${task} ${role}`);
+        for (const input of INPUTS) assert.equal(problemWith(o, defaultFor(o, task, role, input)), undefined, `${group}.${name} for a ${task} ${role} on ${input}`);
       }
     }
   }
@@ -43,4 +44,14 @@ test('every model does one task, and every task has a model', () => {
   assert.deepEqual(TASKS.flatMap((t) => modelsFor(t)).sort(), [...MODEL_NAMES].sort());
   for (const task of TASKS) assert.ok(modelsFor(task).includes(defaultFor(TRAIN_OPTIONS.model, task) as never), task);
   assert.deepEqual([...AUGMENT_LEVELS], ['none', 's1', 's2', 's3', 's4']);
+});
+
+test('photos: a classifier of a user\'s images defaults to the residual model, its student at least as large; other tasks ignore the input', () => {
+  for (const role of ROLES) assert.equal(defaultFor(TRAIN_OPTIONS.model, 'classification', role, 'photos'), 'resnet18');
+  assert.ok(defaultFor(TRAIN_OPTIONS.width, 'classification', 'student', 'photos') >= defaultFor(TRAIN_OPTIONS.width, 'classification', 'teacher', 'photos'));
+  assert.ok(defaultFor(TRAIN_OPTIONS.stochasticDepth, 'classification', 'student', 'photos') > 0);
+  assert.equal(defaultFor(TRAIN_OPTIONS.model, 'detection', 'teacher', 'photos'), 'retinanet');
+  // Without the input, Fashion-MNIST's defaults as before.
+  assert.equal(defaultFor(TRAIN_OPTIONS.model, 'classification', 'student'), 'cnn-small');
+  assert.equal(defaultFor(TRAIN_OPTIONS.width, 'classification', 'student'), 0.75);
 });

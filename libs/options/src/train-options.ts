@@ -16,11 +16,16 @@ const MAX = Number.MAX_SAFE_INTEGER;
  * (+2.73), against 32.59 (-1.47) under S2.
  */
 export const TRAIN_OPTIONS = {
-  model: { spec: 'model', proto: 'model', type: 'choice', choices: MODEL_NAMES, default: 'cnn-small', by: { detection: 'retinanet', segmentation: 'segmenter' } } as ChoiceOption,
-  /** Channel multiplier; the student is wider than the teacher (Noisy Student's equal-or-larger student). */
-  width: { spec: 'width', proto: 'width', type: 'number', min: 0.125, max: 8, default: 0.5, by: { student: 0.75, detection: 0.5, segmentation: 0.5 } } as NumberOption,
+  /** A user's photos get the residual classifier (its stem fits the input size: libs/models' resnet18). */
+  model: { spec: 'model', proto: 'model', type: 'choice', choices: MODEL_NAMES, default: 'cnn-small', by: { detection: 'retinanet', segmentation: 'segmenter', photos: 'resnet18' } } as ChoiceOption,
+  /**
+   * Channel multiplier; the student is wider than the teacher (Noisy Student's equal-or-larger student).
+   * Photos: ResNet-18 at half width (32-256 channels, ~0.14 G multiply-adds per 32x32 image), teacher and
+   * student alike, what two cores train in a 45-minute run (README, "Bring your own images").
+   */
+  width: { spec: 'width', proto: 'width', type: 'number', min: 0.125, max: 8, default: 0.5, by: { student: 0.75, detection: 0.5, segmentation: 0.5, 'photos.student': 0.5 } } as NumberOption,
   batchSize: { spec: 'batch_size', proto: 'batchSize', type: 'number', integer: true, min: 2, max: 4096, default: 64, by: { student: 128, detection: 16, segmentation: 8 } } as NumberOption,
-  maxSteps: { spec: 'max_steps', proto: 'maxSteps', type: 'number', integer: true, min: 1, max: 10_000_000, default: 2000, by: { student: 4000, detection: 3000, 'detection.student': 4500, segmentation: 3000 } } as NumberOption,
+  maxSteps: { spec: 'max_steps', proto: 'maxSteps', type: 'number', integer: true, min: 1, max: 10_000_000, default: 2000, by: { student: 4000, detection: 3000, 'detection.student': 4500, segmentation: 3000, photos: 2000, 'photos.student': 2000 } } as NumberOption,
   learningRate: { spec: 'learning_rate', proto: 'learningRate', type: 'number', min: 1e-7, max: 10, default: 0.05, by: { detection: 0.01 } } as NumberOption,
   momentum: { spec: 'momentum', proto: 'momentum', type: 'number', min: 0, max: 0.999, default: 0.9 } as NumberOption,
   weightDecay: { spec: 'weight_decay', proto: 'weightDecay', type: 'number', min: 0, max: 0.1, default: 5e-4 } as NumberOption,
@@ -32,7 +37,8 @@ export const TRAIN_OPTIONS = {
   augment: { spec: 'augment', proto: 'augment', type: 'choice', choices: AUGMENT_LEVELS, default: 's1', by: { student: 's2', detection: 's1', segmentation: 's1' } } as ChoiceOption,
   /** The dense models have no dropout layer: 0 there says so. */
   dropout: { spec: 'dropout', proto: 'dropout', type: 'number', min: 0, max: 0.95, default: 0.3, by: { detection: 0, segmentation: 0 } } as NumberOption,
-  stochasticDepth: { spec: 'stochastic_depth', proto: 'stochasticDepth', type: 'number', min: 0, max: 0.95, default: 0 } as NumberOption,
+  /** Photos: the student's model noise besides dropout (Noisy Student: survival 0.8 at the last block). */
+  stochasticDepth: { spec: 'stochastic_depth', proto: 'stochasticDepth', type: 'number', min: 0, max: 0.95, default: 0, by: { 'photos.student': 0.2 } } as NumberOption,
   seed: { spec: 'seed', proto: 'seed', type: 'number', integer: true, min: 0, max: 2 ** 31 - 1, default: 1 } as NumberOption,
   /** A model.json key in the bucket (e.g. pretrained on another label space); '' = random init. */
   initCheckpoint: { spec: 'init_checkpoint', proto: 'initCheckpoint', type: 'text', default: '' } as TextOption,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { splitOf } from '@selftrain/data';
+import { DEFAULT_CLASSIFICATION_FIT, splitOf } from '@selftrain/data';
 import { ConflictError } from '@selftrain/errors';
 import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels } from '@selftrain/labeling';
 import type { Logger } from '@selftrain/logger';
@@ -41,7 +41,7 @@ export function specDigest(spec: RunSpec): string {
 /** Keys added after runs existed: at their default they leave the digest as it was, so old runs still match. */
 const LATER_DEFAULTS: Record<string, unknown> = {
   init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1, task: 'classification', soft_nms: false, drop_empty_images: false, scenes: SCENE_DEFAULTS,
-  pixel_class_balance: 0,
+  pixel_class_balance: 0, labeled: '', unlabeled: [], test: '', image_size: 0, resize: DEFAULT_CLASSIFICATION_FIT, skip_bad: false,
 };
 function withoutLaterDefaults(key: string, value: unknown): unknown {
   return key in LATER_DEFAULTS && JSON.stringify(LATER_DEFAULTS[key]) === JSON.stringify(value) ? undefined : value;
@@ -101,9 +101,12 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     }
   };
 
-  display.note(`run ${spec.name}: dataset ${spec.dataset.source} -> ${spec.dataset.prefix}`);
+  display.note(`run ${spec.name}: dataset ${spec.dataset.source}${spec.dataset.prefix ? ` -> ${spec.dataset.prefix}` : ''}`);
   const ingest = await ingestRunDataset(store, spec, display);
   const manifest = ingest.manifest;
+  // A user's photos land at a prefix ingest derives from the files; every request names it.
+  const dataset = ingest.prefix;
+  rec.dataset = dataset;
   const unlabeled = splitOf(manifest, 'unlabeled');
   const datasetArtifact: Artifact = ingest.manifestArtifact;
 
@@ -123,7 +126,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
         return;
       }
       const request: StartTeacherRequest = {
-        jobId: jobId('teacher'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val',
+        jobId: jobId('teacher'), dataset, trainSplit: 'labeled', validationSplit: 'val',
         options: trainOptionsFromSpec(spec.teacher, spec.teacher.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
       };
       const result = await runTrainingJob(deps, 'teacher', request, `gen ${g} teacher`);
@@ -154,7 +157,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       await verifyPseudoLabelSet(store, unlabeled.shards, gen.labeling!.outputs.filter((a) => a.key.endsWith('.stats.json')), gen.pseudoShards);
       const st = spec.student;
       const request: StartStudentRequest = {
-        jobId: jobId('student'), dataset: spec.dataset.prefix, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
+        jobId: jobId('student'), dataset, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
         options: trainOptionsFromSpec(st, st.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/student`,
         ...requestFields(STUDENT_OPTIONS, st as unknown as Record<string, unknown>),
         // The proto's flag is the negation (a proto3 bool is false when unset, and normalization is on by default).
@@ -199,7 +202,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     try {
       return await runOnReplicas(replicas, shards, (replica, shard) => {
         const request: LabelShardRequest = {
-          checkpoint: checkpoint.key, dataset: spec.dataset.prefix, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
+          checkpoint: checkpoint.key, dataset, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
           // Every label-changing option as the spec holds it; the inference batch size is the labeler's.
           options: {
             ...(requestFields(LABELING_OPTIONS, spec.labeling) as unknown as LabelingOptions), scales: [],
@@ -219,7 +222,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   }
 
   function evaluate(checkpoint: string, split: string, threshold = 0.5, predictionsPrefix = ''): Promise<EvaluateResponse> {
-    const request: EvaluateRequest = { checkpoint, dataset: spec.dataset.prefix, split, batchSize: spec.task === 'classification' ? 256 : 16, threshold, predictionsPrefix };
+    const request: EvaluateRequest = { checkpoint, dataset, split, batchSize: spec.task === 'classification' ? 256 : 16, threshold, predictionsPrefix };
     return call<EvaluateRequest, EvaluateResponse>(clients.evaluator, clients.evaluator.evaluate as never, 'Evaluate', request, { deadlineMs: EVAL_DEADLINE_MS, requestId: deps.requestId });
   }
 }

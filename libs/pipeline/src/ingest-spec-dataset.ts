@@ -1,4 +1,4 @@
-import { ingestFashionMnist, ingestFashionMnistScenes, loadManifest, manifestKey, taskOf, type FashionMnistLabelSpace, type IngestResult } from '@selftrain/data';
+import { ingestFashionMnist, ingestFashionMnistScenes, ingestImages, loadManifest, manifestKey, taskOf, type FashionMnistLabelSpace, type FitPolicy, type IngestResult } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import type { ObjectStore } from '@selftrain/storage';
 import type { ProgressDisplay } from './progress-display';
@@ -18,10 +18,17 @@ export async function ingestSpecDataset(
   return ingest;
 }
 
-/** The run's dataset: Fashion-MNIST for classification, its scenes (boxes and masks) for detection and segmentation. */
-export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, display: ProgressDisplay): Promise<IngestResult> {
-  if (spec.dataset.source === 'bucket') return existingDataset(store, spec, display);
-  if (spec.task === 'classification') return ingestSpecDataset(store, spec.dataset, display);
+/** Where the run's dataset is in the bucket (a user's photos: a prefix ingest derives from the files). */
+export type RunDataset = IngestResult & { prefix: string };
+
+/**
+ * The run's dataset: Fashion-MNIST for classification, its scenes (boxes and masks) for detection and
+ * segmentation, a user's photos (dataset.source: images), or a dataset already in the bucket.
+ */
+export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, display: ProgressDisplay): Promise<RunDataset> {
+  if (spec.dataset.source === 'bucket') return { ...(await existingDataset(store, spec, display)), prefix: spec.dataset.prefix };
+  if (spec.dataset.source === 'images') return ingestImageFolders(store, spec.dataset, display);
+  if (spec.task === 'classification') return { ...(await ingestSpecDataset(store, spec.dataset, display)), prefix: spec.dataset.prefix };
   const d = spec.dataset;
   const ingest = await ingestFashionMnistScenes(store, {
     sourceDir: d.source_dir || undefined, prefix: d.prefix, task: spec.task, seed: d.seed, shardSize: Math.min(d.shard_size, 1024),
@@ -30,7 +37,25 @@ export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, displa
     onProgress: (done, total) => display.update('ingest', done, total),
   });
   display.finish('ingest', `${d.prefix} (${spec.task} scenes) ${ingest.reused ? 'reused' : 'written'}: ${ingest.manifest.splits.map((s) => `${s.name} ${s.records}`).join(', ')}`);
-  return ingest;
+  return { ...ingest, prefix: d.prefix };
+}
+
+/**
+ * dataset.source: images. Ingested once: the default prefix digests the files and options, so a rerun (or
+ * another spec naming the same files elsewhere) finds the finished dataset and reuses it.
+ */
+async function ingestImageFolders(store: ObjectStore, d: RunSpec['dataset'], display: ProgressDisplay): Promise<RunDataset> {
+  const ingest = await ingestImages(store, {
+    labeledDir: d.labeled, unlabeled: d.unlabeled, testDir: d.test || undefined,
+    labelsPerClass: d.labels_per_class || undefined, valPerClass: d.val_per_class || undefined,
+    imageSize: d.image_size ? { height: d.image_size, width: d.image_size } : undefined, resizePolicy: d.resize as FitPolicy,
+    seed: d.seed, prefix: d.prefix || undefined, skipBad: d.skip_bad,
+    onProgress: (done, total) => display.update('ingest', done, total),
+  });
+  const m = ingest.manifest;
+  const skipped = m.skippedFiles.length ? `, ${m.skippedFiles.length} bad file(s) skipped (listed in the manifest)` : '';
+  display.finish('ingest', `${ingest.prefix} ${ingest.reused ? 'reused' : 'written'} (${m.height}x${m.width}x${m.channels}${m.resizePolicy ? `, ${m.resizePolicy}` : ''}): ${m.splits.map((s) => `${s.name} ${s.records}`).join(', ')}${skipped}`);
+  return { manifest: m, manifestArtifact: ingest.manifestArtifact, reused: ingest.reused, prefix: ingest.prefix };
 }
 
 /** dataset.source: bucket — the user's own dataset, ingested before; its task must be the spec's. */

@@ -511,3 +511,42 @@ test('0 sent over gRPC is 0, not the default: a labeling threshold 0 keeps every
   assert.deepEqual(one, unset, 'seed 1 is the default');
   assert.notDeepEqual(zero, unset, 'seed 0 trained as seed 1');
 });
+
+test('preprocessing travels with the checkpoint: a dataset of another normalisation or geometry is FAILED_PRECONDITION naming both', async () => {
+  const g = first.generations[0];
+  const { teacher, evaluator, labelers } = clients;
+  // The same records under a manifest that declares per-channel statistics (as an images ingest writes)...
+  const manifest = await loadManifest(store, spec.dataset.prefix);
+  const normalized = 'datasets/fmnist-tiny-normalized';
+  await store.putJson(`${normalized}/manifest.json`, DatasetManifest.toJSON({ ...manifest, channelMean: [0.286], channelStd: [0.353] }));
+  // ...and under one of another size.
+  const resized = 'datasets/fmnist-tiny-32px';
+  await store.putJson(`${resized}/manifest.json`, DatasetManifest.toJSON({ ...manifest, height: 32, width: 32 }));
+  const unlabeledShard = g.labeling!.inputs[1].key;
+  const refused = (dataset: string, trained: RegExp, given: RegExp) => (e: unknown) =>
+    e instanceof RpcError && e.code === grpcStatus.FAILED_PRECONDITION && trained.test(e.message) && given.test(e.message) && e.message.includes(dataset);
+
+  // A checkpoint of the plain dataset (pixel / 255) on the normalised one: refused by the evaluator and the labeler.
+  const plain = g.teacherCheckpoint!.key;
+  const plainOnNormalized = refused(normalized, /trained on 28x28x1, pixel \/ 255/, /is 28x28x1, normalised with mean \[0\.2860\] std \[0\.3530\]/);
+  await assert.rejects(call(evaluator, evaluator.evaluate as never, 'Evaluate', EvaluateRequest.fromPartial({ checkpoint: plain, dataset: normalized, split: 'test' })), plainOnNormalized);
+  await assert.rejects(call(labelers[0], labelers[0].labelShard as never, 'LabelShard', LabelShardRequest.fromPartial({ checkpoint: plain, dataset: normalized, shard: unlabeledShard, outputPrefix: 'runs/it-norm/pseudo' })), plainOnNormalized);
+  // Another geometry, the same way.
+  await assert.rejects(call(evaluator, evaluator.evaluate as never, 'Evaluate', EvaluateRequest.fromPartial({ checkpoint: plain, dataset: resized, split: 'test' })),
+    refused(resized, /trained on 28x28x1/, /is 32x32x1/));
+
+  // A teacher trained on the normalised dataset records what it was fed, and is refused on the plain one.
+  const req = StartTeacherRequest.fromPartial({
+    jobId: 'normalized-teacher', dataset: normalized, outputPrefix: 'runs/it-norm/teacher',
+    options: { width: 0.25, batchSize: 16, maxSteps: 2, evalEvery: 2, checkpointEvery: 2, augment: Augment.AUGMENT_NONE },
+  });
+  const done = await followJob(teacher, await call<StartTeacherRequest, StartJobResponse>(teacher, teacher.startTraining as never, 'StartTraining', req), () => {}, { requestId: 'it-norm' });
+  assert.equal(done.state, JobState.JOB_STATE_SUCCEEDED, done.error);
+  const checkpoint = done.result!.bestCheckpoint!.key;
+  const json = await store.getJson<{ userDefinedMetadata: { input: unknown } }>(checkpoint);
+  assert.deepEqual(json.userDefinedMetadata.input, { height: 28, width: 28, channels: 1, mean: [0.286], std: [0.353] });
+  const scored = await call<EvaluateRequest, { count: number }>(evaluator, evaluator.evaluate as never, 'Evaluate', EvaluateRequest.fromPartial({ checkpoint, dataset: normalized, split: 'test' }));
+  assert.equal(scored.count, 300);
+  await assert.rejects(call(evaluator, evaluator.evaluate as never, 'Evaluate', EvaluateRequest.fromPartial({ checkpoint, dataset: spec.dataset.prefix, split: 'test' })),
+    refused(spec.dataset.prefix, /trained on 28x28x1, normalised with mean \[0\.2860\] std \[0\.3530\]/, /is 28x28x1, pixel \/ 255/));
+});

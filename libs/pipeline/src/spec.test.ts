@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { specDigest } from './driver';
@@ -101,4 +102,52 @@ test('keys added since runs existed leave the default spec\'s digest as it was, 
   assert.equal(specDigest(validateSpec({})), '98cc562278c41f651ac08f1183257d2bcc8c28153bcf1d3b6d809c5deb22c877');
   assert.equal(specDigest(validateSpec({ generations: 1 })), '1ff4a1cbd1de29cdeea4510885a480962838b04eafcdd8d9ce1d61d679000145');
   assert.notEqual(specDigest(validateSpec({ teacher: { auxiliary_dataset: 'datasets/x' } })), specDigest(validateSpec({})));
+});
+
+test('dataset.source images: folders relative to the spec file, the photos defaults where the spec is silent', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'spec-images-'));
+  for (const d of ['photos/train', 'photos/test', 'more']) mkdirSync(path.join(dir, d), { recursive: true });
+  mkdirSync(path.join(dir, 'specs'));
+  const file = path.join(dir, 'specs', 'mine.yaml');
+  writeFileSync(file, 'dataset:\n  source: images\n  labeled: ../photos/train\n  unlabeled: [../more, s3://bucket/raw/]\n  test: ../photos/test\nstudent:\n  dropout: 0.5\n');
+  const s = loadSpecFile(file);
+  assert.equal(s.dataset.labeled, path.join(dir, 'photos/train'));
+  assert.deepEqual(s.dataset.unlabeled, [path.join(dir, 'more'), 's3://bucket/raw/']);
+  assert.equal(s.dataset.test, path.join(dir, 'photos/test'));
+  // Ingest's own defaults: every labeled image, its validation share, a prefix digesting the files.
+  assert.deepEqual([s.dataset.labels_per_class, s.dataset.val_per_class, s.dataset.prefix, s.dataset.resize], [0, 0, '', 'center-crop']);
+  // The residual classifier for photos, declared in libs/options (not the 28x28 grey cnn-small).
+  assert.deepEqual([s.teacher.model, s.student.model], ['resnet18', 'resnet18']);
+  assert.ok(s.student.width >= s.teacher.width, 'the student is at least as large as the teacher');
+  assert.ok(s.student.stochastic_depth > 0);
+  assert.equal(s.student.dropout, 0.5, 'what the spec says wins');
+  assert.equal(s.generations, 1);
+  // The Fashion-MNIST defaults are untouched.
+  assert.equal(validateSpec({}).teacher.model, 'cnn-small');
+});
+
+test('dataset.source images: a missing or misplaced folder is an error naming its field', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'spec-images-'));
+  const file = path.join(dir, 'a.yaml');
+  writeFileSync(file, 'dataset: {source: images, labeled: nowhere, test: gone, labels_per_class: 10}\n');
+  assert.throws(() => loadSpecFile(file), (e: unknown) => e instanceof SpecError
+    && e.problems.map((p) => p.field).join() === 'dataset.labeled,dataset.test' && e.message.includes(path.join(dir, 'nowhere')));
+  const fields = (raw: unknown) => {
+    try { validateSpec(raw); return []; } catch (e) { return (e as SpecError).problems.map((p) => p.field).sort(); }
+  };
+  assert.deepEqual(fields({ dataset: { source: 'images' } }), ['dataset.labeled', 'dataset.test', 'dataset.unlabeled']);
+  assert.deepEqual(fields({ dataset: { source: 'images', labeled: 'a', test: 'b', image_size: 2000, resize: 'squash' } }), ['dataset.image_size', 'dataset.resize']);
+  assert.deepEqual(fields({ dataset: { labeled: 'a', labels_per_class: 0 } }), ['dataset.labeled', 'dataset.labels_per_class']);
+  // A completed images spec validates again as it is (a resumed run reads it back from its record).
+  const done = validateSpec({ dataset: { source: 'images', labeled: '/a', test: '/b', unlabeled: ['/c'] } });
+  assert.deepEqual(validateSpec(JSON.parse(JSON.stringify(done))), done);
+  assert.deepEqual(fields({ task: 'detection', dataset: { source: 'images', labeled: 'a', test: 'b', unlabeled: ['c'] } }), ['dataset.source']);
+});
+
+test('examples/cifar10.yaml: 400 labels per class from the train folder, the rest unlabeled, the test folder scored', () => {
+  const raw = parseYaml(readFileSync(path.join(__dirname, '../../../examples/cifar10.yaml'), 'utf8'));
+  const s = validateSpec(raw);
+  assert.deepEqual([s.dataset.source, s.dataset.labels_per_class, s.dataset.unlabeled], ['images', 400, []]);
+  assert.match(s.dataset.labeled, /train$/);
+  assert.match(s.dataset.test, /test$/);
 });

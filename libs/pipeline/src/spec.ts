@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { DEFAULT_CLASSIFICATION_FIT, FIT_POLICIES } from '@selftrain/data';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
 import {
   defaultFor, LABELING_OPTIONS, modelsFor, RUN_TRAIN_OPTION_NAMES, STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS,
-  type Option, type Role, type Task,
+  type Input, type Option, type Role, type Task,
 } from '@selftrain/options';
 
 /**
@@ -32,29 +34,37 @@ const SCENE_FIELDS: Record<string, Field> = {
 export const SCENE_DEFAULTS = Object.fromEntries(Object.entries(SCENE_FIELDS).map(([k, f]) => [k, (f as { default: number }).default]));
 
 /** A declared option as a spec field, with its default in one context (libs/options declares them all). */
-export function optionField(o: Option, task: Task = 'classification', role: Role = 'teacher'): Field {
+export function optionField(o: Option, task: Task = 'classification', role: Role = 'teacher', input?: Input): Field {
   switch (o.type) {
-    case 'number': return { kind: 'number', default: defaultFor(o, task, role), min: o.min, max: o.max, integer: o.integer };
-    case 'choice': return str(defaultFor(o, task, role), [...o.choices]);
-    case 'text': return str(defaultFor(o, task, role));
-    case 'boolean': return bool(defaultFor(o, task, role));
+    case 'number': return { kind: 'number', default: defaultFor(o, task, role, input), min: o.min, max: o.max, integer: o.integer };
+    case 'choice': return str(defaultFor(o, task, role, input), [...o.choices]);
+    case 'text': return str(defaultFor(o, task, role, input));
+    case 'boolean': return bool(defaultFor(o, task, role, input));
   }
 }
 
 /** A section of declared options, by spec key. */
-export function optionFields(options: Record<string, Option>, task: Task = 'classification', role: Role = 'teacher'): Record<string, Field> {
-  return Object.fromEntries(Object.values(options).filter((o) => o.spec !== undefined).map((o) => [o.spec as string, optionField(o, task, role)]));
+export function optionFields(options: Record<string, Option>, task: Task = 'classification', role: Role = 'teacher', input?: Input): Record<string, Field> {
+  return Object.fromEntries(Object.values(options).filter((o) => o.spec !== undefined).map((o) => [o.spec as string, optionField(o, task, role, input)]));
 }
 
 /** The teacher's or student's training options (TrainOptions) as a spec section. */
-export const trainFields = (role: Role, task: Task = 'classification'): Record<string, Field> =>
-  optionFields(Object.fromEntries(RUN_TRAIN_OPTION_NAMES.map((k) => [k, TRAIN_OPTIONS[k]])), task, role);
+export const trainFields = (role: Role, task: Task = 'classification', input?: Input): Record<string, Field> =>
+  optionFields(Object.fromEntries(RUN_TRAIN_OPTION_NAMES.map((k) => [k, TRAIN_OPTIONS[k]])), task, role, input);
 
 /** What each section of the spec holds: its options, and the context their defaults depend on. */
 const OPTION_SECTIONS = {
-  teacher: (task: Task) => trainFields('teacher', task),
-  student: (task: Task) => ({ ...trainFields('student', task), ...optionFields(STUDENT_OPTIONS, task, 'student') }),
-  labeling: (task: Task) => optionFields(LABELING_OPTIONS, task),
+  teacher: (task: Task, input?: Input) => trainFields('teacher', task, input),
+  student: (task: Task, input?: Input) => ({ ...trainFields('student', task, input), ...optionFields(STUDENT_OPTIONS, task, 'student', input) }),
+  labeling: (task: Task, input?: Input) => optionFields(LABELING_OPTIONS, task, 'teacher', input),
+};
+
+/** dataset.source: images — a user's own photos (ImageFolder trees), ingested on the first run, reused after. */
+const IMAGE_FIELDS: Record<string, Field> = {
+  // Directories (relative to the spec file, or absolute); unlabeled entries may also be s3://BUCKET/PREFIX.
+  labeled: str(''), unlabeled: { kind: 'strings', default: [] }, test: str(''),
+  // 0: the labeled images' own size (they must share one). Images of another size are fitted by `resize`.
+  image_size: int(0, 0, 1024), resize: str(DEFAULT_CLASSIFICATION_FIT, [...FIT_POLICIES]), skip_bad: bool(false),
 };
 
 export const SPEC_SCHEMA: Record<string, Field> = {
@@ -65,11 +75,14 @@ export const SPEC_SCHEMA: Record<string, Field> = {
   // classification (docs/tuning-fashion-mnist.md); dense tasks default to one (see applyTaskDefaults).
   generations: int(2, 1, 10),
   dataset: { kind: 'section', fields: {
-    // bucket: a dataset already at `prefix` (selftrain ingest coco|voc|fashion-mnist), used as it is.
-    source: str('fashion-mnist', ['fashion-mnist', 'bucket']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
-    labels_per_class: int(100, 1), val_per_class: int(50, 1), seed: int(0), shard_size: int(2048, 16),
+    // bucket: a dataset already at `prefix` (selftrain ingest coco|voc|fashion-mnist|images), used as it is.
+    // images: the folders below, ingested on the first run (prefix: a digest of the files and options).
+    source: str('fashion-mnist', ['fashion-mnist', 'bucket', 'images']), source_dir: str(''), prefix: str('datasets/fashion-mnist'),
+    // 0: ingest's own default, for dataset.source images only (every labeled image; its validation share).
+    labels_per_class: int(100, 0), val_per_class: int(50, 0), seed: int(0), shard_size: int(2048, 16),
     limit_train: int(0), limit_test: int(0),
     scenes: { kind: 'section', fields: SCENE_FIELDS },
+    ...IMAGE_FIELDS,
   } },
   teacher: { kind: 'section', fields: OPTION_SECTIONS.teacher('classification') },
   labeling: { kind: 'section', fields: OPTION_SECTIONS.labeling('classification') },
@@ -91,11 +104,18 @@ export interface TrainSpec {
 /** The completed spec; its shape is SPEC_SCHEMA's (kept side by side: one declares, one types). */
 export interface SceneSpec { labeled: number; unlabeled: number; val: number; test: number; canvas: number; min_items: number; max_items: number }
 
+/**
+ * dataset.source: images. labels_per_class and val_per_class are 0 and prefix '' where the spec is silent:
+ * ingest's own defaults (every labeled image; 50 per class for validation, at most a tenth of the smallest
+ * class; a prefix that digests the files and options).
+ */
+export interface ImageFoldersSpec { labeled: string; unlabeled: string[]; test: string; image_size: number; resize: string; skip_bad: boolean }
+
 export interface RunSpec {
   name: string;
   task: SpecTask;
   generations: number;
-  dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number; scenes: SceneSpec };
+  dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number; scenes: SceneSpec } & ImageFoldersSpec;
   teacher: TrainSpec;
   labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number; soft_nms: boolean; drop_empty_images: boolean };
   student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean };
@@ -137,7 +157,63 @@ function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): voi
     const fit: string[] = modelsFor(out.task);
     if (!fit.includes(out[role].model)) problems.push(new InputError(`${role}.model`, `${out[role].model} does not do ${out.task}; choose ${fit.join(' or ')}`));
   }
+  if (out.dataset.source === 'images') applyImageDefaults(raw, out, problems);
+  else {
+    for (const k of ['labels_per_class', 'val_per_class'] as const) {
+      if (out.dataset[k] < 1) problems.push(new InputError(`dataset.${k}`, `must be at least 1 for dataset.source ${out.dataset.source}, got ${out.dataset[k]}`));
+    }
+    // A completed spec (a grid's cells, a resumed run) carries the defaults: only a set folder or option is refused.
+    for (const [k, f] of Object.entries(IMAGE_FIELDS)) {
+      const v = section('dataset')[k];
+      if (v !== undefined && f.kind !== 'section' && JSON.stringify(v) !== JSON.stringify(f.default)) problems.push(new InputError(`dataset.${k}`, `is for dataset.source images (the source is ${out.dataset.source})`));
+    }
+  }
   if (out.dataset.scenes.max_items < out.dataset.scenes.min_items) problems.push(new InputError('dataset.scenes.max_items', `${out.dataset.scenes.max_items} is below min_items ${out.dataset.scenes.min_items}`));
+}
+
+/**
+ * dataset.source: images. The folders are required where the loop needs them; the teacher, student and
+ * labeling take the photos defaults (libs/options, `photos`) where the spec is silent, and one generation
+ * (each costs a teacher's worth of training on real images).
+ */
+function applyImageDefaults(raw: Spec, out: RunSpec, problems: InputError[]): void {
+  const section = (name: string) => (raw[name] ?? {}) as Spec;
+  const d = out.dataset;
+  const given = section('dataset');
+  if (out.task !== 'classification') problems.push(new InputError('dataset.source', `images is a classification source (one folder per class); task is ${out.task}`));
+  if (!d.labeled) problems.push(new InputError('dataset.labeled', 'is required with dataset.source images: a folder with one subfolder of images per class'));
+  if (!d.test) problems.push(new InputError('dataset.test', 'is required with dataset.source images: a folder with one subfolder per class, scored after each generation'));
+  if (!d.unlabeled.length && given.labels_per_class === undefined) {
+    problems.push(new InputError('dataset.unlabeled', 'is required with dataset.source images unless labels_per_class sends the rest of the labeled folder there'));
+  }
+  if (given.labels_per_class === undefined) d.labels_per_class = 0;
+  if (given.val_per_class === undefined) d.val_per_class = 0;
+  if (given.prefix === undefined) d.prefix = '';
+  if (raw.generations === undefined) out.generations = 1;
+  for (const name of ['teacher', 'student', 'labeling'] as const) {
+    for (const [k, f] of Object.entries(OPTION_SECTIONS[name](out.task, 'photos'))) {
+      if (section(name)[k] === undefined && f.kind !== 'section') (out[name] as unknown as Spec)[k] = f.default;
+    }
+  }
+}
+
+/**
+ * The image folders of a spec file, relative to the file (absolute ones and s3:// prefixes as they are);
+ * a folder that is not there is an error naming its field.
+ */
+function resolveImageFolders(spec: RunSpec, specFile: string, problems: InputError[]): void {
+  if (spec.dataset.source !== 'images') return;
+  const base = nodePath.dirname(nodePath.resolve(specFile));
+  const resolve = (p: string, field: string) => {
+    if (!p || p.startsWith('s3://')) return p;
+    const abs = nodePath.resolve(base, p);
+    if (!existsSync(abs)) problems.push(new InputError(field, `${abs} does not exist (paths are relative to ${specFile})`));
+    return abs;
+  };
+  const d = spec.dataset;
+  d.labeled = resolve(d.labeled, 'dataset.labeled');
+  d.test = resolve(d.test, 'dataset.test');
+  d.unlabeled = d.unlabeled.map((p, i) => resolve(p, `dataset.unlabeled[${i}]`));
 }
 
 /** Checks `raw` against a schema section, defaults filled in; problems are pushed, each naming its path. */
@@ -202,5 +278,9 @@ export function loadSpecFile(path: string | undefined): RunSpec {
   } catch (err) {
     throw new SpecError([new InputError(path, `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`)]);
   }
-  return validateSpec(raw, path);
+  const spec = validateSpec(raw, path);
+  const problems: InputError[] = [];
+  resolveImageFolders(spec, path, problems);
+  if (problems.length) throw new SpecError(problems);
+  return spec;
 }

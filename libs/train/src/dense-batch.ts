@@ -2,7 +2,7 @@ import { augmentAnnotated, type Box } from '@selftrain/augment';
 import type { Rng } from '@selftrain/random';
 import { tf } from '@selftrain/compute';
 import type { AnchorSet } from '@selftrain/models';
-import type { AugmentSettings, ImageShape } from './batch';
+import { writeModelInput, type AugmentSettings, type ImageShape } from './batch';
 import { detectionTargetTensors, type AssignOptions, type DetectionTargetTensors, type GroundTruthBoxes } from './detection-targets';
 import { IGNORE_LABEL } from '@selftrain/metrics';
 import { masksToLabels } from './segmentation-loss';
@@ -74,9 +74,7 @@ function augmentOne(
 function packImages(items: Annotated[], shape: ImageShape): tf.Tensor4D {
   const size = shape.height * shape.width * shape.channels;
   const data = new Float32Array(items.length * size);
-  items.forEach((it, b) => {
-    for (let j = 0; j < size; j++) data[b * size + j] = it.pixels[j] / 255;
-  });
+  items.forEach((it, b) => writeModelInput(data, b * size, it.pixels, shape));
   return tf.tensor4d(data, [items.length, shape.height, shape.width, shape.channels]);
 }
 

@@ -1,3 +1,4 @@
+import { inputShapeOf } from '@selftrain/checkpoints';
 import { loadManifest, readSplit, splitOf } from '@selftrain/data';
 import { InputError } from '@selftrain/errors';
 import type { DatasetManifest } from '@selftrain/proto';
@@ -10,8 +11,9 @@ export interface LoadedSplit {
   examples: Example[];
 }
 
+/** The dataset's geometry and normalisation, as the models see it (checkpoints record it). */
 export function shapeOf(manifest: DatasetManifest): ImageShape {
-  return { height: manifest.height, width: manifest.width, channels: manifest.channels };
+  return inputShapeOf(manifest);
 }
 
 /** A small labeled split (labeled, val, test) in memory; refuses the unlabeled split, whose labels are withheld. */

@@ -56,7 +56,7 @@ async function trainTask<E>(
     ctx.logger.info({ task, labeled: labeled.length, validation: validation.length, options: req.options }, 'training');
     const result = await trainer.train({
       deps, req, manifest, model, shape, labeled, validation, options: req.options, pseudo,
-      saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, {
+      saveCheckpoint: checkpointSaver(deps.store, model, req.outputPrefix, shape, {
         // Classification checkpoints never named their task (it is the default).
         jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, ...(task === 'classification' ? {} : { task }), role: student ? 'student' : 'teacher',
       }),
@@ -95,7 +95,7 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
       ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
     }
     ctx.logger.info({ images: images.length, validation: validation.length, options: req.options }, 'SimCLR pretraining');
-    const save = checkpointSaver(deps.store, model, req.outputPrefix, {
+    const save = checkpointSaver(deps.store, model, req.outputPrefix, shapeOf(manifest), {
       jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: 'pretrain-simclr',
     });
     // A fresh model of the same architecture: the scale the 'best' checkpoint (the init others start from) is brought to.
