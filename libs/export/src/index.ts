@@ -4,6 +4,8 @@ export type { AttributeValue, Dim } from './onnx-graph-builder';
 export { UnsupportedLayerError } from './onnx-layers';
 export { modelGraph } from './layer-calls';
 export type { LayerCall, ModelGraph } from './layer-calls';
+export { exportStockTfjs } from './export-tfjs';
+export type { StockTfjsArtifacts } from './export-tfjs';
 export { exportMetadata } from './export-metadata';
 export type { ExportSource, ExportTask } from './export-metadata';
 export { openOnnxSession, runOnnx } from './onnx-session';
