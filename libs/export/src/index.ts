@@ -9,3 +9,5 @@ export type { StockTfjsArtifacts } from './export-tfjs';
 export { exportMetadata } from './export-metadata';
 export type { ExportSource, ExportTask } from './export-metadata';
 export { openOnnxSession, runOnnx } from './onnx-session';
+export { exportCheckpoint, checkpointOfRun, checkpointKeyOf, parseExportFormat, EXPORT_FORMATS } from './export-checkpoint';
+export type { ExportFormat, ExportedModel } from './export-checkpoint';
