@@ -20,6 +20,9 @@ const USAGE = `usage:
   selftrain ingest voc --images DIR --masks DIR --prefix P [--classes background,a,b,...] [--seed N]
                                         bring your own detection / segmentation data (run it with dataset.source: bucket)
   selftrain up [--labelers N]           start the services locally and print their addresses
+  selftrain export RUN|CHECKPOINT --format onnx|tfjs [--generation G] --out PATH
+                                        a run's student (last generation, or G) or a checkpoint (s3://KEY) as an ONNX file
+                                        or a stock TF.js model directory (model.json + weights.bin); see docs/adr/0006
 
 Storage: S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY (unset: embedded S3 under SELFTRAIN_HOME, default ./.selftrain)
 Services: SELFTRAIN_TEACHER, SELFTRAIN_STUDENT, SELFTRAIN_EVALUATOR, SELFTRAIN_LABELERS (host:port; labelers a comma list or
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   show: async () => (await import('./show-command.js')).showCommand,
   ingest: async () => (await import('./ingest-command.js')).ingestCommand,
   up: async () => (await import('./up-command.js')).upCommand,
+  export: async () => (await import('./export-command.js')).exportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
