@@ -1,10 +1,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '@selftrain/compute';
+import { buildSegmenter } from '@selftrain/models';
 import { onnx } from '@selftrain/proto';
 import { encodeOnnx, exportOnnx } from './export-onnx';
 import { ONNX_OPSET } from './onnx-graph-builder';
 import { openOnnxSession, runOnnx } from './onnx-session';
+import { fashionMnistCanvases } from './testing/real-images';
 import { ZOO_CASES, maxAbsDiff, perturbBatchNorm } from './testing/zoo-cases';
 
 before(async () => {
@@ -49,5 +51,26 @@ test('the ONNX file declares opset 17, NHWC input named like the model, no Dropo
   assert.ok(!ops.has('Dropout') && !ops.has('RandomUniform'), [...ops].join());
   assert.ok(ops.has('BatchNormalization') && ops.has('Conv'));
   assert.deepEqual(decoded.metadataProps, [{ key: 'selftrain.input_layout', value: 'NHWC' }]);
+  model.dispose();
+});
+
+test('the ONNX segmenter keeps a free input size: 80x72 and 45x61 (odd sizes through the FPN) match TF.js', async () => {
+  const model = buildSegmenter({ inputShape: [64, 64, 1], numClasses: 5, seed: 3 });
+  perturbBatchNorm(model, 7);
+  const session = await openOnnxSession(encodeOnnx(exportOnnx(model, {})));
+  for (const [h, w] of [[80, 72], [45, 61]]) {
+    const images = fashionMnistCanvases(2, Math.max(h, w));
+    // The top-left h x w of each canvas.
+    const data = new Float32Array(2 * h * w);
+    const side = Math.max(h, w);
+    for (let b = 0; b < 2; b++) for (let y = 0; y < h; y++) data.set(images.data.subarray(b * side * side + y * side, b * side * side + y * side + w), (b * h + y) * w);
+    const x = tf.tensor4d(data, [2, h, w, 1]);
+    const want = model.predict(x) as tf.Tensor;
+    const got = (await runOnnx(session, { data, shape: [2, h, w, 1] })).logits;
+    assert.deepEqual(got.dims, [2, h, w, 5]);
+    assert.ok(maxAbsDiff(got.data, want.dataSync()) <= 1e-4, `${h}x${w}: ${maxAbsDiff(got.data, want.dataSync())}`);
+    tf.dispose([x, want]);
+  }
+  await session.release();
   model.dispose();
 });
