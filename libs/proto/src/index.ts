@@ -7,4 +7,7 @@ export * from './gen/selftrain/v1/evaluator';
 export * from './gen/selftrain/v1/run';
 export { Example } from './gen/tensorflow/core/example/example';
 export { Feature, Features, BytesList, FloatList, Int64List } from './gen/tensorflow/core/example/feature';
+// ONNX's own schema (protos/onnx/onnx.proto, proto2), for the exporter: a namespace, since its names (Version,
+// TensorProto, ...) are ONNX's and not the platform's.
+export * as onnx from './gen/onnx/onnx';
 export { protoRoot, protoFiles } from './proto-files';

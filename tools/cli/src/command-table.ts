@@ -20,6 +20,8 @@ export interface CommandSpec {
 
 const str = { type: 'string' } as const;
 const bool = { type: 'boolean' } as const;
+/** The flags every photo ingest (COCO, VOC) takes. */
+const PHOTO_FLAGS = { 'image-size': str, resize: str, channels: str, 'skip-bad': bool };
 
 export const COMMANDS: Record<string, CommandSpec> = {
   run: {
@@ -84,17 +86,37 @@ selftrain run --resume RUN            continue a run with the spec it started wi
         load: async () => (await import('./ingest-images-command.js')).ingestImagesCommand,
       },
       coco: {
-        usage: 'selftrain ingest coco --annotations INSTANCES.json --images DIR [--unlabeled DIR] --prefix P [--seed N]',
-        flags: { annotations: str, images: str, unlabeled: str, prefix: str, seed: str },
+        usage: `selftrain ingest coco --annotations INSTANCES.json --images DIR [--unlabeled DIR] --prefix P [--seed N] PHOTO-FLAGS
+selftrain ingest voc --images DIR --masks DIR --prefix P [--classes background,a,b,...] [--seed N] PHOTO-FLAGS
+selftrain ingest voc-detection --root VOCDIR --prefix P [--classes a,b,...] [--seed N] PHOTO-FLAGS
+                                      bring your own detection / segmentation data (run it with dataset.source: bucket);
+                                      voc-detection reads VOCDIR/Annotations/*.xml, JPEGImages, ImageSets/Main splits.
+                                      PHOTO-FLAGS: [--image-size N|HxW] [--resize letterbox|stretch|center-crop]
+                                      [--channels 3|1] [--skip-bad]; default size: the photos' own when they share one,
+                                      else a square of their most common longest side (multiple of 32, 128-512); default
+                                      fit letterbox (boxes exact, mask padding = ignore)`,
+        flags: { annotations: str, images: str, unlabeled: str, prefix: str, seed: str, ...PHOTO_FLAGS },
         load: async () => (await import('./ingest-command.js')).ingestCocoCommand,
       },
       voc: {
-        usage: `selftrain ingest voc --images DIR --masks DIR --prefix P [--classes background,a,b,...] [--seed N]
-                                      bring your own detection / segmentation data (run it with dataset.source: bucket)`,
-        flags: { images: str, masks: str, prefix: str, classes: str, seed: str },
+        usage: '',
+        flags: { images: str, masks: str, prefix: str, classes: str, seed: str, ...PHOTO_FLAGS },
         load: async () => (await import('./ingest-command.js')).ingestVocCommand,
       },
+      'voc-detection': {
+        usage: '',
+        flags: { root: str, prefix: str, classes: str, seed: str, ...PHOTO_FLAGS },
+        load: async () => (await import('./ingest-command.js')).ingestVocDetectionCommand,
+      },
     },
+  },
+  export: {
+    usage: `selftrain export RUN|CHECKPOINT --format onnx|tfjs [--generation G] --out PATH
+                                      a run's student (last generation, or G) or a checkpoint (s3://KEY) as an ONNX file
+                                      or a stock TF.js model directory (model.json + weights.bin); see docs/adr/0006`,
+    flags: { format: str, generation: str, out: str },
+    positionals: 1,
+    load: async () => (await import('./export-command.js')).exportCommand,
   },
   up: {
     usage: 'selftrain up [--labelers N]           start the services locally and print their addresses',

@@ -4,16 +4,7 @@ import type { Logger } from '@selftrain/logger';
 import { S3ObjectStore } from '@selftrain/storage';
 import { booleanFlag, intFlag, listFlag, requiredFlag, stringFlag, type ParsedArgs } from './cli-args';
 import { runIngest } from './ingest-command';
-
-/** `--image-size 32` (square) or `--image-size 48x64` (height x width). */
-export function parseImageSize(raw: string | undefined): { height: number; width: number } | undefined {
-  if (raw === undefined) return undefined;
-  const m = /^(\d+)(?:x(\d+))?$/i.exec(raw.trim());
-  const height = m ? Number(m[1]) : NaN;
-  const width = m ? Number(m[2] ?? m[1]) : NaN;
-  if (!(height >= 1 && height <= 4096 && width >= 1 && width <= 4096)) throw new InputError('--image-size', `must be N or HxW with sides from 1 to 4096, got ${JSON.stringify(raw)}`);
-  return { height, width };
-}
+import { parseImageSize } from './image-size-flag';
 
 /** `selftrain ingest images --labeled DIR ...`: your own photos as a classification dataset. */
 export async function ingestImagesCommand(args: ParsedArgs, logger: Logger): Promise<number> {

@@ -1,0 +1,15 @@
+import * as ort from 'onnxruntime-node';
+
+/** An onnxruntime-node session on the CPU provider over an ONNX file's bytes. */
+export async function openOnnxSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+}
+
+/** Runs one float32 input through a session; returns every output's data and dims by name. */
+export async function runOnnx(session: ort.InferenceSession, input: { name?: string; data: Float32Array; shape: readonly number[] }): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+  const feeds = { [input.name ?? session.inputNames[0]]: new ort.Tensor('float32', input.data, [...input.shape]) };
+  const results = await session.run(feeds);
+  const out: Record<string, { data: Float32Array; dims: number[] }> = {};
+  for (const name of session.outputNames) out[name] = { data: results[name].data as Float32Array, dims: [...results[name].dims] };
+  return out;
+}
