@@ -34,17 +34,17 @@ export async function putManifest(store: ObjectStore, prefix: string, splits: { 
 }
 
 /**
- * A dataset a whole run can use (labeled, val, test, and `unlabeledShards` unlabeled shards of
+ * A dataset a whole run can use (`labeled` records, val, test, and `unlabeledShards` unlabeled shards of
  * `perShard` records, each shard's records named after it so no two shards have the same bytes).
  */
-export async function putRunnableDataset(store: ObjectStore, prefix: string, unlabeledShards: number, perShard: number): Promise<{ unlabeled: Shard[] }> {
+export async function putRunnableDataset(store: ObjectStore, prefix: string, unlabeledShards: number, perShard: number, labeled = 8): Promise<{ unlabeled: Shard[] }> {
   const one = (split: string, count: number, labeled: boolean) => putShard(store, `${prefix}/${split}-00000-of-00001.tfrecord`, split, count, labeled);
   const unlabeled: Shard[] = [];
   for (let i = 0; i < unlabeledShards; i++) {
     unlabeled.push(await putShard(store, `${prefix}/unlabeled-${String(i).padStart(5, '0')}-of-${String(unlabeledShards).padStart(5, '0')}.tfrecord`, `unlabeled${i}`, perShard, false));
   }
   await putManifest(store, prefix, [
-    { name: 'labeled', labeled: true, shards: [await one('labeled', 8, true)] },
+    { name: 'labeled', labeled: true, shards: [await one('labeled', labeled, true)] },
     { name: 'val', labeled: true, shards: [await one('val', 4, true)] },
     { name: 'unlabeled', labeled: false, shards: unlabeled },
     { name: 'test', labeled: true, shards: [await one('test', 4, true)] },
