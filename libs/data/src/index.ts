@@ -8,7 +8,7 @@ export {
   type ImageRecord,
   type ImageLabels,
 } from './image-example';
-export { writeShard, readShard, streamShards, readSplit, type StreamShardsOptions } from './shard';
+export { writeShard, readShard, streamShards, readSplit, verifyShardBytes, verifyShardRecordCount, type StreamShardsOptions } from './shard';
 export { inlineShardCodec, WorkerShardCodec, type ShardCodec } from './shard-codec';
 export { loadManifest, splitOf, manifestKey, RECORD_FORMAT } from './manifest';
 export { readIdxImages, readIdxLabels, type IdxImages } from './idx';

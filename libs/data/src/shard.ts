@@ -20,6 +20,26 @@ export function readShard(buf: Uint8Array, objectName: string): ImageRecord[] {
   return out;
 }
 
+/**
+ * The sha256 of a shard's bytes, or a CorruptDataError naming the shard when it is not the one its
+ * manifest lists: what every reader of a shard checks before it trusts the bytes (the evaluator, the
+ * student and the labeler all come through here).
+ */
+export function verifyShardBytes(bytes: Uint8Array, shard: Shard): string {
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== shard.sha256) {
+    throw new CorruptDataError(shard.key, 0, `sha256 ${sha} does not match the manifest's ${shard.sha256}`);
+  }
+  return sha;
+}
+
+/** A CorruptDataError naming the shard when it decoded to another record count than its manifest lists. */
+export function verifyShardRecordCount(records: number, shard: Shard, sizeBytes: number): void {
+  if (records !== shard.records) {
+    throw new CorruptDataError(shard.key, sizeBytes, `${records} records, the manifest says ${shard.records}`);
+  }
+}
+
 export interface StreamShardsOptions {
   /** Check each shard's sha256 against the manifest before decoding (default false). */
   verifySha256?: boolean;
@@ -37,16 +57,9 @@ export async function* streamShards(
 ): AsyncGenerator<ImageRecord> {
   for (const shard of shards) {
     let buf: Buffer | undefined = await store.get(shard.key);
-    if (opts.verifySha256) {
-      const sha = createHash('sha256').update(buf).digest('hex');
-      if (sha !== shard.sha256) {
-        throw new CorruptDataError(shard.key, 0, `sha256 ${sha} does not match the manifest's ${shard.sha256}`);
-      }
-    }
+    if (opts.verifySha256) verifyShardBytes(buf, shard);
     const records = readShard(buf, shard.key);
-    if (records.length !== shard.records) {
-      throw new CorruptDataError(shard.key, buf.length, `${records.length} records, the manifest says ${shard.records}`);
-    }
+    verifyShardRecordCount(records.length, shard, buf.length);
     buf = undefined; // the decoded records are all we keep of this shard
     yield* records;
   }

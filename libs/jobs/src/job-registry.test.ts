@@ -122,3 +122,48 @@ test('replicas: two Starts that raced end with one run; the later claim yields',
   assert.equal((await b.getOrRestore('race')).state, JobState.JOB_STATE_SUCCEEDED, 'the one that yielded answers from the bucket');
   assert.ok(done.states.length > 0);
 });
+
+class ProcessFault extends Error {}
+
+test('a fault of the process under a job: FAILED but resumable and released, the others released, and a Start elsewhere resumes it', async () => {
+  const store = sharedStore();
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const told: string[] = [];
+  const a = new JobRegistry({
+    logger: silentLogger, maxConcurrent: 2, store, owner: 'a',
+    isProcessFault: (err) => err instanceof ProcessFault,
+    onProcessFault: (jobId) => { told.push(jobId); void a.abandon(); },
+  });
+  await a.start('bystander', 'd', steps(100, gate));
+  await a.start('faulty', 'd', async () => { throw new ProcessFault('memory access out of bounds'); });
+  const faulty = await collect(a, 'faulty', 0);
+  assert.equal(faulty.states.at(-1), JobState.JOB_STATE_FAILED);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(told, ['faulty']);
+  const saved = (await store.load('faulty'))!;
+  assert.equal(saved.resumable, true);
+  assert.equal(saved.owner, '');
+  assert.match(saved.error, /memory access out of bounds \(the compute backend of a failed under this job; start it again/);
+  // The job that was running beside it is released as SIGTERM leaves a job, and nothing more is written for it.
+  const bystander = (await store.load('bystander'))!;
+  assert.deepEqual([bystander.state, bystander.owner], [JobState.JOB_STATE_RUNNING, '']);
+  open();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await store.load('bystander'))!.owner, '', 'the abandoned process wrote nothing more');
+  await assert.rejects(a.start('new', 'd', steps(1)), OverloadedError);
+
+  // Another replica: GetJob reads the failure; Start resumes both jobs.
+  const b = new JobRegistry({ logger: silentLogger, maxConcurrent: 2, store, owner: 'b' });
+  assert.equal((await b.getOrRestore('faulty')).state, JobState.JOB_STATE_FAILED);
+  const again = await b.start('faulty', 'd', steps(2));
+  assert.equal(again.created, true);
+  assert.equal((await collect(b, 'faulty', 0)).states.at(-1), JobState.JOB_STATE_SUCCEEDED);
+  assert.equal((await b.getOrRestore('faulty')).resumable, false);
+  assert.equal((await b.start('bystander', 'd', steps(1))).created, true);
+  // A job that failed on its own stays failed.
+  await b.start('broken', 'd', async () => { throw new Error('bad data'); });
+  await collect(b, 'broken', 0);
+  const c = new JobRegistry({ logger: silentLogger, maxConcurrent: 2, store, owner: 'c' });
+  assert.equal((await c.start('broken', 'd', steps(1))).created, false);
+});

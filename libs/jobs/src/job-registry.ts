@@ -46,6 +46,11 @@ const REMOTE_POLL_MS = 1000;
 const MAX_EVENTS_KEPT = 20_000;
 
 
+/** FAILED because the process failed under the job (see JobRegistry's isProcessFault): a Start resumes it. */
+function resumableFailure(s: JobStatus): boolean {
+  return s.state === JobState.JOB_STATE_FAILED && s.resumable === true;
+}
+
 /**
  * Long work as jobs: Start is idempotent on the client's job id, every change is an event with a dense
  * sequence number so a Watch can resume where it left off, and the job runs on whether or not a client
@@ -54,6 +59,8 @@ const MAX_EVENTS_KEPT = 20_000;
 export class JobRegistry {
   private readonly jobs = new Map<string, JobEntry>();
   private shuttingDown = false;
+  /** Set by abandon(): nothing more is written for the jobs of this process. */
+  private abandoned = false;
   /** This process, as named in the statuses it owns. */
   readonly owner: string;
   private readonly leaseMs: number;
@@ -66,6 +73,13 @@ export class JobRegistry {
       /** A running job's owner renews its lease every third of this; a job not renewed this long is orphaned. */
       leaseMs?: number;
       owner?: string;
+      /**
+       * Tells a fault of this process (its compute backend broke under the job) from a failure of the
+       * job: such a job is saved FAILED but `resumable`, released, so the next Start anywhere resumes it
+       * from its last checkpoint; then onProcessFault is told.
+       */
+      isProcessFault?: (err: unknown) => boolean;
+      onProcessFault?: (jobId: string, err: unknown) => void;
     },
   ) {
     this.owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -89,23 +103,29 @@ export class JobRegistry {
   }
 
   async start(jobId: string, requestDigest: string, work: JobWork): Promise<{ status: JobStatus; created: boolean }> {
-    const local = this.jobs.get(jobId);
+    let local = this.jobs.get(jobId);
+    // Failed under a broken process (restored from the bucket here): not the job's end, a Start resumes it.
+    if (local && resumableFailure(local.status) && !this.shuttingDown) {
+      this.jobs.delete(jobId);
+      local = undefined;
+    }
     const persisted = local ? undefined : await this.opts.store?.load(jobId);
     const known = local?.status ?? persisted;
     const digest = local?.requestDigest ?? persisted?.requestDigest ?? '';
     if (known && digest && digest !== requestDigest) throw new ConflictError(`job ${jobId} already exists with a different request`);
     if (local) return { status: local.status, created: false };
-    if (persisted && isTerminal(persisted.state)) return { status: this.restored(persisted).status, created: false };
+    if (persisted && isTerminal(persisted.state) && !resumableFailure(persisted)) return { status: this.restored(persisted).status, created: false };
     if (persisted && this.liveElsewhere(persisted)) return { status: persisted, created: false };
     // Unknown, or orphaned by a replica that stopped renewing its lease: run it here (it resumes from its checkpoint).
-    if (persisted) this.opts.logger.warn({ jobId, previousOwner: persisted.owner }, 'taking over an orphaned job');
+    if (persisted && resumableFailure(persisted)) this.opts.logger.warn({ jobId, error: persisted.error }, 'resuming a job whose process failed under it');
+    else if (persisted) this.opts.logger.warn({ jobId, previousOwner: persisted.owner }, 'taking over an orphaned job');
     if (this.shuttingDown) throw new OverloadedError('service is shutting down');
     if (this.running() >= this.opts.maxConcurrent) {
       throw new OverloadedError(`${this.running()} jobs running (limit ${this.opts.maxConcurrent}); retry later`);
     }
     const now = new Date().toISOString();
     const entry: JobEntry = {
-      status: { jobId, state: JobState.JOB_STATE_QUEUED, error: '', lastSeq: 0, createdAt: now, finishedAt: '', owner: this.owner, heartbeatAt: now, requestDigest },
+      status: { jobId, state: JobState.JOB_STATE_QUEUED, error: '', lastSeq: 0, createdAt: now, finishedAt: '', owner: this.owner, heartbeatAt: now, requestDigest, resumable: false },
       requestDigest,
       events: [],
       controller: new AbortController(),
@@ -119,6 +139,12 @@ export class JobRegistry {
     this.emit(entry, JobState.JOB_STATE_QUEUED, 'queued');
     entry.done = this.run(entry, work, logger);
     return { status: entry.status, created: true };
+  }
+
+  /** This process runs the job now (a Start of it changes nothing). */
+  runsHere(jobId: string): boolean {
+    const entry = this.jobs.get(jobId);
+    return entry !== undefined && !isTerminal(entry.status.state);
   }
 
   get(jobId: string): JobStatus {
@@ -189,6 +215,25 @@ export class JobRegistry {
   }
 
   /**
+   * The process cannot go on (its compute backend failed): every running job is saved as released, as
+   * SIGTERM leaves it, but without the checkpoint a shutdown writes (this process's tensors cannot be
+   * trusted to make one), so the next Start anywhere resumes it from its last periodic checkpoint. The
+   * jobs' work is not stopped (the process is about to exit); nothing more is written for them, and new
+   * Starts are refused.
+   */
+  async abandon(): Promise<void> {
+    this.shuttingDown = true;
+    const running = [...this.jobs.values()].filter((j) => !isTerminal(j.status.state));
+    const saves = running.map((entry) => {
+      const logger = this.opts.logger.child({ jobId: entry.status.jobId });
+      logger.warn('job released: this process is exiting; starting it again resumes it from its last checkpoint');
+      return this.persist(entry, logger, { state: JobState.JOB_STATE_RUNNING, owner: '', finishedAt: '' });
+    });
+    this.abandoned = true;
+    await Promise.all(saves);
+  }
+
+  /**
    * A job another replica runs, followed through its status in the bucket: one event per change seen
    * (intermediate progress is collapsed to the latest). Its owner stopping → UNAVAILABLE, and a Start
    * (here or anywhere) takes it over.
@@ -218,7 +263,7 @@ export class JobRegistry {
    */
   private async renew(entry: JobEntry, logger: Logger, yieldJob: () => void): Promise<void> {
     const store = this.opts.store;
-    if (!store || entry.controller.signal.aborted) return;
+    if (!store || entry.controller.signal.aborted || this.abandoned) return;
     const jobId = entry.status.jobId;
     const current = await store.load(jobId).catch(() => undefined);
     if (current && this.liveElsewhere(current)) {
@@ -233,13 +278,15 @@ export class JobRegistry {
     if (await store.cancelRequested?.(jobId).catch(() => false)) {
       entry.controller.abort(new CancelledError('cancelled by request (through another replica)'));
     }
+    // The job may have ended while this renewal waited on the bucket: its final save is not to be overwritten.
+    if (isTerminal(entry.status.state)) return;
     await this.persist(entry, logger);
   }
 
   /** Queues a save of the entry's current status (owner and lease stamped now). */
   private persist(entry: JobEntry, logger: Logger, override: Partial<JobStatus> = {}): Promise<void> {
     const store = this.opts.store;
-    if (!store) return Promise.resolve();
+    if (!store || this.abandoned) return entry.saving;
     entry.lastSavedAt = Date.now();
     const snapshot: JobStatus = { ...entry.status, owner: this.owner, heartbeatAt: new Date().toISOString(), ...override };
     entry.saving = entry.saving.then(() => store.save(snapshot)).catch((err: unknown) => logger.error({ err }, 'could not persist job status'));
@@ -270,6 +317,8 @@ export class JobRegistry {
         if (Date.now() - entry.lastSavedAt >= PROGRESS_SAVE_INTERVAL_MS) void this.persist(entry, logger);
       },
     };
+    let processFault = false;
+    let fault: unknown;
     try {
       const result = await work(ctx);
       entry.status = { ...entry.status, result };
@@ -277,11 +326,14 @@ export class JobRegistry {
       logger.info({ steps: result.steps, bestValTop1: result.bestValTop1 }, 'job succeeded');
     } catch (err) {
       const cancelled = err instanceof CancelledError || entry.controller.signal.aborted;
-      const message = err instanceof Error ? err.message : String(err);
-      entry.status = { ...entry.status, error: message };
+      processFault = !cancelled && this.opts.isProcessFault?.(err) === true;
+      fault = err;
+      const reason = err instanceof Error ? err.message : String(err);
+      const message = processFault ? `${reason} (the compute backend of ${this.owner} failed under this job; start it again to resume it from its last checkpoint)` : reason;
+      entry.status = { ...entry.status, error: message, resumable: processFault };
       this.emit(entry, cancelled ? JobState.JOB_STATE_CANCELLED : JobState.JOB_STATE_FAILED, message);
       if (cancelled) logger.warn({ error: message }, 'job cancelled');
-      else logger.error({ err }, 'job failed');
+      else logger.error({ err, resumable: processFault }, 'job failed');
     }
     clearInterval(lease);
     entry.status = { ...entry.status, finishedAt: new Date().toISOString() };
@@ -298,6 +350,10 @@ export class JobRegistry {
       return;
     }
     await this.persist(entry, logger, { owner: '' });
+    if (processFault) {
+      this.opts.onProcessFault?.(entry.status.jobId, fault);
+      return;
+    }
     await this.opts.store?.clearCancel?.(entry.status.jobId).catch(() => undefined);
   }
 

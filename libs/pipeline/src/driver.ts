@@ -12,7 +12,7 @@ import {
 import { call } from '@selftrain/rpc';
 import type { ObjectStore } from '@selftrain/storage';
 import { resolveReplicas, runOnReplicas } from './labeler-pool';
-import { verifyPseudoLabelSet } from './verify-pseudo-labels';
+import { verifyLabeledInputs, verifyPseudoLabelSet } from './verify-pseudo-labels';
 import { ProgressDisplay } from './progress-display';
 import { loadRunRecord, saveRunRecord } from './run-record-store';
 import type { ServiceClients } from './service-clients';
@@ -146,6 +146,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     // Pseudo-labels for every unlabeled shard, fanned out over the labelers with bounded concurrency.
     await stage(gen, 'labeling', async (s) => {
       const outputs = await labelAll(teacherCkpt, unlabeled.shards, g);
+      verifyLabeledInputs(unlabeled.shards, outputs);
       gen.pseudoShards = outputs.map((o) => o.output!);
       gen.labelStats = sumStats(outputs.map((o) => o.labelStats!));
       assertEnoughForStudent(gen.labelStats, spec);

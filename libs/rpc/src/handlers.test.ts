@@ -1,17 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, credentials, Metadata, Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
-import { NotFoundError } from '@selftrain/errors';
+import { NotFoundError, UnavailableError } from '@selftrain/errors';
 import { silentLogger } from '@selftrain/logger';
-import { TeacherService, type GetJobRequest, type JobEvent, type JobStatus, type WatchJobRequest } from '@selftrain/proto';
+import { GetJobRequest, TeacherService, type JobEvent, type JobStatus, type WatchJobRequest } from '@selftrain/proto';
 import { decodeFailuresAsBadInput, HandlerScope, readLimitFor, serverStream, unary } from './handlers';
 
 const identity = (b: Buffer) => b;
 // A tag with wire type 7, which no protobuf decoder accepts.
 const UNDECODABLE = Buffer.from([0x0f, 0x01]);
 
-async function withServer(fn: (client: Client) => Promise<void>): Promise<void> {
+async function withServer(fn: (client: Client) => Promise<void>, setUp: (scope: HandlerScope) => void = () => {}): Promise<void> {
   const scope = new HandlerScope(silentLogger, 4);
+  setUp(scope);
   const server = new Server();
   const notFound = async (req: { jobId: string }) => { throw new NotFoundError(`job ${req.jobId}`); };
   server.addService(decodeFailuresAsBadInput(TeacherService), {
@@ -75,4 +76,17 @@ test('read calls have their own admission limit: a scope whose work slots are al
   assert.doesNotThrow(() => [scope.admit('LabelShard'), scope.admit('LabelShard'), scope.admit('GetInfo', 'read')]);
   assert.throws(() => scope.admit('LabelShard'), /limit 2/);
   assert.equal(readLimitFor(16), 64);
+});
+
+test('a handler\'s error is answered as the scope translates it (the runtime answers a compute fault UNAVAILABLE)', async () => {
+  const request = Buffer.from(GetJobRequest.encode({ jobId: 'j' }).finish());
+  await withServer(async (client) => {
+    const unaryErr = await unaryStatus(client, '/selftrain.v1.Teacher/GetJob', request);
+    assert.equal(unaryErr?.code, status.UNAVAILABLE);
+    assert.equal(unaryErr?.details, 'job j: the backend broke');
+    const streamed = await streamStatus(client, '/selftrain.v1.Teacher/WatchJob', request);
+    assert.equal(streamed.code, status.UNAVAILABLE);
+  }, (scope) => {
+    scope.translateError = (err) => (err instanceof NotFoundError ? new UnavailableError(`${err.what}: the backend broke`) : err);
+  });
 });

@@ -29,6 +29,12 @@ export function readLimitFor(maxInFlight: number): number {
 export class HandlerScope {
   private readonly inFlight: Record<Admission, number> = { work: 0, read: 0 };
   private readonly limits: Record<Admission, number>;
+  /**
+   * What a handler's error is answered as: the error itself, unless the service runtime sets otherwise
+   * (a fault of the compute backend is answered UNAVAILABLE while the process goes down to be restarted).
+   */
+  translateError: (err: unknown) => unknown = (err) => err;
+
   constructor(
     readonly logger: Logger,
     readonly maxInFlight = 64,
@@ -126,7 +132,8 @@ export function unary<Req, Res>(
           ctx.logger.info({ code: 'OK', ms: Date.now() - started }, 'call done');
           callback(null, response);
         },
-        (err: unknown) => {
+        (thrown: unknown) => {
+          const err = scope.translateError(thrown);
           scope.logFailure(ctx, err, started);
           callback(toServiceError(err, ctx.requestId));
         },
@@ -151,7 +158,8 @@ export function serverStream<Req, Res>(
           ctx.logger.info({ code: 'OK', ms: Date.now() - started }, 'stream done');
           call.end();
         },
-        (err: unknown) => {
+        (thrown: unknown) => {
+          const err = scope.translateError(thrown);
           if (ctx.signal.aborted) return;
           scope.logFailure(ctx, err, started);
           // 'error' (not destroy) is what makes grpc-js send the status: a destroyed stream never ends

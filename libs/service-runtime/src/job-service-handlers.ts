@@ -2,6 +2,7 @@ import { requireId } from '@selftrain/errors';
 import { JobRegistry } from '@selftrain/jobs';
 import { JobState, type CancelJobRequest, GetInfoRequest, GetJobRequest, JobEvent, JobStatus, ServiceInfo, StartJobResponse, WatchJobRequest } from '@selftrain/proto';
 import { serverStream, unary, type RequestContext } from '@selftrain/rpc';
+import { isComputeBackendFault, wasmOutOfBoundsAccess } from './compute-fault';
 import { bucketJobStatusStore } from './job-status-store';
 import type { ServiceDeps } from './run-service';
 
@@ -37,12 +38,22 @@ export function jobServiceHandlers<StartReq>(
   };
 }
 
-/** A training service's registry: job status persisted in the bucket, throughput reported to the metrics. */
+/**
+ * A training service's registry: job status persisted in the bucket, throughput reported to the metrics,
+ * and a job the compute backend failed under recorded as resumable before the process goes down.
+ */
 export function trainingJobRegistry(deps: ServiceDeps, role: 'teacher' | 'student'): JobRegistry {
+  const faultAt = deps.config.testComputeFaultAtStep;
   return new JobRegistry({
     logger: deps.logger, maxConcurrent: deps.config.maxConcurrentJobs, store: bucketJobStatusStore(deps.store, role),
     leaseMs: deps.config.jobLeaseSeconds * 1000,
-    onProgress: (p) => deps.metrics.trainingRate(p.imagesPerSecond),
+    onProgress: (p) => {
+      deps.metrics.trainingRate(p.imagesPerSecond);
+      // Test-only: thrown from inside the job's training loop, as a real fault of a step would be.
+      if (faultAt !== undefined && p.step >= faultAt) wasmOutOfBoundsAccess();
+    },
+    isProcessFault: isComputeBackendFault,
+    onProcessFault: (jobId, err) => deps.faults.trip(err, { jobId }),
   });
 }
 

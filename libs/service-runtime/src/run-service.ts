@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '@selftrain/logger';
 import { HandlerScope, readLimitFor, startGrpcServer } from '@selftrain/rpc';
 import { endpointUrl, S3ObjectStore, type ObjectStore } from '@selftrain/storage';
 import { ServiceMetrics, startMetricsServer, type MetricsServer } from '@selftrain/telemetry';
+import { ComputeFaultGuard } from './compute-fault';
 import { readServiceConfig, redactServiceConfig, type ServiceConfig } from './service-config';
 
 export interface ServiceDeps {
@@ -15,6 +16,8 @@ export interface ServiceDeps {
   backend: BackendInfo;
   scope: HandlerScope;
   metrics: ServiceMetrics;
+  /** Where a fault of the compute backend is reported: the process goes down (see ComputeFaultGuard). */
+  faults: ComputeFaultGuard;
 }
 
 export interface ServiceParts {
@@ -23,6 +26,8 @@ export interface ServiceParts {
   drain?(): Promise<void>;
   /** Jobs held by state, for the jobs gauge (training services). */
   jobStates?(): Map<string, number>;
+  /** The compute backend failed: record the running jobs for another replica, without checkpointing. */
+  abandon?(): Promise<void>;
 }
 
 export interface ServiceSpec {
@@ -45,7 +50,15 @@ export const EXIT_CODES = {
   invalidConfig: 2,
   /** The bucket cannot be used at start: credentials refused, bucket missing, endpoint down past S3_RETRY_SECONDS. */
   storageUnavailable: 3,
+  /**
+   * The compute backend failed (a wasm trap: out-of-bounds access, abort): health went NOT_SERVING, the
+   * running jobs were recorded for the next Start elsewhere, and the process exits for a fresh backend.
+   */
+  computeBackendFault: 4,
 } as const;
+
+/** How long a process whose compute backend failed lets calls in flight finish before it exits. */
+const FAULT_GRACE_MS = 2_000;
 
 /** The storage failure for the one log line a service dies with: endpoint, bucket and reason; never the secret. */
 export function storageStartFailure(config: ServiceConfig, err: unknown): { endpoint: string; bucket: string; reason: string; code?: string } {
@@ -69,7 +82,7 @@ export function storageSockets(config: ServiceConfig): number {
 /**
  * A service's whole life: validate config (all problems at once, exit 2), pick the compute backend,
  * reach the bucket (exit 3 when it cannot), serve (with health and reflection), and on SIGTERM/SIGINT
- * stop accepting, let running jobs checkpoint, and exit 0. Every way out is one JSON log line and an
+ * stop accepting, let running jobs checkpoint, and exit 0; a broken compute backend exits 4. Every way out is one JSON log line and an
  * exit code of EXIT_CODES, never a raw stack.
  */
 export async function runService(spec: ServiceSpec): Promise<void> {
@@ -108,13 +121,23 @@ async function serve(spec: ServiceSpec, bootLogger: Logger): Promise<void> {
     process.exit(EXIT_CODES.storageUnavailable);
   }
   const scope = new HandlerScope(logger, config.maxInFlightCalls);
+  const faults = new ComputeFaultGuard(logger, EXIT_CODES.computeBackendFault);
+  scope.translateError = (err) => faults.translate(err);
   const methodPaths = Object.values(spec.definition).map((m) => m.path);
   const metrics = new ServiceMetrics(spec.name, methodPaths, () => parts.jobStates?.() ?? new Map());
-  const parts = spec.create({ config, logger, store, backend, scope, metrics });
+  const parts = spec.create({ config, logger, store, backend, scope, metrics, faults });
   const server = await startGrpcServer({
     serviceName: spec.serviceName, definition: spec.definition, implementation: parts.implementation,
     host: config.host, port: config.port, logger, security: config.security, healthPort: config.healthPort,
     observeCall: metrics.observeCall,
+  });
+  faults.attach({
+    setNotServing: () => {
+      server.health.setStatus('', 'NOT_SERVING');
+      server.health.setStatus(spec.serviceName, 'NOT_SERVING');
+    },
+    abandonJobs: parts.abandon,
+    stopServer: () => server.shutdown(FAULT_GRACE_MS),
   });
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort, logger);

@@ -2,6 +2,7 @@ import { ConfigReader, type Env } from '@selftrain/config';
 import { readServerSecurity, type ServerSecurity } from '@selftrain/rpc';
 import { redactStorageConfig, storageConfigFromEnv, type StorageConfig } from '@selftrain/storage';
 import { cpuBudget } from './cpu-budget';
+import { trainMemoryBudget } from './memory-budget';
 
 export interface ServiceConfig {
   service: string;
@@ -17,6 +18,14 @@ export interface ServiceConfig {
   nativeKernels: string;
   /** Threads a training job splits its batches over on wasm (TRAIN_THREADS; 0 there = every core the process may use). */
   trainThreads: number;
+  /** Bytes the process's training jobs may use together, and where the figure comes from (TRAIN_MEMORY_BUDGET_MB, or the memory limit). */
+  trainMemoryBudget: { bytes: number; source: string };
+  /**
+   * Test-only (SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP): at this training step the service makes its wasm
+   * backend read past the end of its memory, so the tests can see what a real fault of the compute
+   * backend does to the process. Never set in deployments.
+   */
+  testComputeFaultAtStep?: number;
   logLevel: string;
   /** Seconds a SIGTERM waits for running jobs to checkpoint before the process exits anyway. */
   shutdownGraceSeconds: number;
@@ -47,6 +56,8 @@ export const SERVICE_ENV_VARS: { name: string; required: boolean; description: s
   { name: 'SELFTRAIN_BACKEND', required: false, description: 'auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)' },
   { name: 'SELFTRAIN_NATIVE_KERNELS', required: false, description: 'auto | off: on wasm, run convs and matmuls on the native OpenBLAS kernels where they load (default auto)' },
   { name: 'TRAIN_THREADS', required: false, description: 'threads a wasm training job splits each batch over (default 0 = the CPUs the process may use, cgroup quota included)' },
+  { name: 'TRAIN_MEMORY_BUDGET_MB', required: false, description: 'memory the training jobs of a process may use together; a job whose estimate does not fit is refused (default 80 % of the cgroup memory limit, else of the machine\'s memory)' },
+  { name: 'SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP', required: false, description: 'test-only: at this training step the wasm backend makes a real out-of-bounds access (never set in deployments)' },
   { name: 'LOG_LEVEL', required: false, description: 'debug | info | warn | error (default info)' },
   { name: 'SHUTDOWN_GRACE_SECONDS', required: false, description: 'SIGTERM waits this long for jobs to checkpoint (default 60)' },
   { name: 'JOB_LEASE_SECONDS', required: false, description: 'a job not renewed by its replica this long is taken over by the next Start (default 30)' },
@@ -78,6 +89,8 @@ export function readServiceConfig(service: string, env: Env = process.env): Serv
     backend: r.oneOf('SELFTRAIN_BACKEND', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const, 'auto'),
     nativeKernels: r.oneOf('SELFTRAIN_NATIVE_KERNELS', ['auto', 'off'] as const, 'auto'),
     trainThreads: r.int('TRAIN_THREADS', 0, { min: 0, max: 256 }) || cpuBudget(),
+    trainMemoryBudget: trainMemoryBudget(r.optional('TRAIN_MEMORY_BUDGET_MB') === undefined ? undefined : r.int('TRAIN_MEMORY_BUDGET_MB', 0, { min: 64, max: 2 ** 30 })),
+    testComputeFaultAtStep: r.optional('SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP') === undefined ? undefined : r.int('SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP', 0, { min: 1 }),
     logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     shutdownGraceSeconds: r.int('SHUTDOWN_GRACE_SECONDS', 60, { min: 1, max: 3600 }),
     jobLeaseSeconds: r.int('JOB_LEASE_SECONDS', 30, { min: 1, max: 3600 }),

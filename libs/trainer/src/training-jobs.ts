@@ -135,8 +135,11 @@ export function studentJob(deps: TrainerDeps, req: StudentTrainingRequest) {
   return (ctx: JobContext) => train(deps, req, ctx, req);
 }
 
-/** Checked in the Start call, so a missing input is NOT_FOUND to the caller rather than a failed job minutes later. */
-export async function preflightTraining(store: ObjectStore, req: TrainingRequest | StudentTrainingRequest): Promise<void> {
+/**
+ * Checked in the Start call, so a missing input is NOT_FOUND to the caller rather than a failed job
+ * minutes later. Returns the dataset's manifest.
+ */
+export async function preflightTraining(store: ObjectStore, req: TrainingRequest | StudentTrainingRequest): Promise<DatasetManifest> {
   const manifest = await loadManifest(store, req.dataset);
   splitOf(manifest, req.trainSplit);
   splitOf(manifest, req.validationSplit);
@@ -155,4 +158,5 @@ export async function preflightTraining(store: ObjectStore, req: TrainingRequest
       if (!(await store.exists(shard.key))) throw new NotFoundError(`pseudo_shards[${i}] ${shard.key}`);
     }
   }
+  return manifest;
 }

@@ -16,6 +16,42 @@ function records(split: string, count: number, labeled: boolean): ImageRecord[] 
   }));
 }
 
+/** One shard of `count` records, as the object's bytes and the manifest entry that lists them truly. */
+export async function putShard(store: ObjectStore, key: string, split: string, count: number, labeled: boolean): Promise<Shard> {
+  const art = await store.put(key, writeShard(records(split, count, labeled)));
+  return { key: art.key, records: count, sha256: art.sha256, sizeBytes: art.sizeBytes };
+}
+
+/** A manifest of 28x28 grey classification records over the given splits. */
+export async function putManifest(store: ObjectStore, prefix: string, splits: { name: string; labeled: boolean; shards: Shard[] }[]): Promise<void> {
+  await store.putJson(manifestKey(prefix), DatasetManifest.toJSON(DatasetManifest.fromPartial({
+    name: prefix, source: 'robustness fixtures', classNames: CLASS_NAMES, height: HEIGHT, width: WIDTH, channels: 1, recordFormat: RECORD_FORMAT,
+    splits: splits.map((s) => {
+      const n = s.shards.reduce((sum, x) => sum + x.records, 0);
+      return { ...s, records: n, ...(s.labeled ? { classCounts: [Math.ceil(n / 2), Math.floor(n / 2)] } : {}) };
+    }),
+  })));
+}
+
+/**
+ * A dataset a whole run can use (`labeled` records, val, test, and `unlabeledShards` unlabeled shards of
+ * `perShard` records, each shard's records named after it so no two shards have the same bytes).
+ */
+export async function putRunnableDataset(store: ObjectStore, prefix: string, unlabeledShards: number, perShard: number, labeled = 8): Promise<{ unlabeled: Shard[] }> {
+  const one = (split: string, count: number, labeled: boolean) => putShard(store, `${prefix}/${split}-00000-of-00001.tfrecord`, split, count, labeled);
+  const unlabeled: Shard[] = [];
+  for (let i = 0; i < unlabeledShards; i++) {
+    unlabeled.push(await putShard(store, `${prefix}/unlabeled-${String(i).padStart(5, '0')}-of-${String(unlabeledShards).padStart(5, '0')}.tfrecord`, `unlabeled${i}`, perShard, false));
+  }
+  await putManifest(store, prefix, [
+    { name: 'labeled', labeled: true, shards: [await one('labeled', labeled, true)] },
+    { name: 'val', labeled: true, shards: [await one('val', 4, true)] },
+    { name: 'unlabeled', labeled: false, shards: unlabeled },
+    { name: 'test', labeled: true, shards: [await one('test', 4, true)] },
+  ]);
+  return { unlabeled };
+}
+
 /** A classification dataset of 28x28 grey images: `test` (labeled) and `unlabeled`, one shard each. */
 export async function putTinyDataset(store: ObjectStore, prefix: string): Promise<{ unlabeledShard: string }> {
   const shard = async (split: string, labeled: boolean): Promise<Shard> => {

@@ -13,6 +13,8 @@ export interface ServiceProcess {
   logFile: string;
   /** Set when the process exited while the test still needed it. */
   exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Resolves when the process exits, with its exit code or the signal that ended it. */
+  whenExited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Current and peak resident set size in MiB, from /proc. */
   memory(): { rssMiB: number; peakMiB: number };
   /** SIGTERM, then the exit code (SIGKILL after 20 s). */
@@ -25,18 +27,20 @@ function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Math.round(Number(m[1]) / 102.4) / 10;
 }
 
-async function startOne(name: ServiceName, env: Record<string, string>, runDir: string): Promise<ServiceProcess> {
-  const { address, child, log } = await startServiceProcess(name, env, runDir, silentLogger);
+async function startOne(name: ServiceName, env: Record<string, string>, runDir: string, index = 0): Promise<ServiceProcess> {
+  const { address, child, log } = await startServiceProcess(name, env, runDir, silentLogger, index);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+  const whenExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => {
     exit = { code, signal };
-    resolve(code);
+    resolve(exit);
   }));
+  const exited = whenExited.then((e) => e.code);
   const pid = child.pid ?? 0;
   return {
     name, address, pid, child,
     logFile: log,
     exited: () => exit,
+    whenExited,
     memory: () => ({ rssMiB: procStatusMiB(pid, 'VmRSS'), peakMiB: procStatusMiB(pid, 'VmHWM') }),
     stop: async () => {
       if (exit) return exit.code;
@@ -47,6 +51,11 @@ async function startOne(name: ServiceName, env: Record<string, string>, runDir: 
       return code;
     },
   };
+}
+
+/** One service alone, with its own environment; `index` tells apart several of one kind in one run directory. */
+export function startService(name: ServiceName, storage: StorageConfig, runDir: string, extraEnv: Record<string, string>, index = 0): Promise<ServiceProcess> {
+  return startOne(name, serviceEnvironment(storage, extraEnv), runDir, index);
 }
 
 /** The four services, started together against one bucket with the environment the manifests give them. */
