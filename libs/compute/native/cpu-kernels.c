@@ -273,6 +273,14 @@ static napi_value set_threads_call(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* getThreads(): this thread's setting (1 until setThreads). */
+static napi_value get_threads_call(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, dnnl_get_threads(), &v);
+  return v;
+}
+
 /* dnnlLastImpl(): the implementation oneDNN picked for this thread's last oneDNN conv (tests, bench). */
 static napi_value dnnl_impl(napi_env env, napi_callback_info info) {
   (void)info;
@@ -497,6 +505,7 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "dnnlConv2dBackpropInput", dnnl_conv2d_backprop_input);
   export_fn(env, exports, "dnnlLastImpl", dnnl_impl);
   export_fn(env, exports, "setThreads", set_threads_call);
+  export_fn(env, exports, "getThreads", get_threads_call);
   export_fn(env, exports, "batchNormTrain", bn_train);
   export_fn(env, exports, "batchNormGrad", bn_grad);
   export_fn(env, exports, "batchNormInfer", bn_infer);

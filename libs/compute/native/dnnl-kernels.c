@@ -29,6 +29,7 @@ int dnnl_conv(int which, const float *a, const float *b, float *out, const Geom 
 const char *dnnl_last_error(void) { return dnnl_unavailable(); }
 const char *dnnl_last_impl(void) { return ""; }
 void dnnl_set_threads(int n) { (void)n; }
+int dnnl_get_threads(void) { return 1; }
 
 #else
 
@@ -61,6 +62,10 @@ static char version[32] = "";
 static dnnl_engine_t engine;
 
 static __thread dnnl_stream_t stream;
+/* OpenMP threads for this thread's calls (dnnl_set_threads). Part of each primitive's cache key: oneDNN's
+ * convs fix their thread split when the primitive is created, so a primitive made for 2 threads would keep
+ * using 2 after the setting dropped to 1 (the bench's old "1 thread" row), and one made for 1 would stay on one. */
+static __thread int threads = 1;
 static __thread char error[160];
 static __thread const char *last_impl = "";
 
@@ -106,8 +111,12 @@ const char *dnnl_last_error(void) { return error; }
 const char *dnnl_last_impl(void) { return last_impl; }
 
 void dnnl_set_threads(int n) {
-  if (omp_set_threads && n >= 1) omp_set_threads(n);
+  if (n < 1) return;
+  threads = n;
+  if (omp_set_threads) omp_set_threads(n);
 }
+
+int dnnl_get_threads(void) { return threads; }
 
 /* A per-thread buffer that only grows (the weight reorder target, the scratchpad). */
 typedef struct { void *p; size_t n; } Buffer;
@@ -124,8 +133,9 @@ static void *buffer(Buffer *b, size_t n) {
 }
 
 /* One cached conv: its primitive, memory objects (handles set per call) and the weight reorder. */
+enum { KEY_INTS = 17 }; /* which, the 13 of Geom, bias, relu, threads */
 typedef struct Entry {
-  int key[16];
+  int key[KEY_INTS];
   dnnl_primitive_t prim, reorder;
   dnnl_memory_t a, b, out, bias, scratch, user_w, inner_w;
   size_t scratch_size, w_size;
@@ -235,11 +245,12 @@ static int build(Entry *e, int which, const Geom *g, int has_bias, int relu) {
 }
 
 static Entry *lookup(int which, const Geom *g, int has_bias, int relu) {
-  int key[16] = {0};
+  int key[KEY_INTS] = {0};
   key[0] = which;
   memcpy(key + 1, g, sizeof(Geom));
   key[14] = has_bias;
   key[15] = relu;
+  key[16] = threads;
   for (Entry *e = cache; e; e = e->next)
     if (memcmp(e->key, key, sizeof key) == 0) return e;
   if (cached >= MAX_CACHED) { /* a process that sees ever new shapes: start over rather than grow */
@@ -275,6 +286,9 @@ int dnnl_conv(int which, const float *a, const float *b, float *out, const Geom 
   }
   if (!stream && D(dnnl_stream_create)(&stream, engine, dnnl_stream_default_flags) != dnnl_success)
     return fail("stream_create", dnnl_runtime_error);
+  /* OpenMP's thread count is per calling thread, but anything else in the process (another library) may
+   * have changed it since: set it on every call, before a primitive is made or run (cheap). */
+  if (omp_set_threads) omp_set_threads(threads);
   Entry *e = lookup(which, g, bias != NULL, relu);
   if (!e) return -1;
   last_impl = e->impl;
