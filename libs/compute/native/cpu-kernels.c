@@ -19,6 +19,7 @@
 #include "batch-norm.h"
 #include "relu-grad.h"
 #include "dnnl-kernels.h"
+#include "parallel.h"
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -30,7 +31,6 @@ enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 static sgemm_fn sgemm;
-static void (*blas_set_threads)(int);
 static const char *blas_error = "not loaded";
 static char core_name[64] = "unknown";
 
@@ -257,8 +257,9 @@ static napi_value dnnl_conv2d(napi_env env, napi_callback_info info) { return co
 static napi_value dnnl_conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv_call(env, info, 1, true); }
 static napi_value dnnl_conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv_call(env, info, 2, true); }
 
-/* setThreads(n): threads per call from this thread, for oneDNN (its OpenMP team); OpenBLAS's setting is
- * process-wide, so it follows only where no worker replicas run (the bench). */
+/* setThreads(n): threads per native call from this thread: oneDNN's OpenMP team and the batch norm and ReLU
+ * gradient passes (parallel.h). OpenBLAS stays on one thread: with oneDNN it only runs the small dense
+ * matmuls, and its idle workers spin (measured: 110-250 ms of a core per ResNet-10 step at 2 threads). */
 static napi_value set_threads_call(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -268,8 +269,7 @@ static napi_value set_threads_call(napi_env env, napi_callback_info info) {
     throw_error(env, "expected a thread count >= 1");
     return NULL;
   }
-  dnnl_set_threads(n);
-  if (blas_set_threads) blas_set_threads(n);
+  parallel_set_threads(n);
   return NULL;
 }
 
@@ -277,7 +277,7 @@ static napi_value set_threads_call(napi_env env, napi_callback_info info) {
 static napi_value get_threads_call(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
-  napi_create_int32(env, dnnl_get_threads(), &v);
+  napi_create_int32(env, parallel_threads(), &v);
   return v;
 }
 
@@ -479,7 +479,6 @@ static void load_blas(void) {
     sgemm_fn f = (sgemm_fn)dlsym(h, "cblas_sgemm");
     if (!f) { blas_error = "libopenblas has no cblas_sgemm"; continue; }
     if (set_threads) set_threads(1);
-    blas_set_threads = set_threads;
     if (corename) {
       strncpy(core_name, corename(), sizeof core_name - 1);
     }
@@ -513,7 +512,7 @@ NAPI_MODULE_INIT() {
   napi_value v;
   /* oneDNN: one OpenMP thread per calling thread unless raised (training runs a replica per core) */
   const bool dnnl = dnnl_load();
-  dnnl_set_threads(1);
+  parallel_set_threads(1);
   napi_get_boolean(env, dnnl, &v);
   napi_set_named_property(env, exports, "dnnlAvailable", v);
   napi_create_string_utf8(env, dnnl ? dnnl_version_string() : dnnl_unavailable(), NAPI_AUTO_LENGTH, &v);

@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend, nativeCpuKernels, registerWasmTrainingKernels } from './index';
+import { tf, initBackend, nativeCpuKernels, registerWasmTrainingKernels, setNativeThreads } from './index';
 import { onBothBackends, randomValues, relError } from './test-support/compare';
 
 const status = nativeCpuKernels();
@@ -12,10 +12,15 @@ before(async () => {
 });
 
 const shapes = [[1, 5, 5, 3], [3, 4, 6, 5], [2, 3, 3, 8], [7, 2]];
+/** Large enough that 2 native threads split the passes (parallel.c: from 32K floats), with odd row counts. */
+const parallelShapes = [[5, 33, 33, 7], [3, 41, 37, 5]];
 
-test('a training batch norm layer (output, all three gradients, moving statistics) matches the cpu backend', { skip }, async (t) => {
+for (const threads of [1, 2]) {
+test(`a training batch norm layer (output, all three gradients, moving statistics) matches the cpu backend, ${threads} native thread(s)`, { skip }, async (t) => {
   registerWasmTrainingKernels();
-  for (const shape of shapes) {
+  setNativeThreads(threads);
+  t.after(() => setNativeThreads(1));
+  for (const shape of threads === 1 ? shapes : parallelShapes) {
     await t.test(shape.join('x'), async () => {
       const c = shape[shape.length - 1];
       const x = randomValues(shape, 1);
@@ -38,6 +43,23 @@ test('a training batch norm layer (output, all three gradients, moving statistic
         assert.ok(relError(wasm[i], cpu[i]) < 1e-4, `${what} rel err ${relError(wasm[i], cpu[i])}`));
     });
   }
+});
+}
+
+test('on 2 native threads, inference batch norm and ReLU\'s gradient match the cpu backend', { skip }, async (t) => {
+  registerWasmTrainingKernels();
+  setNativeThreads(2);
+  t.after(() => setNativeThreads(1));
+  const x = randomValues([5, 33, 33, 7], 15);
+  const dy = randomValues([5, 33, 33, 7], 16);
+  const mean = randomValues([7], 17);
+  const variance = randomValues([7], 18);
+  variance.values.forEach((v, i) => { variance.values[i] = Math.abs(v) + 0.1; });
+  const { wasm, cpu } = await onBothBackends([x, dy, mean, variance], (xt, dyt, m, v) => [
+    tf.batchNorm(xt, m, v, undefined, undefined, 1e-3),
+    tf.grad((a: tf.Tensor) => tf.relu(a))(xt, dyt),
+  ]);
+  wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-5, `case ${i}: rel err ${relError(w, cpu[i])}`));
 });
 
 test('inference batch norm (FusedBatchNorm) matches the cpu backend, with and without scale and offset', { skip }, async () => {

@@ -17,7 +17,7 @@ export interface NativeCpuKernels {
   dnnlConv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
   /** the implementation oneDNN chose for this thread's last oneDNN conv, e.g. brg:avx512_core */
   dnnlLastImpl(): string;
-  /** threads per native call from this thread: oneDNN's OpenMP team, and OpenBLAS's (process-wide) */
+  /** threads per native call from this thread: oneDNN's OpenMP team, batch norm's and ReLU grad's passes */
   setThreads(n: number): void;
   /** this thread's setting (1 until setThreads) */
   getThreads(): number;
@@ -87,7 +87,8 @@ export function nativeCpuKernels(): NativeKernelStatus {
 
 /**
  * The one owner of the native kernels' thread count: threads each native kernel call from this thread may
- * use (oneDNN's OpenMP team, per calling thread; OpenBLAS's count, which is process-wide). 1 at load, in
+ * use (oneDNN's OpenMP team and the batch norm and ReLU-gradient passes, per calling thread; OpenBLAS stays
+ * on one: with oneDNN it runs only small dense matmuls, and its idle workers spin). 1 at load, in
  * every thread: the trainer's gradient replicas (TRAIN_THREADS) already run one per core, and a team on
  * top of them would oversubscribe the cores. Whoever runs one step on several cores (the bench's 2-thread
  * rows) raises it here. No-op without the addon.
