@@ -123,7 +123,7 @@ function resnet10(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: logits });
 }
 
-test('20 training steps of ResNet-10 give the losses of the kernels before oneDNN and native batch norm (1e-3)', { skip }, async () => {
+test('20 training steps of ResNet-10 give the losses of the kernels before oneDNN and native batch norm (1e-3), on 1 and 2 native threads', { skip }, async () => {
   await tf.setBackend('wasm');
   const losses = (opts: { dnnl?: boolean; batchNorm?: boolean }) => {
     registerWasmTrainingKernels(opts);
@@ -144,6 +144,14 @@ test('20 training steps of ResNet-10 give the losses of the kernels before oneDN
   };
   const before = losses({ dnnl: false, batchNorm: false });
   const now = losses({});
+  setNativeThreads(2); // oneDNN's team and the batch norm passes split (8x16x16x32: above their threshold)
+  let twoThreads: number[];
+  try {
+    twoThreads = losses({});
+  } finally {
+    setNativeThreads(1);
+  }
   assert.ok(before[19] < before[0] / 2, `the net learns: ${before[0]} -> ${before[19]}`);
   now.forEach((l, i) => assert.ok(Math.abs(l - before[i]) < 1e-3, `step ${i}: ${l} vs ${before[i]}`));
+  twoThreads.forEach((l, i) => assert.ok(Math.abs(l - before[i]) < 1e-3, `2 native threads, step ${i}: ${l} vs ${before[i]}`));
 });
