@@ -18,6 +18,7 @@
 #include <node_api.h>
 #include "batch-norm.h"
 #include "relu-grad.h"
+#include "eltwise.h"
 #include "dnnl-kernels.h"
 #include "parallel.h"
 #include <dlfcn.h>
@@ -467,6 +468,28 @@ static napi_value relu_grad_call(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* relu(x, y): y = TF.js's relu(x); add(a, b, out): out = a + b; all of one length */
+static napi_value eltwise_call(napi_env env, napi_callback_info info, bool add) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != (add ? 3u : 2u)) { throw_error(env, add ? "expected (a, b, out)" : "expected (x, y)"); return NULL; }
+  float *p, *q, *out;
+  size_t n, lq, lo;
+  if (add) {
+    if (get_f32(env, a[0], &p, &n) || get_f32(env, a[1], &q, &lq) || get_f32(env, a[2], &out, &lo) ||
+        need(env, lq, n, "b") || need(env, lo, n, "out"))
+      return NULL;
+    add_same(p, q, (long)n, out);
+  } else {
+    if (get_f32(env, a[0], &p, &n) || get_f32(env, a[1], &out, &lo) || need(env, lo, n, "y")) return NULL;
+    relu_forward(p, (long)n, out);
+  }
+  return NULL;
+}
+static napi_value relu_call(napi_env env, napi_callback_info info) { return eltwise_call(env, info, false); }
+static napi_value add_call(napi_env env, napi_callback_info info) { return eltwise_call(env, info, true); }
+
 static void load_blas(void) {
   if (sgemm) return;
   choose_blas_core();
@@ -509,6 +532,8 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "batchNormGrad", bn_grad);
   export_fn(env, exports, "batchNormInfer", bn_infer);
   export_fn(env, exports, "reluGrad", relu_grad_call);
+  export_fn(env, exports, "relu", relu_call);
+  export_fn(env, exports, "add", add_call);
   napi_value v;
   /* oneDNN: one OpenMP thread per calling thread unless raised (training runs a replica per core) */
   const bool dnnl = dnnl_load();

@@ -150,3 +150,24 @@ test('one native thread is one core: a oneDNN conv made for 2 threads runs on 1 
   }
   assert.throws(() => setNativeThreads(0), /integer >= 1/);
 });
+
+test('Relu and same-shape Add on the native kernels equal the cpu backend\'s exactly, on 1 and 2 native threads; a broadcast Add falls back', { skip }, async (t) => {
+  registerWasmTrainingKernels();
+  t.after(() => setNativeThreads(1));
+  for (const threads of [1, 2]) {
+    setNativeThreads(threads);
+    const shape = [3, 41, 37, 7]; // 31,857 floats: under 2 threads' threshold; the larger one is above it
+    for (const s of [shape, [5, 33, 33, 7]]) {
+      const a = randomValues(s, 21);
+      a.values[0] = Number.NaN;
+      a.values[1] = -0;
+      a.values[2] = Number.NEGATIVE_INFINITY;
+      const b = randomValues(s, 22);
+      b.values[3] = Number.POSITIVE_INFINITY;
+      const bias = randomValues([s[3]], 23);
+      const { wasm, cpu } = await onBothBackends([a, b, bias], (at, bt, ct) => [tf.relu(at), tf.add(at, bt), tf.add(at, ct)]);
+      wasm.forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(cpu[i]), `${threads} thread(s), ${s.join('x')}, output ${i}`));
+    }
+  }
+  assert.notEqual(tf.getKernel('Relu', 'wasm'), undefined);
+});

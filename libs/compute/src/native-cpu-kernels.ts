@@ -27,6 +27,9 @@ export interface NativeCpuKernels {
   batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, dims: Int32Array, epsilon: number): void;
   /** dx = dy step(x) (ReLU's gradient), all of one length. Needs no BLAS. */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** y = x < 0 ? 0 : x; out = a + b (native/eltwise.c), all of one length. Need no BLAS. */
+  relu(x: Float32Array, y: Float32Array): void;
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
   sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   readonly available: boolean;
