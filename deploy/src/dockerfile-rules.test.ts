@@ -7,7 +7,7 @@ import { formatProblems } from './manifest';
 import { DEPLOY_ROOT } from './render-overlay';
 
 const DOCKERFILE = readFileSync(path.join(DEPLOY_ROOT, 'images', 'Dockerfile'), 'utf8');
-const VARIANTS = { cpu: { VARIANT: 'cpu' }, gpu: { VARIANT: 'gpu' } };
+const VARIANTS = { cpu: { VARIANT: 'cpu' }, 'cpu-tfjs': { VARIANT: 'cpu-tfjs' }, gpu: { VARIANT: 'gpu' } };
 
 for (const [variant, args] of Object.entries(VARIANTS)) {
   test(`the Dockerfile (VARIANT=${variant}) keeps every rule: multi-stage, pinned bases, non-root USER, no devDependencies`, () => {
@@ -15,18 +15,27 @@ for (const [variant, args] of Object.entries(VARIANTS)) {
   });
 }
 
-test('cpu ships tfjs-node on Node.js; gpu ships tfjs-node-gpu on a CUDA 11.2 + cuDNN 8 runtime', () => {
+test('cpu ships wasm + the native kernels with OpenBLAS and oneDNN; cpu-tfjs ships tfjs-node; gpu tfjs-node-gpu on CUDA 11.2 + cuDNN 8', () => {
   const df = parseDockerfile(DOCKERFILE);
   const cpu = resolveBuild(df, VARIANTS.cpu);
+  const cpuTfjs = resolveBuild(df, VARIANTS['cpu-tfjs']);
   const gpu = resolveBuild(df, VARIANTS.gpu);
   assert.match(finalBaseImage(cpu)!, /^node:20\.\d+\.\d+-bookworm-slim$/);
+  assert.match(finalBaseImage(cpuTfjs)!, /^node:20\.\d+\.\d+-bookworm-slim$/);
   assert.match(finalBaseImage(gpu)!, /^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu\d+\.\d+$/);
-  assert.equal(stageEnv(cpu, cpu.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node@4.22.0');
+  assert.equal(stageEnv(cpu, cpu.final).SELFTRAIN_TFJS_PACKAGE, '');
+  assert.equal(stageEnv(cpuTfjs, cpuTfjs.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node@4.22.0');
   assert.equal(stageEnv(gpu, gpu.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node-gpu@4.22.0');
+  // the libraries the addon opens at load, in the cpu image's runtime; the addon itself from the build
+  const cpuRuntime = cpu.chain(cpu.final).find((s) => s.name === 'runtime-cpu')!;
+  assert.match(cpuRuntime.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n'), /apt-get install -y --no-install-recommends libopenblas0 libdnnl2/);
+  const buildRuns = df.stages.find((s) => s.name === 'build')!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+  assert.ok(buildRuns.some((r) => /apt-get install [^&]*\bgcc\b[^&]*\blibdnnl-dev\b/.test(r)), 'the build stage can compile the addon with oneDNN');
+  assert.ok(buildRuns.includes('test -f libs/compute/dist/native/selftrain-cpu-kernels.node'), 'a build that lost the addon fails');
   const prodDeps = df.stages.find((s) => s.name === 'prod-deps')!;
   const install = prodDeps.instructions.find((i) => i.op === 'RUN')!.args;
   assert.match(install, /npm ci --omit=dev/);
-  assert.match(install, /npm install --omit=dev [^&]*"\$SELFTRAIN_TFJS_PACKAGE"/);
+  assert.match(install, /if \[ -n "\$SELFTRAIN_TFJS_PACKAGE" \]; then npm install --omit=dev [^&]*"\$SELFTRAIN_TFJS_PACKAGE"; fi/);
 });
 
 test('the build stage installs with the lockfile and runs the workspace build script', () => {

@@ -39,12 +39,12 @@ test('dev: MinIO on a PVC with a pinned image, a bucket Job, working credentials
   assert.equal(container(objects, 'Deployment', 'teacher').image, 'selftrain:0.1.0-cpu');
 });
 
-test('cpu: tfjs-node images and backend, the labeler autoscaled (autoscaling/v2)', () => {
+test('cpu: the cpu image on wasm (its native kernels), the labeler autoscaled (autoscaling/v2)', () => {
   const objects = rendered('cpu');
   for (const s of SELFTRAIN_SERVICES) {
     const c = container(objects, 'Deployment', s);
     assert.match(c.image, /:0\.1\.0-cpu$/);
-    assert.equal(envVar(c, 'SELFTRAIN_BACKEND')?.value, 'tfjs-node', s);
+    assert.equal(envVar(c, 'SELFTRAIN_BACKEND')?.value, 'wasm', s);
     assert.equal(c.resources.limits['nvidia.com/gpu'], undefined);
   }
   const hpa = get(objects, 'HorizontalPodAutoscaler', 'labeler');

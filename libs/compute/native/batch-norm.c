@@ -7,30 +7,92 @@
  * forward reads x twice (statistics, then y) and the backward reads x and dy twice, writing dx once.
  * Per-channel sums accumulate in double (like the cpu backend's reductions); the inner loops run over
  * channels, so the compiler vectorises them without reassociating any sum.
+ * On more than one native thread (parallel.h) each pass splits its rows into one part per thread; the
+ * sums add the parts' partial sums in part order, so a result depends on the thread setting only (and on
+ * one thread is the plain serial sum).
  */
 #include "batch-norm.h"
+#include "parallel.h"
 #include <math.h>
 #include <stdlib.h>
 
-/* Per-channel affine y = x a + b, the one pass both forwards end with. */
-static void affine(const float *x, const float *a, const float *b, long rows, int c, float *y) {
-  for (long r = 0; r < rows; r++) {
-    const float *xr = x + r * c;
-    float *yr = y + r * c;
-    for (int k = 0; k < c; k++) yr[k] = xr[k] * a[k] + b[k];
+static long part_start(long rows, int part, int parts) { return (long)((double)rows * part / parts); }
+
+/* One pass's arguments, shared by its parts. */
+typedef struct {
+  const float *x, *dy, *a, *b, *q, *s, *mean;
+  float *y;
+  double *acc; /* parts x 2c partial sums */
+  long rows;
+  int c;
+} Pass;
+
+/* y = x a + b per channel over the part's rows: the one pass both forwards end with */
+static void affine_part(void *ctx, int part, int parts) {
+  const Pass *p = (const Pass *)ctx;
+  const int c = p->c;
+  for (long r = part_start(p->rows, part, parts), end = part_start(p->rows, part + 1, parts); r < end; r++) {
+    const float *xr = p->x + r * c;
+    float *yr = p->y + r * c;
+    for (int k = 0; k < c; k++) yr[k] = xr[k] * p->a[k] + p->b[k];
   }
+}
+
+static void affine(const float *x, const float *a, const float *b, long rows, int c, float *y) {
+  Pass p = {.x = x, .a = a, .b = b, .y = y, .rows = rows, .c = c};
+  parallel_run(parallel_parts(rows * c), affine_part, &p);
+}
+
+/* sum x and sum x^2 per channel over the part's rows */
+static void moments_part(void *ctx, int part, int parts) {
+  const Pass *p = (const Pass *)ctx;
+  const int c = p->c;
+  double *sum = p->acc + (size_t)part * 2 * c, *sq = sum + c;
+  for (long r = part_start(p->rows, part, parts), end = part_start(p->rows, part + 1, parts); r < end; r++) {
+    const float *xr = p->x + r * c;
+    for (int k = 0; k < c; k++) { sum[k] += xr[k]; sq[k] += (double)xr[k] * xr[k]; }
+  }
+}
+
+/* sum dy and sum dy (x - mean) per channel over the part's rows */
+static void grad_sums_part(void *ctx, int part, int parts) {
+  const Pass *p = (const Pass *)ctx;
+  const int c = p->c;
+  double *sdy = p->acc + (size_t)part * 2 * c, *sdyx = sdy + c;
+  for (long r = part_start(p->rows, part, parts), end = part_start(p->rows, part + 1, parts); r < end; r++) {
+    const float *xr = p->x + r * c, *dr = p->dy + r * c;
+    for (int k = 0; k < c; k++) { sdy[k] += dr[k]; sdyx[k] += (double)dr[k] * (xr[k] - p->mean[k]); }
+  }
+}
+
+/* dx = dy p + x q + s per channel over the part's rows */
+static void grad_out_part(void *ctx, int part, int parts) {
+  const Pass *p = (const Pass *)ctx;
+  const int c = p->c;
+  for (long r = part_start(p->rows, part, parts), end = part_start(p->rows, part + 1, parts); r < end; r++) {
+    const float *xr = p->x + r * c, *dr = p->dy + r * c;
+    float *o = p->y + r * c;
+    for (int k = 0; k < c; k++) o[k] = dr[k] * p->a[k] + xr[k] * p->q[k] + p->s[k];
+  }
+}
+
+/* Runs a sums pass; afterwards acc[0 .. 2c) holds the totals, added in part order. */
+static int sums(Pass *p, void (*body)(void *, int, int)) {
+  const int parts = parallel_parts(p->rows * p->c);
+  p->acc = (double *)calloc((size_t)parts * 2 * p->c, sizeof(double));
+  if (!p->acc) return -1;
+  parallel_run(parts, body, p);
+  for (int part = 1; part < parts; part++)
+    for (int k = 0; k < 2 * p->c; k++) p->acc[k] += p->acc[(size_t)part * 2 * p->c + k];
+  return 0;
 }
 
 int batch_norm_train(const float *x, const float *gamma, const float *beta, float eps, long rows, int c, float *y,
                      float *mean, float *variance) {
-  double *acc = (double *)calloc((size_t)c * 2, sizeof(double));
+  Pass pass = {.x = x, .rows = rows, .c = c};
   float *ab = (float *)malloc(sizeof(float) * (size_t)c * 2);
-  if (!acc || !ab) { free(acc); free(ab); return -1; }
-  double *sum = acc, *sq = acc + c;
-  for (long r = 0; r < rows; r++) {
-    const float *xr = x + r * c;
-    for (int k = 0; k < c; k++) { sum[k] += xr[k]; sq[k] += (double)xr[k] * xr[k]; }
-  }
+  if (!ab || sums(&pass, moments_part)) { free(pass.acc); free(ab); return -1; }
+  double *acc = pass.acc, *sum = acc, *sq = acc + c;
   for (int k = 0; k < c; k++) {
     const double m = sum[k] / (double)rows, v = sq[k] / (double)rows - m * m;
     mean[k] = (float)m;
@@ -47,14 +109,10 @@ int batch_norm_train(const float *x, const float *gamma, const float *beta, floa
 
 int batch_norm_grad(const float *x, const float *dy, const float *gamma, const float *mean, const float *variance,
                     float eps, long rows, int c, float *dx, float *dgamma, float *dbeta) {
-  double *acc = (double *)calloc((size_t)c * 2, sizeof(double));
+  Pass pass = {.x = x, .dy = dy, .mean = mean, .rows = rows, .c = c};
   float *coef = (float *)malloc(sizeof(float) * (size_t)c * 4);
-  if (!acc || !coef) { free(acc); free(coef); return -1; }
-  double *sdy = acc, *sdyx = acc + c; /* sum dy, sum dy (x - mean) */
-  for (long r = 0; r < rows; r++) {
-    const float *xr = x + r * c, *dr = dy + r * c;
-    for (int k = 0; k < c; k++) { sdy[k] += dr[k]; sdyx[k] += (double)dr[k] * (xr[k] - mean[k]); }
-  }
+  if (!coef || sums(&pass, grad_sums_part)) { free(pass.acc); free(coef); return -1; }
+  double *acc = pass.acc, *sdy = acc, *sdyx = acc + c; /* sum dy, sum dy (x - mean) */
   /* dx = gamma rstd (dy - mean(dy) - (x - mean) rstd^2 mean(dy (x - mean))) = dy p + x q + s */
   float *p = coef, *q = coef + c, *s = coef + 2 * c;
   for (int k = 0; k < c; k++) {
@@ -66,11 +124,11 @@ int batch_norm_grad(const float *x, const float *dy, const float *gamma, const f
     q[k] = (float)(-g * rstd * rstd * rstd * mdyx);
     s[k] = (float)(-g * rstd * mdy + g * rstd * rstd * rstd * mdyx * mean[k]);
   }
-  for (long r = 0; r < rows; r++) {
-    const float *xr = x + r * c, *dr = dy + r * c;
-    float *o = dx + r * c;
-    for (int k = 0; k < c; k++) o[k] = dr[k] * p[k] + xr[k] * q[k] + s[k];
-  }
+  pass.a = p;
+  pass.q = q;
+  pass.s = s;
+  pass.y = dx;
+  parallel_run(parallel_parts(rows * c), grad_out_part, &pass);
   free(acc);
   free(coef);
   return 0;

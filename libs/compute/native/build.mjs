@@ -1,4 +1,4 @@
-// Builds the native CPU kernels (cpu-kernels.c, dnnl-kernels.c, batch-norm.c, relu-grad.c) as a Node addon with the system C compiler.
+// Builds the native CPU kernels (cpu-kernels.c, dnnl-kernels.c, batch-norm.c, relu-grad.c, parallel.c, eltwise.c) as a Node addon with the system C compiler.
 // Optional by design: without a compiler or Node's headers it says why and exits 0, and training uses
 // the wasm kernels. OpenBLAS and oneDNN are opened at run time (dlopen), so neither is needed to build;
 // oneDNN's headers (Debian: libdnnl-dev) are: without them the addon is built without its oneDNN kernels
@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const sources = ['cpu-kernels.c', 'dnnl-kernels.c', 'batch-norm.c', 'relu-grad.c'].map((f) => join(here, f));
+const sources = ['cpu-kernels.c', 'dnnl-kernels.c', 'batch-norm.c', 'relu-grad.c', 'parallel.c', 'eltwise.c'].map((f) => join(here, f));
 const inputs = readdirSync(here).filter((f) => /\.[ch]$/.test(f)).map((f) => join(here, f));
 // Under dist/, so nx's build cache stores and restores it with the compiled TypeScript.
 // SELFTRAIN_NATIVE_OUT: elsewhere (the test that builds without oneDNN's headers).

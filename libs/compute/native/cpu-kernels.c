@@ -18,7 +18,9 @@
 #include <node_api.h>
 #include "batch-norm.h"
 #include "relu-grad.h"
+#include "eltwise.h"
 #include "dnnl-kernels.h"
+#include "parallel.h"
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -30,7 +32,6 @@ enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 static sgemm_fn sgemm;
-static void (*blas_set_threads)(int);
 static const char *blas_error = "not loaded";
 static char core_name[64] = "unknown";
 
@@ -257,8 +258,9 @@ static napi_value dnnl_conv2d(napi_env env, napi_callback_info info) { return co
 static napi_value dnnl_conv2d_backprop_filter(napi_env env, napi_callback_info info) { return conv_call(env, info, 1, true); }
 static napi_value dnnl_conv2d_backprop_input(napi_env env, napi_callback_info info) { return conv_call(env, info, 2, true); }
 
-/* setThreads(n): threads per call from this thread, for oneDNN (its OpenMP team); OpenBLAS's setting is
- * process-wide, so it follows only where no worker replicas run (the bench). */
+/* setThreads(n): threads per native call from this thread: oneDNN's OpenMP team and the batch norm and ReLU
+ * gradient passes (parallel.h). OpenBLAS stays on one thread: with oneDNN it only runs the small dense
+ * matmuls, and its idle workers spin (measured: 110-250 ms of a core per ResNet-10 step at 2 threads). */
 static napi_value set_threads_call(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -268,9 +270,16 @@ static napi_value set_threads_call(napi_env env, napi_callback_info info) {
     throw_error(env, "expected a thread count >= 1");
     return NULL;
   }
-  dnnl_set_threads(n);
-  if (blas_set_threads) blas_set_threads(n);
+  parallel_set_threads(n);
   return NULL;
+}
+
+/* getThreads(): this thread's setting (1 until setThreads). */
+static napi_value get_threads_call(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, parallel_threads(), &v);
+  return v;
 }
 
 /* dnnlLastImpl(): the implementation oneDNN picked for this thread's last oneDNN conv (tests, bench). */
@@ -459,6 +468,28 @@ static napi_value relu_grad_call(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* relu(x, y): y = TF.js's relu(x); add(a, b, out): out = a + b; all of one length */
+static napi_value eltwise_call(napi_env env, napi_callback_info info, bool add) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != (add ? 3u : 2u)) { throw_error(env, add ? "expected (a, b, out)" : "expected (x, y)"); return NULL; }
+  float *p, *q, *out;
+  size_t n, lq, lo;
+  if (add) {
+    if (get_f32(env, a[0], &p, &n) || get_f32(env, a[1], &q, &lq) || get_f32(env, a[2], &out, &lo) ||
+        need(env, lq, n, "b") || need(env, lo, n, "out"))
+      return NULL;
+    add_same(p, q, (long)n, out);
+  } else {
+    if (get_f32(env, a[0], &p, &n) || get_f32(env, a[1], &out, &lo) || need(env, lo, n, "y")) return NULL;
+    relu_forward(p, (long)n, out);
+  }
+  return NULL;
+}
+static napi_value relu_call(napi_env env, napi_callback_info info) { return eltwise_call(env, info, false); }
+static napi_value add_call(napi_env env, napi_callback_info info) { return eltwise_call(env, info, true); }
+
 static void load_blas(void) {
   if (sgemm) return;
   choose_blas_core();
@@ -471,7 +502,6 @@ static void load_blas(void) {
     sgemm_fn f = (sgemm_fn)dlsym(h, "cblas_sgemm");
     if (!f) { blas_error = "libopenblas has no cblas_sgemm"; continue; }
     if (set_threads) set_threads(1);
-    blas_set_threads = set_threads;
     if (corename) {
       strncpy(core_name, corename(), sizeof core_name - 1);
     }
@@ -497,14 +527,17 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "dnnlConv2dBackpropInput", dnnl_conv2d_backprop_input);
   export_fn(env, exports, "dnnlLastImpl", dnnl_impl);
   export_fn(env, exports, "setThreads", set_threads_call);
+  export_fn(env, exports, "getThreads", get_threads_call);
   export_fn(env, exports, "batchNormTrain", bn_train);
   export_fn(env, exports, "batchNormGrad", bn_grad);
   export_fn(env, exports, "batchNormInfer", bn_infer);
   export_fn(env, exports, "reluGrad", relu_grad_call);
+  export_fn(env, exports, "relu", relu_call);
+  export_fn(env, exports, "add", add_call);
   napi_value v;
   /* oneDNN: one OpenMP thread per calling thread unless raised (training runs a replica per core) */
   const bool dnnl = dnnl_load();
-  dnnl_set_threads(1);
+  parallel_set_threads(1);
   napi_get_boolean(env, dnnl, &v);
   napi_set_named_property(env, exports, "dnnlAvailable", v);
   napi_create_string_utf8(env, dnnl ? dnnl_version_string() : dnnl_unavailable(), NAPI_AUTO_LENGTH, &v);

@@ -13,6 +13,7 @@
  * training loop allocates nothing after its first step.
  */
 #include "dnnl-kernels.h"
+#include "parallel.h"
 #include <stddef.h>
 
 #ifndef SELFTRAIN_WITH_DNNL
@@ -28,7 +29,6 @@ int dnnl_conv(int which, const float *a, const float *b, float *out, const Geom 
 }
 const char *dnnl_last_error(void) { return dnnl_unavailable(); }
 const char *dnnl_last_impl(void) { return ""; }
-void dnnl_set_threads(int n) { (void)n; }
 
 #else
 
@@ -54,7 +54,6 @@ void dnnl_set_threads(int n) { (void)n; }
 DNNL_FNS(DECLARE)
 #define D(f) p_##f
 
-static void (*omp_set_threads)(int);
 static int loaded; /* 1 once oneDNN is usable */
 static char why[160] = "not loaded";
 static char version[32] = "";
@@ -67,9 +66,7 @@ static __thread const char *last_impl = "";
 /* Once per process, whichever thread (the main one or a gradient replica's worker) loads the addon first. */
 static void load_once(void) {
   loaded = 0;
-  /* OpenMP's idle threads spin by default; between oneDNN calls the wasm kernels run on one core, and a
-   * spinning team would take the other. Passive: they sleep (the caller can still set OMP_WAIT_POLICY). */
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  parallel_load(); /* libgomp first, with its wait policy (parallel.c) */
   void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     snprintf(why, sizeof why, "libdnnl.so.2 not found (Debian: apt-get install libdnnl2)");
@@ -82,8 +79,6 @@ static void load_once(void) {
     return;                                                                          \
   }
   DNNL_FNS(RESOLVE)
-  /* Debian's build runs on OpenMP (libgomp); its threads per call are the calling thread's setting. */
-  omp_set_threads = (void (*)(int))dlsym(h, "omp_set_num_threads");
   if (D(dnnl_engine_create)(&engine, dnnl_cpu, 0) != dnnl_success) {
     snprintf(why, sizeof why, "oneDNN could not create a CPU engine");
     return;
@@ -105,9 +100,6 @@ const char *dnnl_version_string(void) { return version; }
 const char *dnnl_last_error(void) { return error; }
 const char *dnnl_last_impl(void) { return last_impl; }
 
-void dnnl_set_threads(int n) {
-  if (omp_set_threads && n >= 1) omp_set_threads(n);
-}
 
 /* A per-thread buffer that only grows (the weight reorder target, the scratchpad). */
 typedef struct { void *p; size_t n; } Buffer;
@@ -124,8 +116,9 @@ static void *buffer(Buffer *b, size_t n) {
 }
 
 /* One cached conv: its primitive, memory objects (handles set per call) and the weight reorder. */
+enum { KEY_INTS = 17 }; /* which, the 13 of Geom, bias, relu, threads */
 typedef struct Entry {
-  int key[16];
+  int key[KEY_INTS];
   dnnl_primitive_t prim, reorder;
   dnnl_memory_t a, b, out, bias, scratch, user_w, inner_w;
   size_t scratch_size, w_size;
@@ -235,11 +228,14 @@ static int build(Entry *e, int which, const Geom *g, int has_bias, int relu) {
 }
 
 static Entry *lookup(int which, const Geom *g, int has_bias, int relu) {
-  int key[16] = {0};
+  int key[KEY_INTS] = {0};
   key[0] = which;
   memcpy(key + 1, g, sizeof(Geom));
   key[14] = has_bias;
   key[15] = relu;
+  /* oneDNN's convs fix their thread split when the primitive is made: one made for 2 threads would keep
+   * both cores busy after the setting dropped to 1 (the old bench's "1 thread" row) */
+  key[16] = parallel_threads();
   for (Entry *e = cache; e; e = e->next)
     if (memcmp(e->key, key, sizeof key) == 0) return e;
   if (cached >= MAX_CACHED) { /* a process that sees ever new shapes: start over rather than grow */
@@ -275,6 +271,9 @@ int dnnl_conv(int which, const float *a, const float *b, float *out, const Geom 
   }
   if (!stream && D(dnnl_stream_create)(&stream, engine, dnnl_stream_default_flags) != dnnl_success)
     return fail("stream_create", dnnl_runtime_error);
+  /* Debian's oneDNN runs on OpenMP, whose count is per calling thread; anything else in the process may
+   * have changed it since: set it on every call, before a primitive is made or run (cheap). */
+  parallel_apply();
   Entry *e = lookup(which, g, bias != NULL, relu);
   if (!e) return -1;
   last_impl = e->impl;

@@ -14,6 +14,5 @@ int dnnl_conv(int which, const float *a, const float *b, float *out, const Geom 
 const char *dnnl_last_error(void);
 /* The implementation oneDNN picked for the last dnnl_conv call on this thread (e.g. brgconv:avx512_core). */
 const char *dnnl_last_impl(void);
-/* OpenMP threads oneDNN uses for calls from this thread. */
-void dnnl_set_threads(int n);
+/* Its threads per call: parallel_set_threads (parallel.h). */
 #endif

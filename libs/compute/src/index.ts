@@ -12,6 +12,6 @@ export {
   NATIVE_KERNELS,
 } from './register-wasm-training-kernels';
 export type { WasmTrainingKernels } from './register-wasm-training-kernels';
-export { nativeCpuKernels, setNativeThreads, NATIVE_ADDON_PATH } from './native-cpu-kernels';
+export { nativeCpuKernels, nativeThreads, setNativeThreads, NATIVE_ADDON_PATH } from './native-cpu-kernels';
 export type { NativeCpuKernels, NativeKernelStatus } from './native-cpu-kernels';
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-grad-kernels';

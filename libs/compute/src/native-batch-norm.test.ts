@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend, nativeCpuKernels, registerWasmTrainingKernels } from './index';
+import { tf, initBackend, nativeCpuKernels, registerWasmTrainingKernels, setNativeThreads } from './index';
 import { onBothBackends, randomValues, relError } from './test-support/compare';
 
 const status = nativeCpuKernels();
@@ -12,10 +12,15 @@ before(async () => {
 });
 
 const shapes = [[1, 5, 5, 3], [3, 4, 6, 5], [2, 3, 3, 8], [7, 2]];
+/** Large enough that 2 native threads split the passes (parallel.c: from 32K floats), with odd row counts. */
+const parallelShapes = [[5, 33, 33, 7], [3, 41, 37, 5]];
 
-test('a training batch norm layer (output, all three gradients, moving statistics) matches the cpu backend', { skip }, async (t) => {
+for (const threads of [1, 2]) {
+test(`a training batch norm layer (output, all three gradients, moving statistics) matches the cpu backend, ${threads} native thread(s)`, { skip }, async (t) => {
   registerWasmTrainingKernels();
-  for (const shape of shapes) {
+  setNativeThreads(threads);
+  t.after(() => setNativeThreads(1));
+  for (const shape of threads === 1 ? shapes : parallelShapes) {
     await t.test(shape.join('x'), async () => {
       const c = shape[shape.length - 1];
       const x = randomValues(shape, 1);
@@ -38,6 +43,23 @@ test('a training batch norm layer (output, all three gradients, moving statistic
         assert.ok(relError(wasm[i], cpu[i]) < 1e-4, `${what} rel err ${relError(wasm[i], cpu[i])}`));
     });
   }
+});
+}
+
+test('on 2 native threads, inference batch norm and ReLU\'s gradient match the cpu backend', { skip }, async (t) => {
+  registerWasmTrainingKernels();
+  setNativeThreads(2);
+  t.after(() => setNativeThreads(1));
+  const x = randomValues([5, 33, 33, 7], 15);
+  const dy = randomValues([5, 33, 33, 7], 16);
+  const mean = randomValues([7], 17);
+  const variance = randomValues([7], 18);
+  variance.values.forEach((v, i) => { variance.values[i] = Math.abs(v) + 0.1; });
+  const { wasm, cpu } = await onBothBackends([x, dy, mean, variance], (xt, dyt, m, v) => [
+    tf.batchNorm(xt, m, v, undefined, undefined, 1e-3),
+    tf.grad((a: tf.Tensor) => tf.relu(a))(xt, dyt),
+  ]);
+  wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-5, `case ${i}: rel err ${relError(w, cpu[i])}`));
 });
 
 test('inference batch norm (FusedBatchNorm) matches the cpu backend, with and without scale and offset', { skip }, async () => {
@@ -101,7 +123,7 @@ function resnet10(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: logits });
 }
 
-test('20 training steps of ResNet-10 give the losses of the kernels before oneDNN and native batch norm (1e-3)', { skip }, async () => {
+test('20 training steps of ResNet-10 give the losses of the kernels before oneDNN and native batch norm (1e-3), on 1 and 2 native threads', { skip }, async () => {
   await tf.setBackend('wasm');
   const losses = (opts: { dnnl?: boolean; batchNorm?: boolean }) => {
     registerWasmTrainingKernels(opts);
@@ -122,6 +144,14 @@ test('20 training steps of ResNet-10 give the losses of the kernels before oneDN
   };
   const before = losses({ dnnl: false, batchNorm: false });
   const now = losses({});
+  setNativeThreads(2); // oneDNN's team and the batch norm passes split (8x16x16x32: above their threshold)
+  let twoThreads: number[];
+  try {
+    twoThreads = losses({});
+  } finally {
+    setNativeThreads(1);
+  }
   assert.ok(before[19] < before[0] / 2, `the net learns: ${before[0]} -> ${before[19]}`);
   now.forEach((l, i) => assert.ok(Math.abs(l - before[i]) < 1e-3, `step ${i}: ${l} vs ${before[i]}`));
+  twoThreads.forEach((l, i) => assert.ok(Math.abs(l - before[i]) < 1e-3, `2 native threads, step ${i}: ${l} vs ${before[i]}`));
 });

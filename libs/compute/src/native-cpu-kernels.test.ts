@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { tf, initBackend, nativeCpuKernels, registerWasmTrainingKernels, NATIVE_ADDON_PATH } from './index';
+import { tf, initBackend, nativeCpuKernels, nativeThreads, registerWasmTrainingKernels, setNativeThreads, NATIVE_ADDON_PATH } from './index';
 import { onBothBackends, randomValues, relError } from './test-support/compare';
+import { threadCpuMs } from './test-support/thread-cpu';
 
 const status = nativeCpuKernels();
 // CI installs OpenBLAS and a compiler and sets this, so a build that silently lost the native kernels fails.
@@ -115,4 +116,58 @@ test('ReLU\'s gradient on the native kernel equals the cpu backend\'s exactly (0
   const { wasm, cpu } = await onBothBackends([x, dy], (xt, dyt) => [tf.grad((a: tf.Tensor) => tf.relu(a))(xt, dyt)]);
   assert.deepEqual(Array.from(wasm[0]), Array.from(cpu[0]));
   assert.equal(tf.getKernel('SelftrainReluGrad', 'wasm') != null, true);
+});
+
+test('one native thread is one core: a oneDNN conv made for 2 threads runs on 1 once the setting drops', { skip: skip || (status.loaded && !status.kernels.dnnlAvailable ? 'no oneDNN' : threadCpuMs() == null ? 'no /proc' : false) }, () => {
+  if (!status.loaded) return;
+  const k = status.kernels;
+  const g = Int32Array.of(32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1);
+  const x = Float32Array.from({ length: 32 * 32 * 32 * 32 }, (_, i) => (i % 7) - 3);
+  const w = Float32Array.from({ length: 9 * 32 * 32 }, (_, i) => (i % 5) - 2);
+  const y = new Float32Array(x.length);
+  // CPU time per thread while convs run for at least `ms` of the main thread's CPU.
+  const busy = (ms: number) => {
+    const a = threadCpuMs()!;
+    let b = a;
+    while (b.main - a.main < ms) {
+      for (let i = 0; i < 10; i++) k.dnnlConv2d(x, w, y, g);
+      b = threadCpuMs()!;
+    }
+    return { main: b.main - a.main, others: b.others - a.others };
+  };
+  try {
+    assert.equal(nativeThreads(), 1, '1 at load');
+    setNativeThreads(2);
+    assert.equal(nativeThreads(), 2);
+    const two = busy(300); // also makes this shape's primitive for 2 threads
+    assert.ok(two.others > 0.3 * two.main, `2 threads: the OpenMP worker did ${two.others} ms, the caller ${two.main} ms`);
+    setNativeThreads(1);
+    const one = busy(300);
+    // Node's own threads (GC, compiler) may take a little
+    assert.ok(one.others < 0.1 * one.main, `1 thread: other threads did ${one.others} ms, the caller ${one.main} ms`);
+  } finally {
+    setNativeThreads(1);
+  }
+  assert.throws(() => setNativeThreads(0), /integer >= 1/);
+});
+
+test('Relu and same-shape Add on the native kernels equal the cpu backend\'s exactly, on 1 and 2 native threads; a broadcast Add falls back', { skip }, async (t) => {
+  registerWasmTrainingKernels();
+  t.after(() => setNativeThreads(1));
+  for (const threads of [1, 2]) {
+    setNativeThreads(threads);
+    const shape = [3, 41, 37, 7]; // 31,857 floats: under 2 threads' threshold; the larger one is above it
+    for (const s of [shape, [5, 33, 33, 7]]) {
+      const a = randomValues(s, 21);
+      a.values[0] = Number.NaN;
+      a.values[1] = -0;
+      a.values[2] = Number.NEGATIVE_INFINITY;
+      const b = randomValues(s, 22);
+      b.values[3] = Number.POSITIVE_INFINITY;
+      const bias = randomValues([s[3]], 23);
+      const { wasm, cpu } = await onBothBackends([a, b, bias], (at, bt, ct) => [tf.relu(at), tf.add(at, bt), tf.add(at, ct)]);
+      wasm.forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(cpu[i]), `${threads} thread(s), ${s.join('x')}, output ${i}`));
+    }
+  }
+  assert.notEqual(tf.getKernel('Relu', 'wasm'), undefined);
 });

@@ -17,14 +17,19 @@ export interface NativeCpuKernels {
   dnnlConv2dBackpropInput(dy: Float32Array, filter: Float32Array, out: Float32Array, geometry: Int32Array): void;
   /** the implementation oneDNN chose for this thread's last oneDNN conv, e.g. brg:avx512_core */
   dnnlLastImpl(): string;
-  /** threads per native call from this thread: oneDNN's OpenMP team, and OpenBLAS's (process-wide) */
+  /** threads per native call from this thread: oneDNN's OpenMP team, batch norm's and ReLU grad's passes */
   setThreads(n: number): void;
+  /** this thread's setting (1 until setThreads) */
+  getThreads(): number;
   /** batch norm over the last axis (native/batch-norm.c); dims: rows channels. Need no BLAS. */
   batchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, dims: Int32Array, epsilon: number): void;
   batchNormGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array | null, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dims: Int32Array, epsilon: number): void;
   batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, dims: Int32Array, epsilon: number): void;
   /** dx = dy step(x) (ReLU's gradient), all of one length. Needs no BLAS. */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** y = x < 0 ? 0 : x; out = a + b (native/eltwise.c), all of one length. Need no BLAS. */
+  relu(x: Float32Array, y: Float32Array): void;
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
   sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   readonly available: boolean;
@@ -84,10 +89,21 @@ export function nativeCpuKernels(): NativeKernelStatus {
 }
 
 /**
- * Threads each native kernel call from this thread may use (oneDNN's OpenMP team; OpenBLAS's count, which
- * is process-wide). 1 at load: the trainer's replicas already run one per core. No-op without the addon.
+ * The one owner of the native kernels' thread count: threads each native kernel call from this thread may
+ * use (oneDNN's OpenMP team and the batch norm and ReLU-gradient passes, per calling thread; OpenBLAS stays
+ * on one: with oneDNN it runs only small dense matmuls, and its idle workers spin). 1 at load, in
+ * every thread: the trainer's gradient replicas (TRAIN_THREADS) already run one per core, and a team on
+ * top of them would oversubscribe the cores. Whoever runs one step on several cores (the bench's 2-thread
+ * rows) raises it here. No-op without the addon.
  */
 export function setNativeThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`native threads must be an integer >= 1, got ${n}`);
   const s = nativeCpuKernels();
   if (s.loaded) s.kernels.setThreads(n);
+}
+
+/** This thread's native thread count (1 where the addon is not loaded). */
+export function nativeThreads(): number {
+  const s = nativeCpuKernels();
+  return s.loaded ? s.kernels.getThreads() : 1;
 }

@@ -14,6 +14,7 @@ import {
   installNativeBatchNormLayer, makeNativeFusedBatchNorm, uninstallNativeBatchNormLayer,
 } from './native-batch-norm';
 import { installNativeReluGradient, reluGradKernel, RELU_GRAD, uninstallNativeReluGradient } from './native-relu-grad';
+import { makeNativeAdd, makeNativeRelu } from './native-eltwise';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -41,7 +42,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
 /** The kernels that go to the native library when it loads (the last two: tf.layers' batch norm, in training). */
 export const NATIVE_KERNELS: readonly string[] = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'FusedBatchNorm',
-  BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD,
+  BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add',
 ];
 
 export interface WasmTrainingKernels {
@@ -53,7 +54,7 @@ export interface WasmTrainingKernels {
   nativeUnavailable?: string;
   /** whether the convs run on oneDNN */
   dnnl: boolean;
-  /** whether tf.layers' training batch norm and ReLU's gradient run on the native kernels */
+  /** whether tf.layers' training batch norm, ReLU (and its gradient) and same-shape Add run on the native kernels */
   batchNorm: boolean;
   /** why not, where the native kernels are in use but oneDNN is not (names the Debian package) */
   dnnlUnavailable?: string;
@@ -123,6 +124,8 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
     installNativeBatchNormLayer();
     replace(reluGradKernel(native));
     installNativeReluGradient();
+    wrap('Relu', (k) => makeNativeRelu(native, k));
+    wrap('Add', (k) => makeNativeAdd(native, k));
   }
   wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
   wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
@@ -131,7 +134,7 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
   wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
   registered = status.loaded
     ? {
-      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD] : [])],
+      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add'] : [])],
       description: nativeDescription(status.kernels, dnnl),
       dnnl,
       batchNorm,

@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend, registerWasmTrainingKernels } from './index';
+import { tf, initBackend, registerWasmTrainingKernels, setNativeThreads } from './index';
 import { kernelModes, onBothBackends, randomValues, relError } from './test-support/compare';
 
 before(async () => {
@@ -38,6 +38,8 @@ const name = (c: Case) => `${c.b}x${c.h}x${c.w}x${c.ci} f${c.f} -> ${c.co}, stri
 
 for (const mode of kernelModes()) test(`${mode.name}: Conv2D, FusedConv2D, Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend`, async (t) => {
   registerWasmTrainingKernels(mode.options);
+  setNativeThreads(mode.threads ?? 1);
+  t.after(() => setNativeThreads(1));
   for (const c of cases) {
     await t.test(name(c), async () => {
       const x = randomValues([c.b, c.h, c.w, c.ci], 1);
@@ -58,8 +60,10 @@ for (const mode of kernelModes()) test(`${mode.name}: Conv2D, FusedConv2D, Conv2
   }
 });
 
-for (const mode of kernelModes()) test(`${mode.name}: fused conv (bias + relu, what tf.layers uses) trains to the same gradients as cpu`, async () => {
+for (const mode of kernelModes()) test(`${mode.name}: fused conv (bias + relu, what tf.layers uses) trains to the same gradients as cpu`, async (t) => {
   registerWasmTrainingKernels(mode.options);
+  setNativeThreads(mode.threads ?? 1);
+  t.after(() => setNativeThreads(1));
   const x = randomValues([2, 9, 9, 3], 4);
   const filter = randomValues([3, 3, 3, 6], 5);
   const bias = randomValues([6], 6);
@@ -71,8 +75,10 @@ for (const mode of kernelModes()) test(`${mode.name}: fused conv (bias + relu, w
   for (let i = 0; i < 3; i++) assert.ok(relError(wasm[i], cpu[i]) < 1e-5, `grad ${i}: ${relError(wasm[i], cpu[i])}`);
 });
 
-for (const mode of kernelModes()) test(`${mode.name}: kernels free every intermediate (engine tensors and wasm buffers)`, () => {
+for (const mode of kernelModes()) test(`${mode.name}: kernels free every intermediate (engine tensors and wasm buffers)`, (t) => {
   registerWasmTrainingKernels(mode.options);
+  setNativeThreads(mode.threads ?? 1);
+  t.after(() => setNativeThreads(1));
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const x = tf.randomNormal([3, 9, 9, 4]) as tf.Tensor4D;
   const f = tf.randomNormal([3, 3, 4, 5]) as tf.Tensor4D;

@@ -1,18 +1,25 @@
 /**
- * The real-image classifier's speed: ResNet-10 w32 (the standard small CIFAR ResNet: 3x3 stem conv of 32
- * + BN + ReLU, four basic blocks of 32, 64, 128, 256 filters, stride 2 in the last three, 1x1 projection
- * shortcuts with BN, global average pooling, dense 10), built from stock tf.layers as libs/models builds its
- * zoo, trained with SGD + momentum on random data. Part of `npm run bench` (issue 17); ~3 min.
- * For each input size and batch: train and inference img/s on 1 and 2 threads, for each kernel set
- * (oneDNN where it loads, the OpenBLAS kernels), and a per-kernel profile of one training step. Where
- * /usr/bin/python3 has torch (Debian's python3-torch), the same net runs in PyTorch in the same run and
- * the ratios are printed; without torch that part is skipped with a note.
- * Standalone: `node libs/pipeline/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only, one
- * round). Each figure also goes to stderr as it is measured.
+ * The real-image classifiers' speed (issue 17), part of `npm run bench`: ResNet-10 w32 (the standard small
+ * CIFAR ResNet: 3x3 stem conv of 32 + BN + ReLU, four basic blocks of 32, 64, 128, 256 filters, stride 2 in
+ * the last three, 1x1 projection shortcuts with BN, global average pooling, dense 10; built from stock
+ * tf.layers as libs/models builds its zoo) and resnet18 as libs/models ships it (CIFAR stem up to 64 px,
+ * ImageNet's above), trained with SGD + momentum on random data.
+ * For each net, at 32 and 96 px, batch 128 and 32: train and inference img/s on 1 native thread, on 2
+ * (oneDNN's team and the batch norm passes inside one step), with BENCH_RESNET_REPLICAS=1 also on 2
+ * replicas of 1 thread (half the batch each on a worker thread, gradients summed: how the trainer's
+ * TRAIN_THREADS splits a batch; opt-in: under a load average of ~15 its worker ran 5-15x slower than the
+ * same step on the main thread, unexplained, see docs/adr/0007), and a per-kernel profile of one training step. Where /usr/bin/python3 has torch (Debian's python3-torch), the
+ * same nets run in PyTorch in the same run, the engines taking turns, and the ratios are printed; without
+ * torch that part is skipped with a note.
+ * Standalone: `node tools/bench/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only, shorter
+ * timing loops). Each figure also goes to stderr as it is measured, with the load average.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initBackend, registerWasmTrainingKernels, setNativeThreads, tf } from '@selftrain/compute';
+import { buildModel } from '@selftrain/models';
 
 const STAGES: [number, number][] = [[32, 1], [64, 2], [128, 2], [256, 2]];
 
@@ -39,59 +46,151 @@ export function buildResnet10(size: number, seed = 1): tf.LayersModel {
   return tf.model({ inputs: input, outputs: logits });
 }
 
-export interface Case { size: number; batch: number; trainSteps: number; inferBatches: number }
+/** The nets the bench runs, by name; `torch` names the same net in TORCH_SCRIPT. */
+export const NETS: Record<string, { build(size: number): tf.LayersModel; torch: string }> = {
+  'ResNet-10 w32': { build: (size) => buildResnet10(size), torch: 'resnet10w32' },
+  resnet18: { build: (size) => buildModel({ name: 'resnet18', inputShape: [size, size, 3], numClasses: 10, seed: 1 }), torch: 'resnet18' },
+};
+
+export interface Case { net: string; size: number; batch: number }
+/** How a step uses the 2 cores: native threads inside it, or the batch split over replicas of 1 thread. */
+export type Mode = '1 thread' | '2 threads' | '2 replicas';
+const MODES: Mode[] = process.env.BENCH_RESNET_REPLICAS === '1' ? ['1 thread', '2 threads', '2 replicas'] : ['1 thread', '2 threads'];
 
 /** The profile's groups: kernel name -> what it is part of in a training step of this net. */
 const KERNEL_GROUPS: Record<string, string> = {
   Conv2D: 'conv forward', FusedConv2D: 'conv forward', Conv2DBackpropInput: 'conv backprop-input',
   Conv2DBackpropFilter: 'conv backprop-filter', FusedBatchNorm: 'batch norm forward',
   SelftrainBatchNormTrain: 'batch norm forward', SelftrainBatchNormGrad: 'batch norm backward',
-  Mean: 'reductions (BN moments, pooling, loss)', Sum: 'reductions (BN moments, pooling, loss)',
+  Mean: 'reductions (pooling, loss)', Sum: 'reductions (pooling, loss)',
   BatchMatMul: 'dense', _FusedMatMul: 'dense',
 };
 
-function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): number {
-  return tf.tidy(() => {
-    const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, true,
-    )!;
-    return loss.dataSync()[0];
-  });
+const trainable = (model: tf.LayersModel) => model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+const lossOf = (model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) => () =>
+  tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar;
+
+/** Random inputs and one-hot labels for `batch` images (seeded: every engine sees the same kind of data). */
+function randomBatch(size: number, batch: number): [tf.Tensor, tf.Tensor] {
+  return [
+    tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 1),
+    tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D, 10),
+  ];
 }
 
 export interface ResnetRun { trainImgPerS: number; inferImgPerS: number }
 
-async function measure(c: Case): Promise<ResnetRun> {
-  const model = buildResnet10(c.size);
+/** Runs `step` (after one untimed call) until `seconds` have passed and at least twice; steps per second. */
+async function rate(step: () => Promise<unknown> | unknown, seconds: number): Promise<number> {
+  await step(); // kernel setup, primitive creation, momentum slots
+  let n = 0;
+  const t0 = performance.now();
+  while (n < 2 || performance.now() - t0 < seconds * 1000) {
+    await step();
+    n += 1;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** One process, one step at a time: `threads` native threads inside each kernel. */
+async function measureThreads(c: Case, threads: number, seconds: number): Promise<ResnetRun> {
+  setNativeThreads(threads);
+  const model = NETS[c.net].build(c.size);
   const optimizer = tf.train.momentum(0.01, 0.9);
-  const x = tf.randomUniform([c.batch, c.size, c.size, 3]);
-  const y = tf.oneHot(tf.randomUniform([c.batch], 0, 10, 'int32') as tf.Tensor1D, 10);
+  const [x, y] = randomBatch(c.size, c.batch);
   try {
-    trainStep(model, optimizer, x, y); // kernel setup, primitive creation, momentum slots
-    let t = performance.now();
-    for (let i = 0; i < c.trainSteps; i++) trainStep(model, optimizer, x, y);
-    const trainS = (performance.now() - t) / 1000;
-    tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
-    t = performance.now();
-    for (let i = 0; i < c.inferBatches; i++) tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
-    const inferS = (performance.now() - t) / 1000;
-    return {
-      trainImgPerS: +((c.trainSteps * c.batch) / trainS).toFixed(1),
-      inferImgPerS: +((c.inferBatches * c.batch) / inferS).toFixed(1),
-    };
+    const train = await rate(() => tf.tidy(() => optimizer.minimize(lossOf(model, x, y), true)!.dataSync()), seconds);
+    const infer = await rate(() => tf.tidy(() => (model.predict(x, { batchSize: c.batch }) as tf.Tensor).dataSync()), seconds / 2);
+    return { trainImgPerS: +(train * c.batch).toFixed(1), inferImgPerS: +(infer * c.batch).toFixed(1) };
   } finally {
+    setNativeThreads(1);
     tf.dispose([x, y]);
     optimizer.dispose();
     model.dispose();
   }
 }
 
-/** Milliseconds per group in one training step (gradients and optimizer profiled apart). */
-export async function profileStep(c: Case): Promise<Record<string, number>> {
-  const model = buildResnet10(c.size);
+/** Messages to a replica worker: compute gradients from these weights, or run inference. */
+type ReplicaRequest = { kind: 'grads'; weights: Float32Array[] } | { kind: 'predict' };
+
+/**
+ * Two replicas of 1 thread: this thread and a worker each take half the batch; every step the worker gets
+ * the weights and sends its gradients back, and their mean is one optimizer step on the whole batch (as
+ * libs/train's GradientReplicas does; batch norm statistics per half, moving averages from this half).
+ */
+async function measureReplicas(c: Case, seconds: number): Promise<ResnetRun> {
+  const half = c.batch / 2;
+  const worker = new Worker(__filename, { workerData: { resnetReplica: { ...c, batch: half } } });
+  let failed: Error | undefined;
+  worker.on('error', (err) => { failed = err; });
+  const reply = () => new Promise<Float32Array[]>((resolve, reject) => {
+    if (failed) reject(failed);
+    worker.once('message', resolve);
+  });
+  await reply(); // ready
+  const model = NETS[c.net].build(c.size);
   const optimizer = tf.train.momentum(0.01, 0.9);
-  const x = tf.randomUniform([c.batch, c.size, c.size, 3]);
-  const y = tf.oneHot(tf.randomUniform([c.batch], 0, 10, 'int32') as tf.Tensor1D, 10);
+  const [x, y] = randomBatch(c.size, half);
+  const vars = trainable(model);
+  try {
+    const step = async () => {
+      const weights = vars.map((v) => v.dataSync() as Float32Array);
+      const theirs = reply();
+      worker.postMessage({ kind: 'grads', weights } satisfies ReplicaRequest, weights.map((w) => w.buffer as ArrayBuffer));
+      const { value, grads } = tf.variableGrads(lossOf(model, x, y), vars);
+      const other = await theirs;
+      const mean = tf.tidy(() => Object.fromEntries(vars.map((v, i) => [v.name, tf.mul(tf.add(grads[v.name], tf.tensor(other[i], v.shape)), 0.5)])));
+      optimizer.applyGradients(mean as never);
+      value.dataSync();
+      tf.dispose([value, ...Object.values(grads), ...Object.values(mean)]);
+    };
+    const predict = async () => {
+      const theirs = reply();
+      worker.postMessage({ kind: 'predict' } satisfies ReplicaRequest);
+      tf.tidy(() => (model.predict(x, { batchSize: half }) as tf.Tensor).dataSync());
+      await theirs;
+    };
+    const train = await rate(step, seconds);
+    const infer = await rate(predict, seconds / 2);
+    return { trainImgPerS: +(train * c.batch).toFixed(1), inferImgPerS: +(infer * c.batch).toFixed(1) };
+  } finally {
+    await worker.terminate();
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** The worker side of measureReplicas: its own engine and wasm instance, one native thread. */
+async function replicaWorker(c: Case): Promise<void> {
+  await initBackend({ prefer: 'wasm' });
+  await tf.setBackend('wasm');
+  registerWasmTrainingKernels();
+  const model = NETS[c.net].build(c.size);
+  const [x, y] = randomBatch(c.size, c.batch);
+  const vars = trainable(model);
+  parentPort!.on('message', (m: ReplicaRequest) => {
+    if (m.kind === 'predict') {
+      tf.tidy(() => (model.predict(x, { batchSize: c.batch }) as tf.Tensor).dataSync());
+      parentPort!.postMessage([]);
+      return;
+    }
+    tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(m.weights[i], v.shape))));
+    const grads = tf.tidy(() => {
+      const { value, grads: g } = tf.variableGrads(lossOf(model, x, y), vars);
+      value.dispose();
+      return vars.map((v) => g[v.name].dataSync() as Float32Array);
+    });
+    parentPort!.postMessage(grads, grads.map((g) => g.buffer as ArrayBuffer));
+  });
+  parentPort!.postMessage([]);
+}
+
+/** Milliseconds per group in one training step on 1 thread (gradients and optimizer profiled apart). */
+export async function profileStep(c: Case): Promise<Record<string, number>> {
+  const model = NETS[c.net].build(c.size);
+  const optimizer = tf.train.momentum(0.01, 0.9);
+  const [x, y] = randomBatch(c.size, c.batch);
   const groups: Record<string, number> = {};
   const add = async (info: Awaited<ReturnType<typeof tf.profile>>, fixed?: string) => {
     for (const k of info.kernels) {
@@ -104,11 +203,10 @@ export async function profileStep(c: Case): Promise<Record<string, number>> {
     }
   };
   try {
-    trainStep(model, optimizer, x, y);
-    const loss = () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar;
+    tf.tidy(() => optimizer.minimize(lossOf(model, x, y), true)!.dataSync());
     let grads: tf.NamedTensorMap = {};
     const t0 = performance.now();
-    await add(await tf.profile(() => { grads = tf.variableGrads(loss).grads; return []; }));
+    await add(await tf.profile(() => { grads = tf.variableGrads(lossOf(model, x, y)).grads; return []; }));
     await add(await tf.profile(() => { optimizer.applyGradients(grads as never); return []; }), 'optimizer');
     groups['step (wall)'] = performance.now() - t0;
     tf.dispose(Object.values(grads));
@@ -120,45 +218,49 @@ export async function profileStep(c: Case): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, +v.toFixed(1)]));
 }
 
-/** The same net in PyTorch (NCHW, its defaults): one JSON case per stdin line in, one result line out. */
+/** The same nets in PyTorch (NCHW, its defaults): one JSON case per stdin line in, one result line out. */
 const TORCH_SCRIPT = String.raw`
 import json, sys, time
 import torch, torch.nn as nn
-def block(cin, cout, stride):
-    class B(nn.Module):
-        def __init__(s):
-            super().__init__()
-            s.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5)
-            s.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5)
-            s.sc = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)) if stride != 1 or cin != cout else nn.Identity()
-        def forward(s, x):
-            return torch.relu(s.sc(x) + s.b2(s.c2(torch.relu(s.b1(s.c1(x))))))
-    return B()
-def net():
-    layers = [nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()]
-    cin = 32
-    for cout, stride in [(32, 1), (64, 2), (128, 2), (256, 2)]:
-        layers.append(block(cin, cout, stride)); cin = cout
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
+class Block(nn.Module):
+    def __init__(s, cin, cout, stride):
+        super().__init__()
+        s.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5)
+        s.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5)
+        s.sc = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)) if stride != 1 or cin != cout else nn.Identity()
+    def forward(s, x):
+        return torch.relu(s.sc(x) + s.b2(s.c2(torch.relu(s.b1(s.c1(x))))))
+def net(name, size):
+    if name == 'resnet10w32':
+        stem, stages, blocks, dropout = [nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()], [32, 64, 128, 256], 1, 0
+    else:  # libs/models resnet18: CIFAR stem up to 64 px, ImageNet's above; dropout 0.2 before the logits
+        stem = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()] if size <= 64 else \
+            [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+        stages, blocks, dropout = [64, 128, 256, 512], 2, 0.2
+    layers, cin = stem, stages[0] if name == 'resnet18' else 32
+    for i, cout in enumerate(stages):
+        for b in range(blocks):
+            layers.append(Block(cin, cout, 2 if i > 0 and b == 0 else 1)); cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, 10)]
     return nn.Sequential(*layers)
+def rate(step, seconds):
+    step(); n = 0; t = time.perf_counter()
+    while n < 2 or time.perf_counter() - t < seconds:
+        step(); n += 1
+    return n / (time.perf_counter() - t)
 for line in sys.stdin:
     c = json.loads(line)
     torch.set_num_threads(c['threads'])
     torch.manual_seed(1)
-    m = net(); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    m = net(c['torch'], c['size']); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(c['batch'], 3, c['size'], c['size']); y = torch.randint(0, 10, (c['batch'],))
     def step():
         opt.zero_grad(); loss = nn.functional.cross_entropy(m(x), y); loss.backward(); opt.step()
-    m.train(); step()
-    t = time.perf_counter()
-    for _ in range(c['trainSteps']): step()
-    train = c['trainSteps'] * c['batch'] / (time.perf_counter() - t)
+    m.train(); train = rate(step, c['seconds'])
     m.eval()
     with torch.no_grad():
-        m(x); t = time.perf_counter()
-        for _ in range(c['inferBatches']): m(x)
-        infer = c['inferBatches'] * c['batch'] / (time.perf_counter() - t)
-    print(json.dumps({'trainImgPerS': round(train, 1), 'inferImgPerS': round(infer, 1)}), flush=True)
+        infer = rate(lambda: m(x), c['seconds'] / 2)
+    print(json.dumps({'trainImgPerS': round(train * c['batch'], 1), 'inferImgPerS': round(infer * c['batch'], 1)}), flush=True)
 `;
 
 const PYTHON = '/usr/bin/python3';
@@ -184,8 +286,8 @@ class TorchRunner {
     return new TorchRunner(child, probe.stdout.trim());
   }
 
-  async run(c: Case & { threads: number }): Promise<ResnetRun> {
-    this.child.stdin!.write(`${JSON.stringify(c)}\n`);
+  async run(c: Case, threads: number, seconds: number): Promise<ResnetRun> {
+    this.child.stdin!.write(`${JSON.stringify({ ...c, torch: NETS[c.net].torch, threads, seconds })}\n`);
     const line = await this.lines.next();
     if (line.done) throw new Error('the PyTorch process ended');
     return JSON.parse(line.value) as ResnetRun;
@@ -196,110 +298,97 @@ class TorchRunner {
   }
 }
 
-const CASES: Case[] = [
-  { size: 32, batch: 128, trainSteps: 4, inferBatches: 6 },
-  { size: 32, batch: 32, trainSteps: 8, inferBatches: 16 },
-  { size: 96, batch: 32, trainSteps: 2, inferBatches: 3 },
-];
-const THREADS = [1, 2];
-/** Each figure is the best of this many runs, the engines taking turns (one run moved by +-30 % here). */
-const ROUNDS = 2;
+const SIZES = [32, 96];
+const BATCHES = [128, 32];
 
 export interface ResnetBench {
-  model: string;
   kernels: string;
-  rounds: number;
-  /** key: `${size}px b${batch} ${threads}t` */
-  selftrain: Record<string, ResnetRun>;
-  /** the kernels before oneDNN (OpenBLAS convs, tf.layers' own batch norm) on the same cases, where oneDNN is in use */
-  openblas?: Record<string, ResnetRun>;
-  torch?: Record<string, ResnetRun>;
+  /** seconds each timing loop runs (at least 2 steps) */
+  seconds: number;
+  /** key: `${net} ${size}px b${batch}` -> mode -> figures */
+  selftrain: Record<string, Partial<Record<Mode, ResnetRun>>>;
+  /** key as selftrain's -> '1 thread' | '2 threads' */
+  torch?: Record<string, Partial<Record<Mode, ResnetRun>>>;
   torchVersion?: string;
   torchSkipped?: string;
-  /** ms per kernel group in one training step, 32 px, batch 128, 1 thread */
-  profile: Record<string, number>;
-  profileOpenblas?: Record<string, number>;
+  /** load average (1 min) when each case started: the machine is shared */
+  load: Record<string, number>;
+  /** net -> ms per kernel group in one training step, 32 px, batch 128, 1 thread */
+  profile: Record<string, Record<string, number>>;
 }
+
+export const caseKey = (c: Case) => `${c.net} ${c.size}px b${c.batch}`;
 
 export async function benchResnet(opts: { quick?: boolean } = {}): Promise<ResnetBench> {
   const info = await initBackend({ prefer: 'wasm' });
   if (info.name !== 'wasm') throw new Error(`bench needs wasm, got ${info.name}`);
   await tf.setBackend('wasm');
-  const cases = opts.quick ? CASES.slice(0, 1) : CASES;
-  const rounds = opts.quick ? 1 : ROUNDS;
-  const key = (c: Case, t: number) => `${c.size}px b${c.batch} ${t}t`;
   const kernels = registerWasmTrainingKernels();
-  const result: ResnetBench = {
-    model: 'ResNet-10 w32 (tf.layers), SGD momentum 0.9, random data', kernels: kernels.description, rounds,
-    selftrain: {}, profile: {},
-  };
-  result.profile = await profileStep(cases[0]);
-  const compareOld = kernels.dnnl;
-  if (compareOld) {
-    registerWasmTrainingKernels({ dnnl: false, batchNorm: false });
-    result.profileOpenblas = await profileStep(cases[0]);
-    result.openblas = {};
-  }
+  const seconds = opts.quick ? 1.5 : 3;
+  const cases: Case[] = Object.keys(NETS).flatMap((net) =>
+    (opts.quick ? [32] : SIZES).flatMap((size) => (opts.quick ? [128] : BATCHES).map((batch) => ({ net, size, batch }))));
+  const result: ResnetBench = { kernels: kernels.description, seconds, selftrain: {}, load: {}, profile: {} };
+  for (const net of Object.keys(NETS)) result.profile[net] = await profileStep({ net, size: 32, batch: 128 });
   const torch = TorchRunner.start();
   if (typeof torch === 'string') result.torchSkipped = torch;
   else { result.torch = {}; result.torchVersion = torch.version; }
-  const best = (into: Record<string, ResnetRun>, k: string, r: ResnetRun) => {
-    const engine = into === result.selftrain ? 'selftrain' : into === result.openblas ? 'kernels before oneDNN' : 'PyTorch';
-    process.stderr.write(`  ${k} ${engine}: train ${r.trainImgPerS}, infer ${r.inferImgPerS} img/s\n`);
-    const b = into[k];
-    into[k] = b == null ? r : { trainImgPerS: Math.max(b.trainImgPerS, r.trainImgPerS), inferImgPerS: Math.max(b.inferImgPerS, r.inferImgPerS) };
-  };
+  const note = (k: string, engine: string, mode: Mode, r: ResnetRun) =>
+    process.stderr.write(`  ${k} ${engine} ${mode}: train ${r.trainImgPerS}, infer ${r.inferImgPerS} img/s (load ${loadavg()[0].toFixed(1)})\n`);
   try {
     for (const c of cases) {
-      for (const threads of THREADS) {
-        const k = key(c, threads);
-        for (let round = 0; round < rounds; round++) {
-          setNativeThreads(threads);
-          registerWasmTrainingKernels();
-          best(result.selftrain, k, await measure(c));
-          if (compareOld) {
-            registerWasmTrainingKernels({ dnnl: false, batchNorm: false });
-            best(result.openblas!, k, await measure(c));
-          }
-          setNativeThreads(1);
-          if (typeof torch !== 'string') best(result.torch!, k, await torch.run({ ...c, threads }));
+      const k = caseKey(c);
+      result.load[k] = +loadavg()[0].toFixed(1);
+      result.selftrain[k] = {};
+      for (const mode of MODES) {
+        const r = mode === '2 replicas' ? await measureReplicas(c, seconds) : await measureThreads(c, mode === '1 thread' ? 1 : 2, seconds);
+        result.selftrain[k][mode] = r;
+        note(k, 'selftrain', mode, r);
+        if (typeof torch !== 'string' && mode !== '2 replicas') {
+          const t = await torch.run(c, mode === '1 thread' ? 1 : 2, seconds);
+          (result.torch![k] ??= {})[mode] = t;
+          note(k, 'PyTorch', mode, t);
         }
       }
     }
   } finally {
-    setNativeThreads(1);
-    registerWasmTrainingKernels();
     if (typeof torch !== 'string') torch.close();
   }
   return result;
 }
 
-/** Table lines for bench.ts: each case's figures, the PyTorch ratios, and the step profile. */
+/** Table lines for bench.ts: each case's figures per mode, the PyTorch ratios, the 2-core choice, the step profiles. */
 export function resnetLines(b: ResnetBench): string[][] {
-  const lines: string[][] = [[`ResNet-10 w32, selftrain kernels: ${b.kernels}`, `train / infer img/s (best of ${b.rounds})`]];
-  for (const [k, v] of Object.entries(b.selftrain)) {
-    const parts = [`${v.trainImgPerS} / ${v.inferImgPerS}`];
-    const ob = b.openblas?.[k];
-    if (ob) parts.push(`OpenBLAS kernels ${ob.trainImgPerS} / ${ob.inferImgPerS}`);
-    const pt = b.torch?.[k];
-    if (pt) parts.push(`PyTorch ${pt.trainImgPerS} / ${pt.inferImgPerS} (x${(v.trainImgPerS / pt.trainImgPerS).toFixed(2)} / x${(v.inferImgPerS / pt.inferImgPerS).toFixed(2)})`);
-    lines.push([`  ${k}`, parts.join(';  ')]);
+  const lines: string[][] = [[`ResNet training / inference img/s, selftrain kernels: ${b.kernels}`, `train / infer img/s (${b.seconds} s loops)`]];
+  const ratio = (a: number, c: number) => `x${(a / c).toFixed(2)}`;
+  for (const [k, modes] of Object.entries(b.selftrain)) {
+    lines.push([`  ${k} (load ${b.load[k]})`, '']);
+    for (const [mode, v] of Object.entries(modes) as [Mode, ResnetRun][]) {
+      const parts = [`${v.trainImgPerS} / ${v.inferImgPerS}`];
+      const pt = b.torch?.[k]?.[mode === '2 replicas' ? '2 threads' : mode];
+      if (pt) parts.push(`PyTorch ${mode === '2 replicas' ? '2 threads ' : ''}${pt.trainImgPerS} / ${pt.inferImgPerS} (${ratio(v.trainImgPerS, pt.trainImgPerS)} / ${ratio(v.inferImgPerS, pt.inferImgPerS)})`);
+      lines.push([`    ${mode}`, parts.join(';  ')]);
+    }
+    const one = modes['1 thread'];
+    const two = modes['2 threads'];
+    const reps = modes['2 replicas'];
+    if (one && two) lines.push(['    2 threads / 1 thread', `train ${ratio(two.trainImgPerS, one.trainImgPerS)}, infer ${ratio(two.inferImgPerS, one.inferImgPerS)}`]);
+    if (one && two && reps) {
+      const trainBest = two.trainImgPerS >= reps.trainImgPerS ? '2 threads' : '2 replicas';
+      const inferBest = two.inferImgPerS >= reps.inferImgPerS ? '2 threads' : '2 replicas';
+      lines.push(['    2 cores / 1 thread, the faster way', `train ${ratio(Math.max(two.trainImgPerS, reps.trainImgPerS), one.trainImgPerS)} (${trainBest}), infer ${ratio(Math.max(two.inferImgPerS, reps.inferImgPerS), one.inferImgPerS)} (${inferBest})`]);
+    }
   }
-  const one = b.selftrain['32px b128 1t'];
-  const two = b.selftrain['32px b128 2t'];
-  if (one && two) lines.push(['  2 threads / 1 thread, 32 px, batch 128, training', `${(two.trainImgPerS / one.trainImgPerS).toFixed(2)}x`]);
-  if (b.torchSkipped) lines.push(['  PyTorch', b.torchSkipped]);
-  else lines.push(['  PyTorch', `${b.torchVersion} (${PYTHON})`]);
-  const profileLines = (title: string, p: Record<string, number>) => [
-    [title, 'ms'],
-    ...Object.entries(p).sort((x, y) => y[1] - x[1]).map(([k, v]) => [`    ${k}`, String(v)]),
-  ];
-  lines.push(...profileLines('  one training step, 32 px, batch 128, 1 thread', b.profile));
-  if (b.profileOpenblas) lines.push(...profileLines('  same, OpenBLAS kernels', b.profileOpenblas));
+  lines.push(['  PyTorch', b.torchSkipped ?? `${b.torchVersion} (${PYTHON})`]);
+  for (const [net, p] of Object.entries(b.profile)) {
+    lines.push([`  one training step of ${net}, 32 px, batch 128, 1 thread`, 'ms']);
+    lines.push(...Object.entries(p).sort((x, y) => y[1] - x[1]).map(([k, v]) => [`    ${k}`, String(v)]));
+  }
   return lines;
 }
 
-if (require.main === module) {
+if (!isMainThread && (workerData as { resnetReplica?: Case } | null)?.resnetReplica != null) {
+  replicaWorker((workerData as { resnetReplica: Case }).resnetReplica).catch((err) => { throw err; });
+} else if (require.main === module) {
   benchResnet({ quick: process.env.BENCH_RESNET_QUICK === '1' }).then((b) => {
     process.stdout.write(`${resnetLines(b).map(([k, v]) => `${k.padEnd(60)} ${v}`).join('\n')}\n\n${JSON.stringify(b, null, 2)}\n`);
   }, (err) => { console.error(err); process.exit(1); });

@@ -5,8 +5,10 @@
  *     wasm-only ones) vs the pure-JS cpu backend;
  *     the student's loop on 1 thread and split over every core (bench-data-parallel);
  *     training and labeling img/s of the detector and the segmenter on 96x96 scenes (bench-dense-models);
- *     training and inference img/s of the real-image ResNet (ResNet-10 w32) on 1 and 2 threads, with a
- *     per-kernel profile of a step and the same net in PyTorch where /usr/bin/python3 has it (bench-resnet);
+ *     training and inference img/s of the real-image ResNets (ResNet-10 w32, resnet18) at 32 and 96 px,
+ *     batch 128 and 32, on 1 and 2 threads, with a per-kernel profile of a step and the same nets in
+ *     PyTorch where /usr/bin/python3 has it (bench-resnet; its memory over 1,000 steps is a separate
+ *     script, bench-resnet-memory);
  *     users' photos: decode + resize img/s of small and large JPEGs, and an image ingest's peak RSS at N and
  *     10N files (bench-images);
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   out.dataParallel = await benchDataParallel();
   process.stderr.write('detector and segmenter training and labeling...\n');
   out.denseModels = await benchDenseModels();
-  process.stderr.write('ResNet-10 w32 training and inference, vs PyTorch where it is installed...\n');
+  process.stderr.write('ResNet-10 w32 and resnet18 training and inference, vs PyTorch where it is installed...\n');
   out.resnet = await benchResnet();
   process.stderr.write('photos: decode + resize, and image ingest memory at N and 10N files...\n');
   out.images = await benchImages();

@@ -42,19 +42,25 @@ export function randomValues(shape: number[], seed: number): { values: Float32Ar
 }
 
 export interface KernelMode {
-  name: 'oneDNN' | 'native OpenBLAS' | 'wasm';
+  name: 'oneDNN' | 'oneDNN, 2 native threads' | 'native OpenBLAS' | 'wasm';
   /** for registerWasmTrainingKernels */
   options: { native: boolean; dnnl?: boolean };
+  /** for setNativeThreads (1 where absent) */
+  threads?: number;
 }
 
 /**
- * The kernel sets a test should cover: oneDNN's where it loads here, the OpenBLAS ones where they do, and
- * always the wasm ones.
+ * The kernel sets a test should cover: oneDNN's where it loads here (on 1 native thread, and on 2: its
+ * primitives split the work then), the OpenBLAS ones where they do, and always the wasm ones. A test sets
+ * `threads` with setNativeThreads and puts 1 back.
  */
 export function kernelModes(): KernelMode[] {
   const modes: KernelMode[] = [{ name: 'wasm', options: { native: false } }];
   const status = nativeCpuKernels();
   if (status.loaded) modes.unshift({ name: 'native OpenBLAS', options: { native: true, dnnl: false } });
-  if (status.loaded && status.kernels.dnnlAvailable) modes.unshift({ name: 'oneDNN', options: { native: true } });
+  if (status.loaded && status.kernels.dnnlAvailable) {
+    modes.unshift({ name: 'oneDNN, 2 native threads', options: { native: true }, threads: 2 });
+    modes.unshift({ name: 'oneDNN', options: { native: true } });
+  }
   return modes;
 }
