@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_CLASSIFICATION_FIT, splitOf } from '@selftrain/data';
-import { ConflictError } from '@selftrain/errors';
+import { ConflictError, InputError } from '@selftrain/errors';
 import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels } from '@selftrain/labeling';
 import type { Logger } from '@selftrain/logger';
 import { LABELING_OPTIONS, requestFields, STUDENT_OPTIONS } from '@selftrain/options';
@@ -107,7 +107,12 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   // A user's photos land at a prefix ingest derives from the files; every request names it.
   const dataset = ingest.prefix;
   rec.dataset = dataset;
-  const unlabeled = splitOf(manifest, 'unlabeled');
+  // A supervised baseline (--teacher-only) may keep every label: there is nothing to pseudo-label then.
+  const hasUnlabeled = manifest.splits.some((s) => s.name === 'unlabeled');
+  if (!hasUnlabeled && !deps.teacherOnly) {
+    throw new InputError('dataset.unlabeled', `dataset ${dataset} has no unlabeled images to pseudo-label: name an unlabeled pool, keep fewer labels_per_class, or run the supervised baseline (selftrain run SPEC --teacher-only)`);
+  }
+  const unlabeled = hasUnlabeled ? splitOf(manifest, 'unlabeled') : { shards: [] as Shard[] };
   const datasetArtifact: Artifact = ingest.manifestArtifact;
 
   for (let g = 0; g < spec.generations; g++) {

@@ -154,3 +154,11 @@ test('examples/cifar10.yaml: 400 labels per class from the train folder, the res
   assert.match(s.dataset.labeled, /train$/);
   assert.match(s.dataset.test, /test$/);
 });
+
+test('examples/cifar10-ceiling.yaml: every label of the same folder, with the same model and options as cifar10.yaml', () => {
+  const load = (name: string) => validateSpec(parseYaml(readFileSync(path.join(__dirname, '../../../examples', name), 'utf8')));
+  const [ceiling, semi] = [load('cifar10-ceiling.yaml'), load('cifar10.yaml')];
+  assert.deepEqual([ceiling.dataset.labels_per_class, ceiling.dataset.val_per_class, ceiling.dataset.unlabeled], [4950, semi.dataset.val_per_class, []]);
+  assert.deepEqual([ceiling.dataset.labeled, ceiling.dataset.test], [semi.dataset.labeled, semi.dataset.test]);
+  assert.deepEqual(ceiling.teacher, semi.teacher);
+});

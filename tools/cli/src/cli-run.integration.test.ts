@@ -3,7 +3,7 @@
 // errors a user meets (a bad spec, a missing run, a labeler that never comes up).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { silentLogger } from '@selftrain/logger';
 import { startLocalStack, type LocalStack } from '@selftrain/pipeline';
@@ -83,4 +83,29 @@ test('run, status, run --resume (nothing redone); a bad spec exits 2 naming the 
   assert.match(bad.stderr, /invalid spec:/);
   assert.match(bad.stderr, /teacher\.max_stepz: unknown key/);
   assert.match(bad.stderr, /labeling\.threshold: must be a number/);
+});
+
+// Four CIFAR-10 test JPEGs (32x32), kept in libs/data for its decoder tests.
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'libs', 'data', 'fixtures', 'cifar10');
+
+test('run --teacher-only: a spec that keeps every label trains and scores the teacher only; without the flag it is refused', async () => {
+  const folder = path.join(bucket.home, 'all-labeled');
+  for (const cls of ['cat', 'ship']) {
+    mkdirSync(path.join(folder, cls), { recursive: true });
+    for (const n of ['airplane-0000', 'cat-0001', 'frog-0003', 'ship-0002']) writeFileSync(path.join(folder, cls, `${n}.jpg`), readFileSync(path.join(FIXTURES, `${n}.jpg`)));
+  }
+  const train = { max_steps: 4, eval_every: 4, checkpoint_every: 4, batch_size: 4, warmup_steps: 1, width: 0.25 };
+  const specFile = path.join(bucket.home, 'ceiling.json');
+  // Three labels and one validation image per class: the folder's every image, no unlabeled pool.
+  writeFileSync(specFile, JSON.stringify({ name: 'ceiling-tiny', dataset: { source: 'images', labeled: folder, test: folder, labels_per_class: 3, val_per_class: 1 }, teacher: train, student: train }));
+  const refused = await cli(['run', specFile], remote);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /dataset\.unlabeled: dataset datasets\/images-[0-9a-f]+ has no unlabeled images/);
+
+  const run = await cli(['run', specFile, '--teacher-only'], remote);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /run ceiling-tiny partial/);
+  const record = await bucket.store.getJson<{ generations: { teacherEval?: { count: number }; labeling: { state: string } }[] }>('runs/ceiling-tiny/run.json');
+  assert.equal(record.generations[0].teacherEval?.count, 8, 'the teacher was scored on the 8 test images');
+  assert.notEqual(record.generations[0].labeling.state, 'succeeded', 'nothing was pseudo-labeled');
 });

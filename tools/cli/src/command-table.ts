@@ -26,8 +26,10 @@ const PHOTO_FLAGS = { 'image-size': str, resize: str, channels: str, 'skip-bad':
 export const COMMANDS: Record<string, CommandSpec> = {
   run: {
     usage: `selftrain run [SPEC.yaml|SPEC.json]   run teacher -> labeler -> student -> evaluator (default spec: Fashion-MNIST)
-selftrain run --resume RUN            continue a run with the spec it started with (finished stages are reused)`,
-    flags: { resume: str },
+selftrain run --resume RUN            continue a run with the spec it started with (finished stages are reused)
+selftrain run SPEC --teacher-only     the supervised baseline: train and score the generation-0 teacher only (a
+                                      ceiling when the spec keeps every label); the same run continues later`,
+    flags: { resume: str, 'teacher-only': bool },
     positionals: 1,
     load: async () => (await import('./run-command.js')).runCommand,
   },

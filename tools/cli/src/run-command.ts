@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { loadRunRecord, loadSpecFile, openStore, ProgressDisplay, resultsTable, runPipeline, validateSpec, type RunSpec } from '@selftrain/pipeline';
-import { stringFlag, type ParsedArgs } from './cli-args';
+import { booleanFlag, stringFlag, type ParsedArgs } from './cli-args';
 import { withServices } from './with-services';
 
 /** `run --resume RUN`: the spec the run was started with, from its record; finished stages are reused. */
@@ -25,7 +25,8 @@ export async function runCommand(args: ParsedArgs, logger: Logger): Promise<numb
   const spec = resumeId !== undefined ? await specOfRun(resumeId, logger) : loadSpecFile(args.positionals[0]);
   return withServices(spec.services, spec.local.labelers, logger, display, async (deps, bucket) => {
     const started = Date.now();
-    const record = await runPipeline(spec, { ...deps, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
+    const teacherOnly = booleanFlag(args, 'teacher-only');
+    const record = await runPipeline(spec, { ...deps, teacherOnly, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
       // Finished stages are in the record: say how to continue rather than start over.
       if (!(err instanceof ConflictError || err instanceof InputError || err instanceof InputErrors)) {
         process.stderr.write(`run ${spec.name} stopped; once the cause is fixed, continue with: selftrain run --resume ${spec.name}\n`);
