@@ -1,6 +1,6 @@
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
-import { buildModel, buildRetinaNet, buildSegmenter, retinaNetAnchors, type AnchorSet, type ModelName, type RetinaNetSpec } from '@selftrain/models';
+import { buildModel, buildRetinaNet, buildSegmenter, retinaNetAnchors, RETINANET_MAX_LEVEL, RETINANET_MIN_LEVEL, type AnchorSet, type ModelName, type RetinaNetSpec } from '@selftrain/models';
 import { modelsFor } from '@selftrain/options';
 import type { ImageShape, ResolvedTrainOptions } from '@selftrain/train';
 
@@ -41,7 +41,13 @@ export function detectorAnchors(model: tf.LayersModel): AnchorSet {
   const [, h, w, c] = model.inputs[0].shape as number[];
   const out = model.outputs[0].shape as number[];
   if (model.outputs.length !== 2 || !h || !w || out.length !== 3) throw new InputError('checkpoint', `model ${model.name} is not a selftrain detector (outputs ${model.outputs.map((o) => JSON.stringify(o.shape)).join(', ')})`);
-  const anchors = retinaNetAnchors(detectorSpec([h, w, c], out[2]));
-  if (anchors.count !== out[1]) throw new InputError('checkpoint', `model ${model.name} predicts ${out[1]} anchors, the detector layout ${anchors.count}: not a selftrain detector`);
-  return anchors;
+  const spec = detectorSpec([h, w, c], out[2]);
+  const anchors = retinaNetAnchors(spec);
+  if (anchors.count === out[1]) return anchors;
+  // A detector built before its top level followed the input size (P5 at every size) keeps its own layout.
+  for (let maxLevel = RETINANET_MIN_LEVEL + 2; maxLevel <= RETINANET_MAX_LEVEL; maxLevel++) {
+    const other = retinaNetAnchors({ ...spec, maxLevel });
+    if (other.count === out[1]) return other;
+  }
+  throw new InputError('checkpoint', `model ${model.name} predicts ${out[1]} anchors, the detector layout ${anchors.count}: not a selftrain detector`);
 }

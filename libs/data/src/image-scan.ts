@@ -7,7 +7,8 @@ import { InputError } from '@selftrain/errors';
 import type { SkippedFile } from '@selftrain/proto';
 import { decodeImage, MIN_IMAGE_SIDE, sniffImageFormat } from './image-decode';
 import { readImageHeader } from './image-header';
-import type { ImageRoot, SourceFile } from './image-sources';
+import { FileTable } from './file-table';
+import type { ImageRoot } from './image-sources';
 import { forEachOrdered } from './ordered-window';
 
 /** Files read at once: enough to keep a disk or a bucket busy, few enough that memory does not grow with the file count. */
@@ -44,14 +45,15 @@ export interface ScanOptions {
 }
 
 /** The files of `root` that pass the checks; a bad one is an InputError naming it unless skipBad. */
-export async function scanRoot(root: ImageRoot, files: SourceFile[], o: ScanOptions): Promise<SourceFile[]> {
-  const kept: SourceFile[] = [];
-  await forEachOrdered(files, READS_IN_FLIGHT, (f) => root.read(f.rel), async (bytes, f) => {
-    o.digest.update(`${o.tag}\0${f.rel}\0${bytes.byteLength}\0${createHash('sha256').update(bytes).digest('hex')}\n`);
-    const file = root.describe(f.rel);
+export async function scanRoot(root: ImageRoot, files: FileTable, o: ScanOptions): Promise<FileTable> {
+  const kept = new FileTable();
+  await forEachOrdered(files.length, READS_IN_FLIGHT, (i) => root.read(files.rel(i)), async (bytes, i) => {
+    const rel = files.rel(i);
+    o.digest.update(`${o.tag}\0${rel}\0${bytes.byteLength}\0${createHash('sha256').update(bytes).digest('hex')}\n`);
+    const file = root.describe(rel);
     const problem = await problemOf(bytes, file, o.survey);
     o.onFile?.();
-    if (problem === undefined) kept.push(f);
+    if (problem === undefined) kept.push(rel, files.label(i));
     else if (o.skipBad) o.skipped.push({ file, reason: problem });
     else throw new InputError(file, problem);
   });

@@ -1,17 +1,12 @@
 // Where an image ingest's files come from: a directory tree, an ImageFolder (one subfolder per class), or a
 // prefix of raw images in an S3 bucket. Each lists its files in a fixed order (sorted names), so a dataset
-// drawn from them is the same on every machine; files are named by their path relative to the root.
+// drawn from them is the same on every machine; files are named by their path relative to the root. The
+// listings go straight into a FileTable: only one directory's names are ever held as strings at once.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '@selftrain/errors';
 import type { ObjectStore } from '@selftrain/storage';
-
-/** One file of a source: `rel` is relative to the source's root, `/`-separated. */
-export interface SourceFile {
-  rel: string;
-  /** Class index (ImageFolder) or -1. */
-  label: number;
-}
+import { FileTable } from './file-table';
 
 /** A root to read files from: a local directory or an S3 bucket + prefix. */
 export interface ImageRoot {
@@ -58,46 +53,52 @@ export function bucketRoot(store: ObjectStore, loc: S3Location): ImageRoot {
   };
 }
 
-/** Every file under `dir` (recursive, sorted by relative path); dotfiles and dot-directories (.DS_Store, .git) are left out. */
-export async function listTree(dir: string, field: string): Promise<string[]> {
+/**
+ * Every file under `dir` (recursive, sorted by relative path), appended to `out` as `prefix` + its path with
+ * `label`; dotfiles and dot-directories (.DS_Store, .git) are left out. Returns how many it appended.
+ */
+export async function listTree(dir: string, field: string, out: FileTable, label = -1, prefix = ''): Promise<number> {
   await requireDirectory(dir, field);
-  const out: string[] = [];
+  const before = out.length;
   const walk = async (rel: string): Promise<void> => {
     const entries = (await readdir(join(dir, rel), { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory()) await walk(r);
-      else if (e.isFile() || e.isSymbolicLink()) out.push(r);
+      else if (e.isFile() || e.isSymbolicLink()) out.push(`${prefix}${r}`, label);
     }
   };
   await walk('');
-  return out;
+  return out.length - before;
 }
 
-/** Every key under an S3 prefix, relative to it, sorted; keys ending in `/` (folder markers) are left out. */
-export async function listBucket(store: ObjectStore, loc: S3Location): Promise<string[]> {
+/**
+ * Every key under an S3 prefix, relative to it, sorted, appended to `out` (label -1); keys ending in `/`
+ * (folder markers) are left out. The store answers with the whole key list, held until it is appended.
+ */
+export async function listBucket(store: ObjectStore, loc: S3Location, out: FileTable): Promise<void> {
   const base = loc.prefix === '' || loc.prefix.endsWith('/') ? loc.prefix : `${loc.prefix}/`;
-  const keys = await store.list(base);
-  return keys.filter((k) => !k.endsWith('/') && !k.slice(base.length).split('/').some((p) => p.startsWith('.'))).map((k) => k.slice(base.length));
+  for (const k of await store.list(base)) {
+    if (!k.endsWith('/') && !k.slice(base.length).split('/').some((p) => p.startsWith('.'))) out.push(k.slice(base.length), -1);
+  }
 }
 
 /**
  * An ImageFolder tree: class names are the subfolder names, sorted; each class's files are its subtree.
  * An empty class folder, or a file beside the class folders, is an InputError naming it.
  */
-export async function listImageFolder(dir: string, field: string): Promise<{ classNames: string[]; files: SourceFile[] }> {
+export async function listImageFolder(dir: string, field: string): Promise<{ classNames: string[]; files: FileTable }> {
   await requireDirectory(dir, field);
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   const stray = entries.find((e) => !e.isDirectory());
   if (stray) throw new InputError(join(dir, stray.name), 'is not inside a class folder (ImageFolder layout: one subfolder per class, images inside)');
   const classNames = entries.map((e) => e.name).sort();
   if (classNames.length === 0) throw new InputError(field, `${dir} has no class folders (ImageFolder layout: one subfolder per class, images inside)`);
-  const files: SourceFile[] = [];
+  const files = new FileTable();
   for (let label = 0; label < classNames.length; label++) {
-    const inClass = await listTree(join(dir, classNames[label]), field);
-    if (inClass.length === 0) throw new InputError(join(dir, classNames[label]), 'is an empty class folder');
-    for (const rel of inClass) files.push({ rel: `${classNames[label]}/${rel}`, label });
+    const inClass = await listTree(join(dir, classNames[label]), field, files, label, `${classNames[label]}/`);
+    if (inClass === 0) throw new InputError(join(dir, classNames[label]), 'is an empty class folder');
   }
   return { classNames, files };
 }

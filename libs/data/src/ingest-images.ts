@@ -3,10 +3,13 @@
 // memory bounded by a shard whatever the file count:
 //   1. scan: list and read every file once, in order: the content digest that keys the dataset, and every
 //      check the bytes allow (empty, not an image, unsupported format, too small) before anything is written;
-//   2. plan: splits drawn from the file lists (seeded, per class);
+//   2. plan: splits drawn from the file lists (seeded, per class), 4 bytes a file;
 //   3. shards: decoded and resized on every core (DecodePool), PNG-encoded on a worker (WorkerShardCodec)
 //      while the next shard decodes, each followed by a receipt; the manifest last.
 // A rerun of the same files and options reuses the finished dataset, or every finished shard after a crash.
+// What grows with the file count is kept small: the listings are FileTables (~8 bytes a file plus its name),
+// the plan typed arrays of refs, and the receipts held for the manifest carry no per-file data (the hidden
+// labels are written from the plan at the end).
 import { createHash } from 'node:crypto';
 import { ConflictError, InputError } from '@selftrain/errors';
 import { DatasetManifest, type Artifact, type Shard, type SkippedFile, type Split } from '@selftrain/proto';
@@ -15,15 +18,17 @@ import { ChannelStats } from './channel-stats';
 import { DecodePool } from './decode-pool';
 import type { DecodedPhoto } from './image-decode';
 import type { ImageRecord } from './image-example';
+import { FileTable } from './file-table';
 import { FIT_POLICIES, isIdentityGeometry, type FitPolicy, type ImageSize } from './image-geometry';
 import { HeaderSurvey, scanRoot } from './image-scan';
-import { bucketRoot, directoryRoot, listBucket, listImageFolder, listTree, parseS3Url, type ImageRoot, type SourceFile } from './image-sources';
-import { planSplits, type PlannedFile } from './image-split-plan';
+import { bucketRoot, directoryRoot, listBucket, listImageFolder, listTree, parseS3Url, type ImageRoot } from './image-sources';
+import { planSplits, type FileRefs } from './image-split-plan';
 import { hiddenLabelsKey, shardKey } from './ingest-fashion-mnist';
 import { manifestKey, RECORD_FORMAT, TASK_ENUM } from './manifest';
 import { forEachOrdered } from './ordered-window';
 import { WorkerShardCodec } from './shard-codec';
 import { combineMoments, finishedShard, receiptKey, type ShardReceipt } from './shard-receipt';
+import type { ChannelMoments } from './channel-stats';
 
 export interface IngestImagesOptions {
   /** ImageFolder: one subfolder per class; class names are the folder names, sorted. */
@@ -88,9 +93,14 @@ export const imagesIngestKey = (prefix: string) => `${prefix}/ingest-images.json
 interface Root {
   tag: string;
   root: ImageRoot;
-  files: SourceFile[];
+  files: FileTable;
+  /** Refs of this root's files start here (see FileRefs). */
+  base: number;
   survey?: HeaderSurvey;
 }
+
+/** What the manifest needs of a shard's receipt once the shard is written (no per-file data). */
+type ReceiptSummary = Pick<ShardReceipt, 'moments' | 'skipped' | 'resized'>;
 
 export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): Promise<IngestImagesResult> {
   const opts = checkOptions(o);
@@ -99,28 +109,29 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
     // 1. List and scan.
     const labeled = await listImageFolder(o.labeledDir, 'labeledDir');
     const classNames = labeled.classNames;
-    const roots: Root[] = [{ tag: 'labeled', root: directoryRoot(o.labeledDir), files: labeled.files, survey: new HeaderSurvey() }];
+    const roots: Root[] = [{ tag: 'labeled', root: directoryRoot(o.labeledDir), files: labeled.files, base: 0, survey: new HeaderSurvey() }];
     if (o.testDir !== undefined) {
       const test = await listImageFolder(o.testDir, 'testDir');
       const unknown = test.classNames.find((c) => !classNames.includes(c));
       if (unknown !== undefined) throw new InputError(`${o.testDir}/${unknown}`, `test class ${unknown} is not among the labeled classes (${classNames.join(', ')})`);
-      roots.push({ tag: 'test', root: directoryRoot(o.testDir), files: test.files.map((f) => ({ ...f, label: classNames.indexOf(test.classNames[f.label]) })) });
+      test.files.relabel((label) => classNames.indexOf(test.classNames[label]));
+      roots.push({ tag: 'test', root: directoryRoot(o.testDir), files: test.files, base: 0 });
     }
     for (const [i, source] of (o.unlabeled ?? []).entries()) {
       const field = `unlabeled[${i}]`;
       const loc = parseS3Url(source);
       let root: ImageRoot;
-      let rels: string[];
+      const files = new FileTable();
       if (loc) {
         const bucket = await bucketStore(store, loc.bucket, o.openBucket, opened);
         root = bucketRoot(bucket, loc);
-        rels = await listBucket(bucket, loc);
+        await listBucket(bucket, loc, files);
       } else {
         root = directoryRoot(source);
-        rels = await listTree(source, field);
+        await listTree(source, field, files);
       }
-      if (rels.length === 0) throw new InputError(field, `no files in ${source}`);
-      roots.push({ tag: `unlabeled-${i}`, root, files: rels.map((rel) => ({ rel, label: -1 })) });
+      if (files.length === 0) throw new InputError(field, `no files in ${source}`);
+      roots.push({ tag: `unlabeled-${i}`, root, files, base: 0 });
     }
     const listed = roots.reduce((n, r) => n + r.files.length, 0);
     const total = 2 * listed;
@@ -134,8 +145,11 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
 
     const digest = createHash('sha256').update(JSON.stringify({ v: FORMAT_VERSION, ...opts, roots: roots.map((r) => r.tag) }));
     const scanSkipped: SkippedFile[] = [];
+    let base = 0;
     for (const r of roots) {
       r.files = await scanRoot(r.root, r.files, { tag: r.tag, digest, skipBad: opts.skipBad, skipped: scanSkipped, survey: r.survey, onFile: () => tick() });
+      r.base = base;
+      base += r.files.length;
     }
     tick(scanSkipped.length);
     const contentDigest = digest.digest('hex');
@@ -149,12 +163,12 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
     const size = opts.imageSize ?? defaultSize(survey);
     const channels = opts.channels ?? (survey.allGrey ? 1 : 3);
     const shardSize = opts.shardSize ?? Math.max(1, Math.min(MAX_SHARD_RECORDS, Math.floor(SHARD_PIXEL_BYTES / (size.height * size.width * channels))));
-    const planned = (r: number): PlannedFile[] => roots[r].files.map((f) => ({ root: r, rel: f.rel, label: f.label }));
-    const testRoot = roots.findIndex((r) => r.tag === 'test');
-    const unlabeledRoots = roots.flatMap((r, i) => (r.tag.startsWith('unlabeled-') ? planned(i) : []));
-    const plan = planSplits(planned(0), classNames, testRoot >= 0 ? planned(testRoot) : [], unlabeledRoots, {
+    const range = (r: Root) => ({ base: r.base, count: r.files.length });
+    const testRoot = roots.find((r) => r.tag === 'test');
+    const plan = planSplits(roots[0], classNames, testRoot && range(testRoot), roots.filter((r) => r.tag.startsWith('unlabeled-')).map(range), {
       labelsPerClass: opts.labelsPerClass, valPerClass: opts.valPerClass, seed: opts.seed,
     });
+    const files = new FileSet(roots);
 
     // 3. Shards, receipts, then the manifest.
     const pool = new DecodePool({ threads: o.decodeThreads });
@@ -162,17 +176,17 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
     const decodeOpts = { channels, size, fit: opts.resizePolicy };
     const splitNames = (['labeled', 'val', 'test', 'unlabeled'] as const).filter((s) => s === 'labeled' || plan[s].length > 0);
     const splits: Split[] = [];
-    const receipts: ShardReceipt[] = [];
+    const receipts: ReceiptSummary[] = [];
     let pendingWrite: Promise<void> = Promise.resolve();
     try {
       for (const name of splitNames) {
-        const files = plan[name];
+        const refs = plan[name];
         const isLabeled = name !== 'unlabeled';
-        const count = Math.ceil(files.length / shardSize);
+        const count = Math.ceil(refs.length / shardSize);
         const shards: Shard[] = [];
         const classCounts = isLabeled ? new Array<number>(classNames.length).fill(0) : [];
         for (let s = 0; s < count; s++) {
-          const part = files.slice(s * shardSize, (s + 1) * shardSize);
+          const part = refs.subarray(s * shardSize, (s + 1) * shardSize);
           const key = shardKey(prefix, name, s, count);
           const reused = await finishedShard(store, prefix, key, contentDigest);
           let receipt: ShardReceipt;
@@ -180,9 +194,9 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
             receipt = reused;
             tick(part.length);
           } else {
-            const decoded = await decodeShard(pool, roots, part, decodeOpts, opts.skipBad, tick);
-            receipt = describeShard(contentDigest, key, name, decoded, roots, channels, classNames.length);
-            const records = decoded.photos.map(({ file, photo }) => recordOf(roots, file, photo, isLabeled));
+            const decoded = await decodeShard(pool, files, part, decodeOpts, opts.skipBad, tick);
+            receipt = describeShard(contentDigest, key, name, decoded, files, channels, classNames.length);
+            const records = decoded.photos.map(({ ref, photo }) => recordOf(files, ref, photo, isLabeled));
             // The next shard decodes while this one is encoded and uploaded; one write in flight bounds memory.
             await pendingWrite;
             pendingWrite = codec.write(records).then(async (bytes) => {
@@ -194,7 +208,7 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
             // Surfaced by the next await; until then a failure must not count as unhandled.
             pendingWrite.catch(() => {});
           }
-          receipts.push(receipt);
+          receipts.push({ moments: receipt.moments, skipped: receipt.skipped, resized: receipt.resized });
           shards.push(receipt.shard);
           receipt.classCounts.forEach((n, c) => (classCounts[c] += n));
         }
@@ -209,10 +223,10 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
     for (const split of splits) split.records = split.shards.reduce((n, sh) => n + sh.records, 0);
     o.onProgress?.(total, total);
 
-    const labeledMoments = combineMoments(receipts.filter((r) => r.moments).map((r) => r.moments!), channels);
-    const hidden = Object.assign({}, ...receipts.map((r) => r.hidden)) as Record<string, number>;
-    if (Object.keys(hidden).length > 0) await store.putJson(hiddenLabelsKey(prefix), { split: 'unlabeled', classNames, labels: hidden });
+    const labeledMoments = combineMoments(receipts.filter((r) => r.moments).map((r) => r.moments as ChannelMoments), channels);
     const skippedFiles = [...scanSkipped, ...receipts.flatMap((r) => r.skipped)];
+    const hidden = hiddenLabelsJson(files, plan.unlabeled, classNames, new Set(receipts.flatMap((r) => r.skipped.map((f) => f.file))));
+    if (hidden) await store.put(hiddenLabelsKey(prefix), hidden, 'application/json');
     await store.putJson(imagesIngestKey(prefix), {
       digest: contentDigest, options: opts, size, channels, shardSize,
       sources: { labeled: o.labeledDir, test: o.testDir ?? null, unlabeled: o.unlabeled ?? [] },
@@ -314,35 +328,94 @@ async function existingDataset(store: ObjectStore, prefix: string, digest: strin
   };
 }
 
+/** The ingest's roots numbered one after another: a FileRefs ref to its root, path, class and record key. */
+class FileSet {
+  constructor(private readonly roots: Root[]) {}
+
+  rootOf(ref: number): Root {
+    // A handful of roots, in ref order: the last whose base is at or below the ref.
+    let r = this.roots[0];
+    for (const root of this.roots) if (root.base <= ref && root.files.length > 0) r = root;
+    return r;
+  }
+
+  rel(ref: number): string {
+    const r = this.rootOf(ref);
+    return r.files.rel(ref - r.base);
+  }
+
+  label(ref: number): number {
+    const r = this.rootOf(ref);
+    return r.files.label(ref - r.base);
+  }
+
+  describe(ref: number): string {
+    return this.rootOf(ref).root.describe(this.rel(ref));
+  }
+
+  /** Record keys name the file by its root's role and relative path: stable across machines, unique in the dataset. */
+  recordKey(ref: number): string {
+    return `${this.rootOf(ref).tag}/${this.rel(ref)}`;
+  }
+}
+
+/**
+ * The hidden labels file of the unlabeled split (the labeled folder's files sent there, minus those the
+ * decoder skipped), written from the plan as JSON text: one object per file would cost what the plan saves.
+ * The same bytes as JSON.stringify({ split, classNames, labels }) with the labels in the split's order.
+ */
+function hiddenLabelsJson(files: FileSet, unlabeled: FileRefs, classNames: string[], skipped: Set<string>): Buffer | undefined {
+  let out = Buffer.alloc(1 << 16);
+  let at = out.write(`{"split":"unlabeled","classNames":${JSON.stringify(classNames)},"labels":{`);
+  let any = false;
+  for (const ref of unlabeled) {
+    const label = files.label(ref);
+    if (label < 0 || skipped.has(files.describe(ref))) continue;
+    const entry = `${any ? ',' : ''}${JSON.stringify(files.recordKey(ref))}:${label}`;
+    const need = Buffer.byteLength(entry) + 2;
+    if (at + need > out.length) {
+      const bigger = Buffer.alloc(Math.max(2 * out.length, at + need));
+      out.copy(bigger, 0, 0, at);
+      out = bigger;
+    }
+    at += out.write(entry, at);
+    any = true;
+  }
+  if (!any) return undefined;
+  at += out.write('}}', at);
+  return out.subarray(0, at);
+}
+
 interface DecodedShard {
-  photos: { file: PlannedFile; photo: DecodedPhoto }[];
+  photos: { ref: number; photo: DecodedPhoto }[];
   skipped: SkippedFile[];
 }
 
 async function decodeShard(
   pool: DecodePool,
-  roots: Root[],
-  part: PlannedFile[],
+  files: FileSet,
+  part: FileRefs,
   opts: { channels: 1 | 3; size: ImageSize; fit: FitPolicy },
   skipBad: boolean,
   tick: () => void,
 ): Promise<DecodedShard> {
   const out: DecodedShard = { photos: [], skipped: [] };
   await forEachOrdered(
-    part,
+    part.length,
     DECODES_IN_FLIGHT,
-    async (f) => {
-      const { root } = roots[f.root];
-      const source = root.localPath ? root.localPath(f.rel) : { bytes: await root.read(f.rel), where: root.describe(f.rel) };
+    async (i) => {
+      const { root } = files.rootOf(part[i]);
+      const rel = files.rel(part[i]);
+      const source = root.localPath ? root.localPath(rel) : { bytes: await root.read(rel), where: root.describe(rel) };
       return pool.decode(source, opts).then(
         (photo) => ({ photo }),
         (error: Error) => ({ error }),
       );
     },
-    (r, file) => {
+    (r, i) => {
       tick();
-      if ('photo' in r) out.photos.push({ file, photo: r.photo });
-      else if (skipBad && r.error instanceof InputError) out.skipped.push({ file: roots[file.root].root.describe(file.rel), reason: r.error.message.slice(`${r.error.field}: `.length) });
+      if ('photo' in r) out.photos.push({ ref: part[i], photo: r.photo });
+      else if (skipBad && r.error instanceof InputError) out.skipped.push({ file: files.describe(part[i]), reason: r.error.message.slice(`${r.error.field}: `.length) });
       else throw r.error;
     },
   );
@@ -350,32 +423,28 @@ async function decodeShard(
 }
 
 /** The receipt of a decoded shard (its `shard` artifact is filled in once written). */
-function describeShard(digest: string, key: string, split: string, d: DecodedShard, roots: Root[], channels: number, numClasses: number): ShardReceipt {
+function describeShard(digest: string, key: string, split: string, d: DecodedShard, files: FileSet, channels: number, numClasses: number): ShardReceipt {
   const isLabeled = split !== 'unlabeled';
   const classCounts = isLabeled ? new Array<number>(numClasses).fill(0) : [];
   const stats = split === 'labeled' ? new ChannelStats(channels) : undefined;
   const hidden: Record<string, number> = {};
   let resized = false;
-  for (const { file, photo } of d.photos) {
-    if (isLabeled) classCounts[file.label]++;
-    else if (file.label >= 0) hidden[recordKey(roots, file)] = file.label;
+  for (const { ref, photo } of d.photos) {
+    const label = files.label(ref);
+    if (isLabeled) classCounts[label]++;
+    else if (label >= 0) hidden[files.recordKey(ref)] = label;
     stats?.add(photo.pixels);
     if (!isIdentityGeometry(photo.geometry)) resized = true;
   }
   return { digest, shard: { key, records: d.photos.length, sha256: '', sizeBytes: 0 }, classCounts, moments: stats?.moments(), skipped: d.skipped, hidden, resized };
 }
 
-/** Record keys name the file by its root's role and relative path: stable across machines, unique in the dataset. */
-function recordKey(roots: Root[], f: PlannedFile): string {
-  return `${roots[f.root].tag}/${f.rel}`;
-}
-
-function recordOf(roots: Root[], file: PlannedFile, photo: DecodedPhoto, withLabel: boolean): ImageRecord {
-  const rec: ImageRecord = { key: recordKey(roots, file), image: photo.pixels, height: photo.height, width: photo.width, channels: photo.channels };
+function recordOf(files: FileSet, ref: number, photo: DecodedPhoto, withLabel: boolean): ImageRecord {
+  const rec: ImageRecord = { key: files.recordKey(ref), image: photo.pixels, height: photo.height, width: photo.width, channels: photo.channels };
   if (!isIdentityGeometry(photo.geometry)) {
     rec.originalHeight = photo.originalHeight;
     rec.originalWidth = photo.originalWidth;
   }
-  if (withLabel) rec.label = file.label;
+  if (withLabel) rec.label = files.label(ref);
   return rec;
 }

@@ -12,7 +12,7 @@ export type { FpnBackboneOptions } from './fpn-backbone';
 export { generateAnchors, DEFAULT_ANCHOR_SCALES, DEFAULT_ASPECT_RATIOS } from './anchors';
 export type { AnchorOptions, AnchorLevel, AnchorSet } from './anchors';
 export { encodeBox, decodeBox, BOX_VARIANCES } from './box-coder';
-export { buildRetinaNet, retinaNetAnchors, RETINANET_MIN_LEVEL } from './retinanet';
+export { buildRetinaNet, retinaNetAnchors, retinaNetMaxLevel, RETINANET_MAX_LEVEL, RETINANET_MIN_LEVEL } from './retinanet';
 export type { RetinaNetSpec } from './retinanet';
 export { buildSegmenter } from './segmenter';
 export type { SegmenterSpec } from './segmenter';

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '@selftrain/compute';
-import { buildRetinaNet, retinaNetAnchors } from './index';
+import { buildRetinaNet, retinaNetAnchors, retinaNetMaxLevel } from './index';
 
 before(async () => {
   delete process.env.SELFTRAIN_BACKEND;
@@ -61,4 +61,15 @@ test('retinanet saves and loads with its shared heads (same outputs after the ro
   tf.dispose(x);
   model.dispose();
   loaded.dispose();
+});
+
+test('the top pyramid level follows the input size: P5 up to ~128 px, then one more level per doubling, at most P7', () => {
+  // Anchor side 2 x stride (the detector's): the largest P5 anchor is ~102 px.
+  assert.deepEqual([28, 64, 96, 128, 200, 256, 384, 512, 1024].map((s) => retinaNetMaxLevel(s, s, 2)), [5, 5, 5, 5, 6, 6, 7, 7, 7]);
+  assert.equal(retinaNetMaxLevel(128, 512, 2), 7, 'the longer side decides');
+  // RetinaNet's own 4 x stride: P5 anchors reach 203 px.
+  assert.deepEqual([96, 256, 384, 512].map((s) => retinaNetMaxLevel(s, s)), [5, 5, 6, 6]);
+  const spec = { inputShape: [256, 256, 3] as [number, number, number], numClasses: 2, anchorSizeFactor: 2, fpnChannels: 8, headConvs: 0 };
+  assert.deepEqual(retinaNetAnchors(spec).levels.map((l) => l.level), [3, 4, 5, 6]);
+  assert.equal((buildRetinaNet(spec).outputs[0].shape as number[])[1], retinaNetAnchors(spec).count);
 });

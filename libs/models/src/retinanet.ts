@@ -12,7 +12,7 @@ export interface RetinaNetSpec {
   width?: number;
   /** FPN and head channels, default 32 */
   fpnChannels?: number;
-  /** highest pyramid level, 5 (default, small scale) to 7; the lowest is P3 */
+  /** highest pyramid level, 5 to 7 (default: retinaNetMaxLevel of the input size); the lowest is P3 */
   maxLevel?: number;
   /** 3x3 ReLU convs in each subnet before its output conv, default 2 (the paper: 4) */
   headConvs?: number;
@@ -24,6 +24,25 @@ export interface RetinaNetSpec {
 }
 
 export const RETINANET_MIN_LEVEL = 3;
+/** The highest level the FPN builds (P7, as in the paper). */
+export const RETINANET_MAX_LEVEL = 7;
+/**
+ * The largest anchor must reach this share of the input's longer side: an object that fills the image then
+ * still meets an anchor at IoU >= 0.5 (the matcher's positive threshold), wherever the cell centres fall.
+ */
+const TOP_ANCHOR_COVER = 0.75;
+
+/**
+ * The pyramid's top level for an input size: P5 while its anchors reach across the image (the 28-128 px
+ * scenes), one more level per doubling above that (P6 at 256 px, P7 at 384-512 px). A fixed P5 would leave
+ * every object over ~100 px of a 256 px photo without an anchor to match it.
+ */
+export function retinaNetMaxLevel(height: number, width: number, anchorSizeFactor = 4): number {
+  const largestScale = Math.max(...DEFAULT_ANCHOR_SCALES);
+  let level = 5;
+  while (level < RETINANET_MAX_LEVEL && anchorSizeFactor * 2 ** level * largestScale < TOP_ANCHOR_COVER * Math.max(height, width)) level++;
+  return level;
+}
 
 function resolve(spec: RetinaNetSpec) {
   const [h, w, c] = spec.inputShape ?? [];
@@ -36,9 +55,11 @@ function resolve(spec: RetinaNetSpec) {
   if (!Number.isInteger(headConvs) || headConvs < 0) throw new Error(`headConvs must be a non-negative integer, got ${headConvs}`);
   const prior = spec.priorProbability ?? 0.01;
   if (!(prior > 0 && prior < 1)) throw new Error(`priorProbability must be in (0, 1), got ${prior}`);
-  const fpn = { width: spec.width, fpnChannels: spec.fpnChannels ?? 32, minLevel: RETINANET_MIN_LEVEL, maxLevel: spec.maxLevel ?? 5 };
+  const anchorSizeFactor = spec.anchorSizeFactor ?? 4;
+  const maxLevel = spec.maxLevel ?? retinaNetMaxLevel(h, w, anchorSizeFactor);
+  const fpn = { width: spec.width, fpnChannels: spec.fpnChannels ?? 32, minLevel: RETINANET_MIN_LEVEL, maxLevel };
   validateFpnOptions(fpn);
-  return { fpn, headConvs, prior, anchorSizeFactor: spec.anchorSizeFactor ?? 4 };
+  return { fpn, headConvs, prior, anchorSizeFactor };
 }
 
 /** The anchors matching `buildRetinaNet(spec)`'s outputs, row for row. */

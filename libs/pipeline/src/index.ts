@@ -1,3 +1,4 @@
+export * from './dataset-input';
 export * from './driver';
 export * from './experiment-grid';
 export * from './experiment-results';

@@ -1,6 +1,6 @@
 import { ingestFashionMnist, ingestFashionMnistScenes, ingestImages, loadManifest, manifestKey, taskOf, type FashionMnistLabelSpace, type FitPolicy, type IngestResult } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
-import type { ObjectStore } from '@selftrain/storage';
+import { S3ObjectStore, type ObjectStore } from '@selftrain/storage';
 import type { ProgressDisplay } from './progress-display';
 import type { RunSpec } from './spec';
 
@@ -42,7 +42,8 @@ export async function ingestRunDataset(store: ObjectStore, spec: RunSpec, displa
 
 /**
  * dataset.source: images. Ingested once: the default prefix digests the files and options, so a rerun (or
- * another spec naming the same files elsewhere) finds the finished dataset and reuses it.
+ * another spec naming the same files elsewhere) finds the finished dataset and reuses it. Unlabeled pools
+ * are folders or s3://BUCKET/PREFIX prefixes of raw images on the run's endpoint (its bucket or another).
  */
 async function ingestImageFolders(store: ObjectStore, d: RunSpec['dataset'], display: ProgressDisplay): Promise<RunDataset> {
   const ingest = await ingestImages(store, {
@@ -50,6 +51,8 @@ async function ingestImageFolders(store: ObjectStore, d: RunSpec['dataset'], dis
     labelsPerClass: d.labels_per_class || undefined, valPerClass: d.val_per_class || undefined,
     imageSize: d.image_size ? { height: d.image_size, width: d.image_size } : undefined, resizePolicy: d.resize as FitPolicy,
     seed: d.seed, prefix: d.prefix || undefined, skipBad: d.skip_bad,
+    // An unlabeled pool in another bucket of the endpoint (s3://BUCKET/PREFIX): read with the run's credentials.
+    openBucket: store instanceof S3ObjectStore ? (bucket) => store.connectBucket(bucket) : undefined,
     onProgress: (done, total) => display.update('ingest', done, total),
   });
   const m = ingest.manifest;

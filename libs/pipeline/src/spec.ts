@@ -127,17 +127,21 @@ type Spec = Record<string, unknown>;
 
 export class SpecError extends InputErrors {}
 
-/** Validates and completes a spec object with defaults; throws SpecError listing every problem. */
-export function validateSpec(raw: unknown, where = 'spec'): RunSpec {
+/**
+ * Validates and completes a spec object with defaults; throws SpecError listing every problem. `input` is
+ * what a `dataset.source: bucket` dataset holds (datasetInput of its manifest): a classification dataset of
+ * photos takes the photos defaults, as `source: images` does.
+ */
+export function validateSpec(raw: unknown, where = 'spec', input?: Input): RunSpec {
   const problems: InputError[] = [];
   const out = walk(raw ?? {}, SPEC_SCHEMA, '', problems, where) as unknown as RunSpec;
-  if (!problems.length) applyTaskDefaults((raw ?? {}) as Spec, out, problems);
+  if (!problems.length) applyTaskDefaults((raw ?? {}) as Spec, out, problems, input);
   if (problems.length) throw new SpecError(problems);
   return out;
 }
 
 /** Task defaults where the raw spec is silent, and the cross-field rules of each task. */
-function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): void {
+function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[], input?: Input): void {
   const section = (name: string) => (raw[name] ?? {}) as Spec;
   if (out.task !== 'classification') {
     // One generation: the scene teachers are weak and each generation costs ~10 minutes of training here.
@@ -159,6 +163,7 @@ function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[]): voi
   }
   if (out.dataset.source === 'images') applyImageDefaults(raw, out, problems);
   else {
+    if (out.dataset.source === 'bucket' && out.task === 'classification' && input === 'photos') applyPhotosDefaults(raw, out);
     for (const k of ['labels_per_class', 'val_per_class'] as const) {
       if (out.dataset[k] < 1) problems.push(new InputError(`dataset.${k}`, `must be at least 1 for dataset.source ${out.dataset.source}, got ${out.dataset[k]}`));
     }
@@ -189,6 +194,12 @@ function applyImageDefaults(raw: Spec, out: RunSpec, problems: InputError[]): vo
   if (given.labels_per_class === undefined) d.labels_per_class = 0;
   if (given.val_per_class === undefined) d.val_per_class = 0;
   if (given.prefix === undefined) d.prefix = '';
+  applyPhotosDefaults(raw, out);
+}
+
+/** A classifier of photos: the photos defaults (libs/options) where the spec is silent, and one generation. */
+function applyPhotosDefaults(raw: Spec, out: RunSpec): void {
+  const section = (name: string) => (raw[name] ?? {}) as Spec;
   if (raw.generations === undefined) out.generations = 1;
   for (const name of ['teacher', 'student', 'labeling'] as const) {
     for (const [k, f] of Object.entries(OPTION_SECTIONS[name](out.task, 'photos'))) {
@@ -264,8 +275,9 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : `${typeof v} ${JSON.stringify(v)}`;
 }
 
-export function loadSpecFile(path: string | undefined): RunSpec {
-  if (!path) return validateSpec({});
+/** A spec file, validated and completed (see validateSpec for `input`). */
+export function loadSpecFile(path: string | undefined, input?: Input): RunSpec {
+  if (!path) return validateSpec({}, 'spec', input);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -278,7 +290,7 @@ export function loadSpecFile(path: string | undefined): RunSpec {
   } catch (err) {
     throw new SpecError([new InputError(path, `is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`)]);
   }
-  const spec = validateSpec(raw, path);
+  const spec = validateSpec(raw, path, input);
   const problems: InputError[] = [];
   resolveImageFolders(spec, path, problems);
   if (problems.length) throw new SpecError(problems);

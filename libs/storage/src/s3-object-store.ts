@@ -44,7 +44,7 @@ export class S3ObjectStore implements ObjectStore {
   private constructor(
     private readonly client: Client,
     private readonly agent: http.Agent,
-    config: StorageConfig,
+    private readonly config: StorageConfig,
     private readonly logger?: Logger,
   ) {
     this.bucket = config.bucket;
@@ -119,6 +119,14 @@ export class S3ObjectStore implements ObjectStore {
       }
     }, where);
     this.logger?.info({ endpoint: this.endpoint }, 'storage: created bucket');
+  }
+
+  /**
+   * A store on another bucket of the same endpoint, with the same credentials and no key prefix (an
+   * s3://BUCKET/PREFIX the user names, e.g. a pool of raw images). The bucket must exist; close it after use.
+   */
+  connectBucket(bucket: string): Promise<S3ObjectStore> {
+    return S3ObjectStore.connect({ ...this.config, bucket, prefix: '', createBucket: false }, this.logger);
   }
 
   /** Releases pooled sockets. The store must not be used afterwards. */

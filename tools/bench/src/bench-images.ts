@@ -1,6 +1,7 @@
 // Users' photos: decode + resize img/s for small (32x32) and large (640x480 -> 224x224) JPEGs on the
-// DecodePool, and an image ingest's peak RSS at N and 10N files (flat = streaming), each ingest in a child
-// process writing to an embedded S3 in this one. Part of `npm run bench`; also runs alone:
+// DecodePool, and an image ingest's peak RSS at N and 10N files (flat = streaming; default N = 2,000), each
+// ingest in a child process writing to an embedded S3 in this one. The folders are 32x32 JPEGs with one
+// 640x480 JPEG in every hundred, resized to 32x32 by the ingest. Part of `npm run bench`; also runs alone:
 //   node tools/bench/dist/bench-images.js [--files N] [--labeled DIR [--test DIR] [--labels-per-class N]]
 // where --labeled times one ingest of a real ImageFolder (e.g. CIFAR-10's train folder, 50,000 JPEGs).
 import { execFile } from 'node:child_process';
@@ -36,6 +37,9 @@ export interface ImagesBench {
 
 /** Unique JPEGs made per size; the 10N folder repeats them under other names (same bytes, other paths). */
 const UNIQUE_SMALL = 500;
+const UNIQUE_LARGE = 50;
+/** One file in this many of the RSS folders is a 640x480 JPEG: a real folder's few large photos. */
+const LARGE_EVERY = 100;
 /**
  * Records per shard in the RSS runs: N files make 8 shards and 10N 80, as the labeler's RSS figure does, so
  * both runs hold the same shards in flight and only what grows with the file count can differ.
@@ -43,13 +47,13 @@ const UNIQUE_SMALL = 500;
 const RSS_SHARD_SIZE = 125;
 
 export async function benchImages(opts: { files?: number } = {}): Promise<ImagesBench> {
-  const n = opts.files ?? 1000;
+  const n = opts.files ?? 2000;
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-images-'));
   const pool = new DecodePool();
   const s3 = await startEmbeddedS3({ directory: path.join(dir, 's3'), port: 0 });
   try {
     const small = await writeJpegs(path.join(mkdirp(dir, 'small')), UNIQUE_SMALL, 32, 32);
-    const large = await writeJpegs(path.join(mkdirp(dir, 'large')), 50, 640, 480);
+    const large = await writeJpegs(path.join(mkdirp(dir, 'large')), UNIQUE_LARGE, 640, 480);
     const decode = {
       small: await decodeRate(pool, repeat(small, 2000), { channels: 3, size: { height: 32, width: 32 } }),
       large: await decodeRate(pool, repeat(large, 200), { channels: 3, size: { height: 224, width: 224 }, fit: 'center-crop' }),
@@ -59,8 +63,14 @@ export async function benchImages(opts: { files?: number } = {}): Promise<Images
       // Ten classes, as CIFAR-10; every file its own name.
       const labeledDir = mkdirp(dir, `folder-${files}`);
       for (let c = 0; c < 10; c++) mkdirp(labeledDir, `class-${c}`);
-      for (let i = 0; i < files; i++) copyFileSync(small[i % small.length], path.join(labeledDir, `class-${i % 10}`, `${i}.jpg`));
-      ingest.push({ files, ...(await ingestInChild(s3, { labeledDir, labelsPerClass: Math.max(1, Math.floor(files / 100)), shardSize: RSS_SHARD_SIZE, prefix: `bench/images-${files}-${Date.now()}` })) });
+      for (let i = 0; i < files; i++) {
+        const source = i % LARGE_EVERY === LARGE_EVERY - 1 ? large[Math.floor(i / LARGE_EVERY) % large.length] : small[i % small.length];
+        copyFileSync(source, path.join(labeledDir, `class-${i % 10}`, `${i}.jpg`));
+      }
+      ingest.push({ files, ...(await ingestInChild(s3, {
+        labeledDir, labelsPerClass: Math.max(1, Math.floor(files / 100)), imageSize: { height: 32, width: 32 }, shardSize: RSS_SHARD_SIZE, prefix: `bench/images-${files}-${Date.now()}`,
+      })) });
+      rmSync(labeledDir, { recursive: true, force: true });
     }
     return { threads: pool.threads, decode, ingest, rssRatio: +(ingest[1].peakRssMiB / ingest[0].peakRssMiB).toFixed(3), loadAverage: loadavg().map((l) => +l.toFixed(2)) };
   } finally {
@@ -74,7 +84,7 @@ export function imagesLines(b: ImagesBench): string[][] {
   return [
     [`decode + resize img/s, 32x32 JPEG -> 32x32 RGB, DecodePool ${b.threads} threads`, String(b.decode.small.imgPerS)],
     [`decode + resize img/s, 640x480 JPEG -> center-crop 224x224, DecodePool ${b.threads} threads`, String(b.decode.large.imgPerS)],
-    ...b.ingest.map((f) => [`image ingest, ${f.files} 32x32 JPEGs (shards of ${RSS_SHARD_SIZE}): seconds (img/s), peak RSS`, `${f.seconds.toFixed(1)} s (${Math.round(f.records / f.seconds)}), ${f.peakRssMiB} MiB`]),
+    ...b.ingest.map((f) => [`image ingest, ${f.files} JPEGs (32x32, 1 in ${LARGE_EVERY} 640x480; shards of ${RSS_SHARD_SIZE}): seconds (img/s), peak RSS`, `${f.seconds.toFixed(1)} s (${Math.round(f.records / f.seconds)}), ${f.peakRssMiB} MiB`]),
     ['  peak RSS 10N / N', `${b.rssRatio}x`],
   ];
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InputError, InputErrors } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
-import { loadRunRecord, loadSpecFile, openStore, ProgressDisplay, resultsTable, runPipeline, validateSpec, type RunSpec } from '@selftrain/pipeline';
+import { loadRunRecord, loadSpecFile, loadSpecFileForStore, openStore, ProgressDisplay, resultsTable, runPipeline, validateSpec, type RunSpec } from '@selftrain/pipeline';
 import { booleanFlag, stringFlag, type ParsedArgs } from './cli-args';
 import { withServices } from './with-services';
 
@@ -22,8 +22,10 @@ export async function runCommand(args: ParsedArgs, logger: Logger): Promise<numb
   const display = new ProgressDisplay();
   const resumeId = stringFlag(args, 'resume');
   if (resumeId !== undefined && args.positionals.length > 0) throw new InputError('--resume', `give a spec file or --resume RUN, not both (got ${args.positionals[0]})`);
-  const spec = resumeId !== undefined ? await specOfRun(resumeId, logger) : loadSpecFile(args.positionals[0]);
-  return withServices(spec.services, spec.local.labelers, logger, display, async (deps, bucket) => {
+  const first = resumeId !== undefined ? await specOfRun(resumeId, logger) : loadSpecFile(args.positionals[0]);
+  return withServices(first.services, first.local.labelers, logger, display, async (deps, bucket) => {
+    // A dataset already in the bucket decides the model defaults (photos or 28x28 grey): read it now the store is open.
+    const spec = resumeId === undefined && first.dataset.source === 'bucket' ? await loadSpecFileForStore(args.positionals[0], deps.store) : first;
     const started = Date.now();
     const teacherOnly = booleanFlag(args, 'teacher-only');
     const record = await runPipeline(spec, { ...deps, teacherOnly, requestId: `run-${spec.name}-${randomUUID().slice(0, 8)}` }).catch((err: unknown) => {
