@@ -15,14 +15,15 @@ for (const [variant, args] of Object.entries(VARIANTS)) {
   });
 }
 
-test('cpu ships wasm + the native kernels with OpenBLAS and oneDNN; cpu-tfjs ships tfjs-node; gpu tfjs-node-gpu on CUDA 11.2 + cuDNN 8', () => {
+test('cpu ships wasm + the native kernels with OpenBLAS and oneDNN; cpu-tfjs ships tfjs-node; gpu tfjs-node-gpu and onnxruntime\'s CUDA provider', () => {
   const df = parseDockerfile(DOCKERFILE);
   const cpu = resolveBuild(df, VARIANTS.cpu);
   const cpuTfjs = resolveBuild(df, VARIANTS['cpu-tfjs']);
   const gpu = resolveBuild(df, VARIANTS.gpu);
   assert.match(finalBaseImage(cpu)!, /^node:20\.\d+\.\d+-bookworm-slim$/);
   assert.match(finalBaseImage(cpuTfjs)!, /^node:20\.\d+\.\d+-bookworm-slim$/);
-  assert.match(finalBaseImage(gpu)!, /^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu\d+\.\d+$/);
+  // onnxruntime-node's CUDA provider needs CUDA 12 + cuDNN 9: the base.
+  assert.match(finalBaseImage(gpu)!, /^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-ubuntu\d+\.\d+$/);
   assert.equal(stageEnv(cpu, cpu.final).SELFTRAIN_TFJS_PACKAGE, '');
   assert.equal(stageEnv(cpuTfjs, cpuTfjs.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node@4.22.0');
   assert.equal(stageEnv(gpu, gpu.final).SELFTRAIN_TFJS_PACKAGE, '@tensorflow/tfjs-node-gpu@4.22.0');
@@ -32,10 +33,23 @@ test('cpu ships wasm + the native kernels with OpenBLAS and oneDNN; cpu-tfjs shi
   const buildRuns = df.stages.find((s) => s.name === 'build')!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
   assert.ok(buildRuns.some((r) => /apt-get install [^&]*\bgcc\b[^&]*\blibdnnl-dev\b/.test(r)), 'the build stage can compile the addon with oneDNN');
   assert.ok(buildRuns.includes('test -f libs/compute/dist/native/selftrain-cpu-kernels.node'), 'a build that lost the addon fails');
+  // onnxruntime-node: only the gpu variant fetches the CUDA provider, and its build fails without it.
+  assert.equal(stageEnv(cpu, cpu.final).ONNXRUNTIME_NODE_INSTALL, 'skip');
+  assert.equal(stageEnv(cpuTfjs, cpuTfjs.final).ONNXRUNTIME_NODE_INSTALL, 'skip');
+  assert.equal(stageEnv(gpu, gpu.final).ONNXRUNTIME_NODE_INSTALL, 'cuda12');
+  // tfjs-node-gpu's libtensorflow (CUDA 11.2, cuDNN 8.1) gets CUDA 11 runtime libraries and cuDNN 8 beside CUDA 12's.
+  const gpuRuntime = gpu.chain(gpu.final).find((s) => s.name === 'runtime-gpu')!;
+  const gpuApt = gpuRuntime.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+  for (const pkg of ['cuda-cudart-11-8', 'libcublas-11-8', 'libcufft-11-8', 'libcusparse-11-8', 'libcusolver-11-8', 'libcudnn8=8.9.7.29-1+cuda11.8']) {
+    assert.ok(gpuApt.split(/\s+/).includes(pkg), `runtime-gpu installs ${pkg}`);
+  }
+  assert.match(gpuApt, /cuda-11\.8\/targets\/x86_64-linux\/lib > \/etc\/ld\.so\.conf\.d\/\S+\s+&& ldconfig/);
   const prodDeps = df.stages.find((s) => s.name === 'prod-deps')!;
   const install = prodDeps.instructions.find((i) => i.op === 'RUN')!.args;
   assert.match(install, /npm ci --omit=dev/);
   assert.match(install, /if \[ -n "\$SELFTRAIN_TFJS_PACKAGE" \]; then npm install --omit=dev [^&]*"\$SELFTRAIN_TFJS_PACKAGE"; fi/);
+  const providerCheck = prodDeps.instructions.filter((i) => i.op === 'RUN')[1]?.args ?? '';
+  assert.match(providerCheck, /if \[ "\$ONNXRUNTIME_NODE_INSTALL" = cuda12 \]; then test -f node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/libonnxruntime_providers_cuda\.so; fi/);
 });
 
 test('the build stage installs with the lockfile and runs the workspace build script', () => {

@@ -4,3 +4,4 @@ export * from './training-state-store';
 export * from './task-models';
 export * from './dense-checkpoint-fit';
 export * from './input-preprocessing';
+export * from './init-weights';

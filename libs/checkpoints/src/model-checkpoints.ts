@@ -1,46 +1,32 @@
-import { tf } from '@selftrain/compute';
-import { InputError } from '@selftrain/errors';
-import type { Artifact } from '@selftrain/proto';
+import type { tf } from '@selftrain/compute';
+import type { Artifact, InitReport } from '@selftrain/proto';
 import { loadModelFromBucket, saveModelToBucket, type ObjectStore } from '@selftrain/storage';
 import type { ImageShape, ResolvedTrainOptions, TrainingState } from '@selftrain/train';
+import { applyInitCheckpoint } from './init-weights';
 import { inputMetadata } from './input-preprocessing';
 import { buildTaskModel, type ModelTask } from './task-models';
 import { saveTrainingState } from './training-state-store';
 
-/** A fresh model from the zoo, or the weights of a stored checkpoint (the "init" of the paper's tables). */
-export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, shape: ImageShape, numClasses: number, task: ModelTask = 'classification'): Promise<tf.LayersModel> {
-  const model = buildTaskModel(o, shape, numClasses, task);
-  if (!o.initCheckpoint) return model;
-  // Weights come from the checkpoint, the noise (dropout, stochastic depth) from this job's options.
-  const init = await loadModelFromBucket(store, o.initCheckpoint);
-  try {
-    if (!transferWeights(init, model)) model.setWeights(init.getWeights());
-  } catch (err) {
-    model.dispose();
-    // The caller's choice of checkpoint, not a fault of the service.
-    throw new InputError('options.init_checkpoint', `${o.initCheckpoint} does not fit model ${o.model} (width ${o.width}): ${(err as Error).message}`, { cause: err });
-  } finally {
-    init.dispose();
-  }
-  return model;
+/** A job's model, and when it started from an init checkpoint, which of the init's weights it took. */
+export interface InitialModel {
+  model: tf.LayersModel;
+  init?: InitReport;
 }
 
 /**
- * A checkpoint pretrained on another label space (the paper's "Pretrain Init"): every layer but the
- * classification head ('logits') takes its weights; the head keeps its fresh initialisation. Returns
- * false when the heads have the same shape (then all weights are copied as usual).
+ * A fresh model from the zoo, or one that starts from a stored model's weights (the "init" of the paper's
+ * tables): matched layer by layer by name and shape, so a checkpoint of another label space gives all but
+ * the head (the paper's Pretrain Init). The noise (dropout, stochastic depth) is this job's options'.
  */
-export function transferWeights(from: tf.LayersModel, to: tf.LayersModel): boolean {
-  const head = (m: tf.LayersModel) => m.layers.find((l) => l.name === 'logits');
-  const [a, b] = [head(from), head(to)];
-  if (!a || !b || a.getWeights().every((w, i) => w.shape.join() === b.getWeights()[i]?.shape.join())) return false;
-  if (from.layers.length !== to.layers.length) throw new Error(`the checkpoint has ${from.layers.length} layers, the model ${to.layers.length}`);
-  to.layers.forEach((layer, i) => {
-    if (layer.name === 'logits') return;
-    // Copies are owned by the target model; setWeights takes its own copy.
-    layer.setWeights(from.layers[i].getWeights());
-  });
-  return true;
+export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, shape: ImageShape, numClasses: number, task: ModelTask = 'classification'): Promise<InitialModel> {
+  const model = buildTaskModel(o, shape, numClasses, task);
+  if (!o.initCheckpoint) return { model };
+  try {
+    return { model, init: await applyInitCheckpoint(store, model, o) };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }
 
 /** Saves a job's checkpoints; each records the input the model trains on (`shape`: geometry and normalisation). */

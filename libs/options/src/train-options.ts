@@ -45,7 +45,12 @@ export const TRAIN_OPTIONS = {
   /** Photos: the student's model noise besides dropout (Noisy Student: survival 0.8 at the last block). */
   stochasticDepth: { spec: 'stochastic_depth', proto: 'stochasticDepth', type: 'number', min: 0, max: 0.95, default: 0, by: { 'photos.student': 0.2 } } as NumberOption,
   seed: { spec: 'seed', proto: 'seed', type: 'number', integer: true, min: 0, max: 2 ** 31 - 1, default: 1 } as NumberOption,
-  /** A model.json key in the bucket (e.g. pretrained on another label space); '' = random init. */
+  /**
+   * A TF.js LayersModel to start from (a selftrain checkpoint, e.g. pretrained on another label space, or
+   * a stock model), its weights matched to the model's layers by name and shape: in a spec a path, an
+   * s3://BUCKET/KEY or http(s) URL (the driver copies it into the bucket under its digest) or a model.json
+   * key in the bucket; on the wire a key. '' = random init.
+   */
   initCheckpoint: { spec: 'init_checkpoint', proto: 'initCheckpoint', type: 'text', default: '' } as TextOption,
   /** RandAugment: number of ops and magnitude (1-10, the reference code's scale). */
   randAugmentN: { spec: 'randaugment_n', proto: 'randaugmentN', type: 'number', integer: true, min: 1, max: 6, default: 2 } as NumberOption,

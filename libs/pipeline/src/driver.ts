@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeInitMatch } from '@selftrain/checkpoints';
 import { DEFAULT_CLASSIFICATION_FIT, splitOf } from '@selftrain/data';
 import { ConflictError, InputError } from '@selftrain/errors';
 import { assertEnoughPseudoBoxes, assertEnoughPseudoLabels, assertEnoughPseudoPixels } from '@selftrain/labeling';
@@ -21,8 +22,9 @@ import { trainOptionsFromSpec } from './train-options-from-spec';
 import { ingestRunDataset } from './ingest-spec-dataset';
 import { metricOf } from './task-metric';
 import { runTrainingJob } from './training-job';
+import { stageInitModel, type StageInitOptions, type StagedInit } from './stage-init-model';
 
-export interface DriverDeps {
+export interface DriverDeps extends StageInitOptions {
   store: ObjectStore;
   clients: ServiceClients;
   logger: Logger;
@@ -114,6 +116,19 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   }
   const unlabeled = hasUnlabeled ? splitOf(manifest, 'unlabeled') : { shards: [] as Shard[] };
   const datasetArtifact: Artifact = ingest.manifestArtifact;
+  // A spec's init (path, URL, s3://) is copied into the bucket once per run, whichever stages use it.
+  const inits = new Map<string, Promise<StagedInit | undefined>>();
+  const stagedInit = (value: string, field: string) => {
+    if (!inits.has(value)) inits.set(value, stageInitModel(store, value, field, deps));
+    return inits.get(value) as Promise<StagedInit | undefined>;
+  };
+  /** The init a job started from: its source in the report, its model.json in the stage's inputs. */
+  const initInputs = (result: TrainResult, init: StagedInit | undefined, label: string): Artifact[] => {
+    if (!result.init) return [];
+    result.init.source = init?.source ?? '';
+    display.note(`${label}: init ${init?.source || result.init.checkpoint?.key}: ${describeInitMatch(result.init)}`);
+    return result.init.checkpoint ? [result.init.checkpoint] : [];
+  };
 
   for (let g = 0; g < spec.generations; g++) {
     const gen = rec.generations[g] ?? newGeneration(g);
@@ -130,12 +145,13 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
         display.finish(`gen ${g} teacher`, `the student of generation ${g - 1}`);
         return;
       }
+      const init = await stagedInit(spec.teacher.init_checkpoint, 'teacher.init_checkpoint');
       const request: StartTeacherRequest = {
         jobId: jobId('teacher'), dataset, trainSplit: 'labeled', validationSplit: 'val',
-        options: trainOptionsFromSpec(spec.teacher, spec.teacher.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
+        options: trainOptionsFromSpec(spec.teacher, init?.key), outputPrefix: `runs/${spec.name}/gen${g}/teacher`,
       };
       const result = await runTrainingJob(deps, 'teacher', request, `gen ${g} teacher`);
-      Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact], outputs: [result.bestCheckpoint!], backend: result.backend });
+      Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact, ...initInputs(result, init, `gen ${g} teacher`)], outputs: [result.bestCheckpoint!], backend: result.backend });
       gen.teacherCheckpoint = result.bestCheckpoint;
       gen.teacherTrain = result;
     });
@@ -162,15 +178,16 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     await stage(gen, 'student', async (s) => {
       await verifyPseudoLabelSet(store, unlabeled.shards, gen.labeling!.outputs.filter((a) => a.key.endsWith('.stats.json')), gen.pseudoShards);
       const st = spec.student;
+      const init = await stagedInit(st.init_checkpoint, 'student.init_checkpoint');
       const request: StartStudentRequest = {
         jobId: jobId('student'), dataset, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
-        options: trainOptionsFromSpec(st, st.init_checkpoint), outputPrefix: `runs/${spec.name}/gen${g}/student`,
+        options: trainOptionsFromSpec(st, init?.key), outputPrefix: `runs/${spec.name}/gen${g}/student`,
         ...requestFields(STUDENT_OPTIONS, st as unknown as Record<string, unknown>),
         // The proto's flag is the negation (a proto3 bool is false when unset, and normalization is on by default).
         disableLossNormalization: !st.loss_normalization,
       };
       const result = await runTrainingJob(deps, 'student', request, `gen ${g} student`);
-      Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact, ...gen.pseudoShards.map(shardArtifact)], outputs: [result.bestCheckpoint!], backend: result.backend });
+      Object.assign(s, { jobId: request.jobId, inputs: [datasetArtifact, ...gen.pseudoShards.map(shardArtifact), ...initInputs(result, init, `gen ${g} student`)], outputs: [result.bestCheckpoint!], backend: result.backend });
       gen.studentCheckpoint = result.bestCheckpoint;
       gen.studentTrain = result;
     });

@@ -13,3 +13,4 @@ export * from './service-clients';
 export * from './spec';
 export * from './train-options-from-spec';
 export * from './watch-job';
+export * from './stage-init-model';

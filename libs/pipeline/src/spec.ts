@@ -227,6 +227,21 @@ function resolveImageFolders(spec: RunSpec, specFile: string, problems: InputErr
   d.unlabeled = d.unlabeled.map((p, i) => resolve(p, `dataset.unlabeled[${i}]`));
 }
 
+/**
+ * Inits given as relative paths (`./`, `../`) are relative to the spec file, like its image folders; a
+ * file that is not there is an error naming its field. URLs, s3:// and bucket keys are left as they are.
+ */
+function resolveInitPaths(spec: RunSpec, specFile: string, problems: InputError[]): void {
+  const base = nodePath.dirname(nodePath.resolve(specFile));
+  for (const role of ['teacher', 'student'] as const) {
+    const value = spec[role].init_checkpoint;
+    if (!/^\.\.?\//.test(value) && !nodePath.isAbsolute(value)) continue;
+    const abs = nodePath.resolve(base, value);
+    if (!existsSync(abs)) problems.push(new InputError(`${role}.init_checkpoint`, `${abs} does not exist (paths are relative to ${specFile})`));
+    spec[role].init_checkpoint = abs;
+  }
+}
+
 /** Checks `raw` against a schema section, defaults filled in; problems are pushed, each naming its path. */
 export function validateFields(raw: unknown, fields: Record<string, Field>, path: string, problems: InputError[]): Record<string, unknown> {
   return walk(raw ?? {}, fields, path, problems, path.replace(/\.$/, '') || 'spec');
@@ -293,6 +308,7 @@ export function loadSpecFile(path: string | undefined, input?: Input): RunSpec {
   const spec = validateSpec(raw, path, input);
   const problems: InputError[] = [];
   resolveImageFolders(spec, path, problems);
+  resolveInitPaths(spec, path, problems);
   if (problems.length) throw new SpecError(problems);
   return spec;
 }

@@ -8,3 +8,5 @@ export * from './s3-object-store';
 export * from './embedded-s3';
 export * from './model-io';
 export * from './memory-object-store';
+export * from './tfjs-model-files';
+export * from './model-artifact-checks';

@@ -138,7 +138,7 @@ test("the saved checkpoint initialises a classifier of another label space: ever
   (trained.get('logits') ?? []).forEach((w, i) => assert.deepEqual(w, initialLogits[i]));
   assert.notDeepEqual(trained.get('conv1'), undefined);
   const fresh = buildModel({ name: 'cnn-small', inputShape: [28, 28, 1], numClasses: 4, width: 0.25, seed: 9 });
-  // The name-based copy transferWeights (libs/checkpoints) does.
+  // The name-based copy initialModel (libs/checkpoints' matchInitLayers) does.
   for (const layer of fresh.layers) {
     if (layer.name === 'logits') continue;
     const weights = trained.get(layer.name);

@@ -35,8 +35,8 @@ export interface TrainSimclrInput extends Omit<TrainingLoopInput<{ image: Uint8A
   /** Projection head widths, default 128 -> 64. */
   projection?: ProjectionDims;
   /**
-   * Persists `model`, the whole classifier (its 'logits' layer at its random init, so transferWeights
-   * skips it); 'best' is the highest validation contrastive top-1, 'last' the periodic checkpoint with
+   * Persists `model`, the whole classifier (its 'logits' layer at its random init; an init of another
+   * label space skips it for its shape, libs/checkpoints' matchInitLayers); 'best' is the highest validation contrastive top-1, 'last' the periodic checkpoint with
    * the loop's state. The projection head is not part of the model and is never in the weights.
    */
   saveCheckpoint(kind: 'best' | 'last', step: number, meta: Record<string, unknown>, state?: TrainingState): Promise<Artifact>;

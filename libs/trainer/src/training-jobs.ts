@@ -1,10 +1,10 @@
 import { createRng } from '@selftrain/random';
-import { checkpointSaver, initialModel, loadResumeState, loadWeightsInto } from '@selftrain/checkpoints';
+import { checkInitCheckpoint, checkpointSaver, describeInitMatch, initialModel, loadResumeState, loadWeightsInto, type InitialModel } from '@selftrain/checkpoints';
 import { tf } from '@selftrain/compute';
 import { loadManifest, readSplit, splitOf, streamShards, taskOf, type ImageRecord, type Task } from '@selftrain/data';
 import { NotFoundError } from '@selftrain/errors';
 import type { JobContext } from '@selftrain/jobs';
-import { TrainResult, type DatasetManifest } from '@selftrain/proto';
+import { Progress, TrainResult, type DatasetManifest } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import {
   imagesToTensor, matchActivationScale, ShuffleBuffer, trainSimclr, type DenseExample, type Example, type PseudoLabelSettings,
@@ -39,13 +39,16 @@ async function trainTask<E>(
   const labeled = await trainer.loadSplit(deps, manifest, req.dataset, req.trainSplit, 'train_split');
   const validation = await trainer.loadSplit(deps, manifest, req.dataset, req.validationSplit, 'validation_split');
   const shape = shapeOf(manifest);
-  const model = await initialModel(deps.store, req.options, shape, manifest.classNames.length, task);
+  const initial = await initialModel(deps.store, req.options, shape, manifest.classNames.length, task);
+  const { model } = initial;
   try {
     // The same job id started again after its process was lost: carry on from its last checkpoint.
     const resume = await loadResumeState(deps.store, req.outputPrefix, req.jobId);
     if (resume) {
       await loadWeightsInto(deps.store, model, resume.checkpoint);
       ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
+    } else {
+      reportInit(initial, req, ctx);
     }
     let pseudo: PseudoLabelSettings<E> | undefined;
     if (student) {
@@ -64,11 +67,20 @@ async function trainTask<E>(
       resume: resume?.state,
       signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
     });
+    result.init = initial.init;
     await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
     return result;
   } finally {
     model.dispose();
   }
+}
+
+/** The init's match, in the log and as the job's first event (TrainResult.init holds it all at the end). */
+function reportInit({ init }: InitialModel, req: TrainingRequest, ctx: JobContext): void {
+  if (!init) return;
+  const line = `init ${init.checkpoint?.key} (digest ${init.digest.slice(0, 12)}): ${describeInitMatch(init)}`;
+  ctx.logger.info({ init: { key: init.checkpoint?.key, digest: init.digest, matched: init.matched, skipped: init.skipped, unmatched: init.unmatched, unused: init.unused } }, line);
+  ctx.progress(Progress.fromPartial({ step: 0, totalSteps: req.options.maxSteps }), line);
 }
 
 async function* mapRecords<E>(records: AsyncIterable<ImageRecord>, toExample: (r: ImageRecord) => E): AsyncGenerator<E> {
@@ -85,7 +97,8 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
   const manifest = await loadManifest(deps.store, req.dataset);
   const images = await readSplit(deps.store, manifest, req.trainSplit);
   const validation = await readSplit(deps.store, manifest, req.validationSplit);
-  const model = await initialModel(deps.store, req.options, shapeOf(manifest), manifest.classNames.length);
+  const initial = await initialModel(deps.store, req.options, shapeOf(manifest), manifest.classNames.length);
+  const { model } = initial;
   let reference: tf.LayersModel | undefined;
   let probe: tf.Tensor4D | undefined;
   try {
@@ -93,13 +106,15 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
     if (resume) {
       await loadWeightsInto(deps.store, model, resume.checkpoint);
       ctx.logger.warn({ step: resume.state.step, checkpoint: resume.checkpoint }, 'resuming an interrupted job from its last checkpoint');
+    } else {
+      reportInit(initial, req, ctx);
     }
     ctx.logger.info({ images: images.length, validation: validation.length, options: req.options }, 'SimCLR pretraining');
     const save = checkpointSaver(deps.store, model, req.outputPrefix, shapeOf(manifest), {
       jobId: req.jobId, dataset: req.dataset, model: req.options.model, width: req.options.width, role: 'pretrain-simclr',
     });
     // A fresh model of the same architecture: the scale the 'best' checkpoint (the init others start from) is brought to.
-    reference = await initialModel(deps.store, { ...req.options, initCheckpoint: '' }, shapeOf(manifest), manifest.classNames.length);
+    reference = (await initialModel(deps.store, { ...req.options, initCheckpoint: '' }, shapeOf(manifest), manifest.classNames.length)).model;
     probe = imagesToTensor(validation.slice(0, 256), shapeOf(manifest));
     const result = await trainSimclr({
       model, shape: shapeOf(manifest), images, validation, options: req.options, temperature: req.options.contrastiveTemperature,
@@ -118,6 +133,7 @@ async function pretrainSimclr(deps: TrainerDeps, req: TrainingRequest, ctx: JobC
       onProgress: (p, message, checkpoint) => ctx.progress(p, message, checkpoint),
       resume: resume?.state, signal: ctx.signal, logger: ctx.logger, backend: deps.backend.name,
     });
+    result.init = initial.init;
     await deps.store.putJson(`${req.outputPrefix}/train-result.json`, TrainResult.toJSON(result));
     return result;
   } finally {
@@ -143,8 +159,10 @@ export async function preflightTraining(store: ObjectStore, req: TrainingRequest
   const manifest = await loadManifest(store, req.dataset);
   splitOf(manifest, req.trainSplit);
   splitOf(manifest, req.validationSplit);
-  if (req.options.initCheckpoint && !(await store.exists(req.options.initCheckpoint))) {
-    throw new NotFoundError(`options.init_checkpoint ${req.options.initCheckpoint}`);
+  if (req.options.initCheckpoint) {
+    // SimCLR pretrains a classifier's encoder whatever the dataset's labels are.
+    const task = req.options.objective === 'simclr' ? 'classification' : taskOf(manifest);
+    await checkInitCheckpoint(store, req.options, shapeOf(manifest), manifest.classNames.length, task);
   }
   const aux = req.options.auxiliaryDataset;
   if (aux) {
