@@ -12,7 +12,7 @@ export { openOnnxSession, runOnnx, ONNX_BACKEND } from './onnx-session';
 export { exportCheckpoint, checkpointOfRun, checkpointKeyOf, parseExportFormat, EXPORT_FORMATS } from './export-checkpoint';
 export type { ExportFormat, ExportedModel } from './export-checkpoint';
 export { OnnxTeacher, openOnnxTeacher, writeTeacherInput } from './onnx-teacher';
-export type { PixelImage, ClassifyOptions } from './onnx-teacher';
+export type { PixelImage, ClassifyOptions, ClassTeacher } from './onnx-teacher';
 export { OnnxTeacherCache } from './onnx-teacher-cache';
 export {
   checkTeacherModel, checkPreprocess, checkClassNames, mapTeacherClasses, teacherModelDigest, TEACHER_SOURCES, TEACHER_LAYOUTS, TEACHER_CHANNEL_ORDERS,

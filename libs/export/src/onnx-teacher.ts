@@ -21,6 +21,17 @@ export interface ClassifyOptions {
   classMap?: readonly number[];
 }
 
+/**
+ * A classification teacher that is not a checkpoint, as the labeler, the evaluator and `selftrain predict`
+ * use one: OnnxTeacher today; a stock TF.js model can implement the same.
+ */
+export interface ClassTeacher {
+  /** Output index k is classNames[k]. */
+  readonly classNames: readonly string[];
+  classProbabilities(images: readonly PixelImage[], options?: ClassifyOptions): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
 /** What the graph itself says about the input the contract names: a size per axis, or undefined where free. */
 interface GraphInput { name: string; dims: (number | undefined)[] }
 
@@ -40,7 +51,7 @@ function graphInputs(bytes: Uint8Array): GraphInput[] {
  * the output ([N, K] logits or probabilities) becomes probabilities in the model's class order.
  * Open with `openOnnxTeacher`; release with `release()`.
  */
-export class OnnxTeacher {
+export class OnnxTeacher implements ClassTeacher {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly contract: CheckedTeacherModel,
@@ -87,7 +98,12 @@ export class OnnxTeacher {
     for (const k of ['mean', 'std'] as const) {
       if (p[k].length > 1 && p[k].length !== channels) throw new InputError(`${field}.preprocess.${k}`, `has ${p[k].length} values for a model of ${channels} channel(s)`);
     }
-    const session = await openOnnxSession(bytes);
+    let session: ort.InferenceSession;
+    try {
+      session = await openOnnxSession(bytes);
+    } catch (err) {
+      throw new InputError(`${field}.model`, `onnxruntime cannot load it: ${(err as Error).message.slice(0, 300)}`, { cause: err });
+    }
     const outputName = contract.output.name || session.outputNames[0];
     if (!session.outputNames.includes(outputName)) {
       await session.release();
@@ -133,7 +149,13 @@ export class OnnxTeacher {
     const data = new Float32Array(n * size);
     images.forEach((img, i) => writeTeacherInput(data.subarray(i * size, (i + 1) * size), img, p, this.channels));
     const shape = p.layout === 'NCHW' ? [n, this.channels, p.height, p.width] : [n, p.height, p.width, this.channels];
-    const results = await this.session.run({ [this.inputName]: new ort.Tensor('float32', data, shape) });
+    let results: ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = await this.session.run({ [this.inputName]: new ort.Tensor('float32', data, shape) });
+    } catch (err) {
+      // The graph refused the input its contract declares: the contract (or the model) is wrong, not the service.
+      throw new InputError('teacher_model.preprocess', `the model cannot run on [${shape.join(', ')}] float32 (${p.layout}): ${(err as Error).message.slice(0, 300)}`, { cause: err });
+    }
     const t = results[this.outputName];
     if (t.type !== 'float32') throw new InputError('teacher_model.output.name', `${this.outputName} is ${t.type}; a classifier's output is float32`);
     return { data: t.data as Float32Array, dims: [...t.dims] };
