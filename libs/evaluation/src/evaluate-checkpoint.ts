@@ -1,16 +1,20 @@
 import { assertCheckpointFitsDataset } from '@selftrain/checkpoints';
-import { loadManifest, readSplit, splitOf, taskOf, type Task } from '@selftrain/data';
+import { loadManifest, readSplit, splitOf, taskOf, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
 import { EVALUATION_OPTIONS, resolveOption } from '@selftrain/options';
-import type { EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
-import { classificationEvaluator } from './evaluate-classification';
+import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, TEACHER_MODEL_TASKS, type CheckedTeacherModel } from '@selftrain/export';
+import type { DatasetManifest, EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
+import { classificationEvaluator, scoreClassProbabilities } from './evaluate-classification';
 import { detectionEvaluator } from './evaluate-detections';
 import { segmentationEvaluator } from './evaluate-segmentation';
 import type { EvaluateInput, EvaluatorDeps, TaskEvaluator } from './task-evaluator';
 
 export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
+  const teacherModel = req.teacherModel ? checkTeacherModel(req.teacherModel) : undefined;
+  if (teacherModel && req.checkpoint) throw new InputError('checkpoint', 'give checkpoint or teacher_model, not both');
   return {
-    checkpoint: requireKey(req.checkpoint, 'checkpoint'),
+    checkpoint: teacherModel ? '' : requireKey(req.checkpoint, 'checkpoint'),
+    teacherModel,
     dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
     split: req.split ? requireId(req.split, 'split') : 'test',
     batchSize: resolveOption(EVALUATION_OPTIONS.batchSize, req.batchSize, 'batch_size'),
@@ -29,6 +33,7 @@ const EVALUATORS: Record<Task, TaskEvaluator> = {
  * Scores a checkpoint on a labeled split with its dataset's task: top-1, per-class accuracy, confusion
  * and the confident predictions' accuracy (classification); COCO box AP (detection); mIoU
  * (segmentation). Detection and segmentation can write their predictions too (predictionsPrefix).
+ * In place of a checkpoint, a user's classification model (teacher_model) on onnxruntime-node.
  */
 export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInput): Promise<EvaluateResponse> {
   const manifest = await loadManifest(deps.store, input.dataset);
@@ -36,6 +41,7 @@ export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInp
   if (!split.labeled) throw new InputError('split', `split ${input.split} has no labels to evaluate against`);
   const evaluator = EVALUATORS[taskOf(manifest)];
   evaluator.checkInput?.(input);
+  if (input.teacherModel) return evaluateTeacherModel(deps, input, input.teacherModel, manifest);
   const { model, sha256 } = await deps.models.get(input.checkpoint);
   evaluator.checkModel?.(model, manifest);
   if (taskOf(manifest) === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
@@ -45,4 +51,30 @@ export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInp
     checkpointSha256: sha256, confidentCount: 0, confidentAccuracy: 0, backend: deps.backend,
   };
   return evaluator.evaluate({ deps, input, manifest, model, records, response });
+}
+
+/**
+ * A user's model (teacher_model) on the split, scored by the same figures as a checkpoint; the response's
+ * checkpoint_sha256 is its file's. Classification only, its classes mapped by name.
+ */
+async function evaluateTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, tm: CheckedTeacherModel, manifest: DatasetManifest): Promise<EvaluateResponse> {
+  const task = taskOf(manifest);
+  if (task !== 'classification') throw new InputError('teacher_model.source', `a ${tm.source} model is scored on ${TEACHER_MODEL_TASKS.join(', ')} datasets; ${input.dataset} is ${task}`);
+  const classMap = mapTeacherClasses(tm.classNames, manifest.classNames);
+  // No shared cache (a one-off caller): the session lives for this call only.
+  const owned = deps.teacherModels ? undefined : new OnnxTeacherCache(deps.store, 1);
+  let probs: Float32Array;
+  let records: ImageRecord[];
+  try {
+    const model = await (deps.teacherModels ?? owned!).get(tm);
+    records = await readSplit(deps.store, manifest, input.split);
+    probs = await model.classProbabilities(records, { batchSize: input.batchSize, classMap });
+  } finally {
+    await owned?.close();
+  }
+  const response: EvaluateResponse = {
+    top1: 0, perClassAccuracy: [], confusion: [], numClasses: manifest.classNames.length, count: records.length, classNames: manifest.classNames,
+    checkpointSha256: tm.model.sha256, confidentCount: 0, confidentAccuracy: 0, backend: ONNX_BACKEND,
+  };
+  return scoreClassProbabilities(probs, records, manifest, input.threshold, response);
 }

@@ -1,4 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
+import type { CheckedTeacherModel, OnnxTeacherCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord } from '@selftrain/data';
 import type { DatasetManifest, EvaluateResponse } from '@selftrain/proto';
@@ -7,11 +8,16 @@ import type { ObjectStore } from '@selftrain/storage';
 export interface EvaluatorDeps {
   store: ObjectStore;
   models: ModelCache;
+  /** Users' models (teacher_model), opened once for many calls; default: opened for each call. */
+  teacherModels?: OnnxTeacherCache;
   backend: string;
 }
 
 export interface EvaluateInput {
+  /** '' when teacherModel is set. */
   checkpoint: string;
+  /** A user's model scored in place of the checkpoint (classification). */
+  teacherModel?: CheckedTeacherModel;
   dataset: string;
   split: string;
   batchSize: number;

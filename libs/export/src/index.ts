@@ -8,6 +8,14 @@ export { exportStockTfjs } from './export-tfjs';
 export type { StockTfjsArtifacts } from './export-tfjs';
 export { exportMetadata } from './export-metadata';
 export type { ExportSource, ExportTask } from './export-metadata';
-export { openOnnxSession, runOnnx } from './onnx-session';
+export { openOnnxSession, runOnnx, ONNX_BACKEND } from './onnx-session';
 export { exportCheckpoint, checkpointOfRun, checkpointKeyOf, parseExportFormat, EXPORT_FORMATS } from './export-checkpoint';
 export type { ExportFormat, ExportedModel } from './export-checkpoint';
+export { OnnxTeacher, openOnnxTeacher, writeTeacherInput } from './onnx-teacher';
+export type { PixelImage, ClassifyOptions, ClassTeacher } from './onnx-teacher';
+export { OnnxTeacherCache } from './onnx-teacher-cache';
+export {
+  checkTeacherModel, checkPreprocess, checkClassNames, mapTeacherClasses, teacherModelDigest, TEACHER_SOURCES, TEACHER_LAYOUTS, TEACHER_CHANNEL_ORDERS,
+  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS,
+} from './teacher-contract';
+export type { CheckedTeacherModel } from './teacher-contract';

@@ -1,5 +1,8 @@
 import * as ort from 'onnxruntime-node';
 
+/** What a response's `backend` says when onnxruntime-node did the inference. */
+export const ONNX_BACKEND = 'onnxruntime-node (cpu)';
+
 /** An onnxruntime-node session on the CPU provider over an ONNX file's bytes. */
 export async function openOnnxSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });

@@ -1,19 +1,23 @@
 import { assertCheckpointFitsDataset } from '@selftrain/checkpoints';
-import { inlineShardCodec, loadManifest, taskOf, verifyShardBytes, verifyShardRecordCount, type Task } from '@selftrain/data';
+import { inlineShardCodec, loadManifest, taskOf, verifyShardBytes, verifyShardRecordCount, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
-import { LabelStats, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
+import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, TEACHER_MODEL_TASKS, teacherModelDigest } from '@selftrain/export';
+import { LabelStats, TeacherModel, type DatasetManifest, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
 import { assertOptionsFitTask, denseShardOptions } from './dense-shard-options';
 import { TooFewPseudoLabelsError } from './dense-pseudo-label-guards';
-import { classificationLabeler } from './label-classification-records';
+import { classificationLabeler, labelClassification } from './label-classification-records';
 import { detectionLabeler } from './label-detection-records';
 import { segmentationLabeler } from './label-segmentation-records';
 import { resolveLabelingOptions } from './labeling-options';
 import { pseudoShardKeys, readFinishedShard, verifiedInputJson } from './pseudo-shard-output';
-import type { LabelerDeps, LabelShardInput, TaskLabeler } from './task-labeler';
+import type { LabelerDeps, LabelShardInput, ShardLabeling, TaskLabeler, TaskLabels } from './task-labeler';
 
 export function validateLabelShardRequest(req: LabelShardRequest): LabelShardInput {
+  const teacherModel = req.teacherModel ? checkTeacherModel(req.teacherModel) : undefined;
+  if (teacherModel && req.checkpoint) throw new InputError('checkpoint', 'give checkpoint or teacher_model, not both');
   return {
-    checkpoint: requireKey(req.checkpoint, 'checkpoint'),
+    checkpoint: teacherModel ? '' : requireKey(req.checkpoint, 'checkpoint'),
+    teacherModel,
     dataset: requireKey(req.dataset, 'dataset', MAX_PREFIX_BYTES),
     shard: requireKey(req.shard, 'shard'),
     outputPrefix: requireKey(req.outputPrefix, 'output_prefix', MAX_PREFIX_BYTES),
@@ -32,11 +36,22 @@ const LABELERS: Record<Task, TaskLabeler> = {
  * Pseudo-labels one unlabeled shard with its dataset's task (classes, boxes or masks) and writes it in
  * the human record format beside its statistics. The output key is a digest of the checkpoint, the
  * shard and the task's options, so a finished shard is reused and a retried one overwrites itself. A
- * shard that keeps nothing is written and reported, not refused: the driver's guard looks at all shards.
+ * teacher is a checkpoint or, for classification, a user's ONNX model (teacher_model), whose file digest
+ * and contract take the checkpoint's place in the key. A shard that keeps nothing is written and
+ * reported, not refused: the driver's guard looks at all shards.
  * The shard's bytes must be the ones its manifest lists (sha256, then record count): anything else is
  * DATA_LOSS naming the shard, before a label is written. The reply's `input` is what this call verified.
  */
 export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Promise<LabelShardResponse> {
+  if (input.teacherModel && !deps.teacherModels) {
+    // No shared cache (a one-off caller): the session lives for this call only.
+    const teacherModels = new OnnxTeacherCache(deps.store, 1);
+    try {
+      return await labelShard({ ...deps, teacherModels }, input);
+    } finally {
+      await teacherModels.close();
+    }
+  }
   const manifest = await loadManifest(deps.store, input.dataset);
   const shardInfo = manifest.splits.flatMap((s) => s.shards).find((s) => s.key === input.shard);
   if (!shardInfo) throw new NotFoundError(`shard ${input.shard}`, `shard ${input.shard} is not in the manifest of ${input.dataset}`);
@@ -48,12 +63,9 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
   const bytes = await deps.store.get(input.shard);
   const sizeBytes = bytes.length; // the worker codec may take the buffer
   const sha256 = verifyShardBytes(bytes, shardInfo);
-  const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
-  labeler.checkModel?.(model, manifest);
-  // A classifier sees the input it was trained on, or nothing: never a silent mis-scale.
-  if (task === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
-  const keys = pseudoShardKeys(input.outputPrefix, checkpointSha, sha256, labeling.options);
-  const finished = await readFinishedShard(deps.store, keys, deps.backend);
+  const teacher = await openTeacher(deps, input, manifest, task, labeling);
+  const keys = pseudoShardKeys(input.outputPrefix, teacher.digest, sha256, labeling.options);
+  const finished = await readFinishedShard(deps.store, keys, teacher.backend);
   if (finished) {
     // Same bytes as when it was labeled (the digest is in the key), and the count decoded then.
     verifyShardRecordCount(finished.input!.records, shardInfo, sizeBytes);
@@ -71,7 +83,7 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
       throw new InputError('shard', `record ${r.key} in ${input.shard} is ${r.height}x${r.width}x${r.channels}, the dataset is ${manifest.height}x${manifest.width}x${manifest.channels}`);
     }
   }
-  const infer = () => labeling.label(model, records);
+  const infer = () => teacher.label(records);
   const labeled = await (deps.inference ? deps.inference.run(infer) : infer());
   if (labeled.keptNothing && records.length > 0) {
     deps.logger.warn({ shard: input.shard, threshold: labeling.options.threshold, task }, 'the teacher kept no pseudo-label on this shard');
@@ -80,11 +92,45 @@ export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Pro
   const output: Shard = { key: keys.shard, records: labeled.records.length, sha256: written.sha256, sizeBytes: written.sizeBytes };
   const statsArtifact = await deps.store.putJson(keys.stats, {
     output, labelStats: LabelStats.toJSON(labeled.labelStats), ...labeled.stats, input: verifiedInputJson(verified),
-    checkpoint: { key: input.checkpoint, sha256: checkpointSha }, options: labeling.options, seconds: (Date.now() - started) / 1000,
+    ...teacher.provenance, options: labeling.options, seconds: (Date.now() - started) / 1000,
   });
   const l = labeled.labelStats;
   deps.logger.info({ shard: input.shard, task, kept: l.kept, dropped: l.dropped, boxes: l.boxes, ignoredPixels: l.ignoredPixels, ms: Date.now() - started }, 'labeled shard');
-  return { output, stats: statsArtifact, labelStats: l, reused: false, backend: deps.backend, input: verified };
+  return { output, stats: statsArtifact, labelStats: l, reused: false, backend: teacher.backend, input: verified };
+}
+
+/** The shard's teacher, opened: what goes in the output key, in the stats object, and what labels. */
+interface OpenTeacher {
+  digest: string;
+  /** The inference engine, for the response. */
+  backend: string;
+  provenance: Record<string, unknown>;
+  label(records: ImageRecord[]): Promise<TaskLabels>;
+}
+
+/**
+ * A checkpoint (the model cache; checked against the dataset's task and preprocessing) or a user's model
+ * (teacher_model: classification only, its classes mapped by name, its bytes checked against the sha256).
+ */
+async function openTeacher(deps: LabelerDeps, input: LabelShardInput, manifest: DatasetManifest, task: Task, labeling: ShardLabeling): Promise<OpenTeacher> {
+  const tm = input.teacherModel;
+  if (!tm) {
+    const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
+    LABELERS[task].checkModel?.(model, manifest);
+    // A classifier sees the input it was trained on, or nothing: never a silent mis-scale.
+    if (task === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
+    return { digest: checkpointSha, backend: deps.backend, provenance: { checkpoint: { key: input.checkpoint, sha256: checkpointSha } }, label: (records) => labeling.label(model, records) };
+  }
+  if (task !== 'classification') throw new InputError('teacher_model.source', `a ${tm.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; ${input.dataset} is ${task}`);
+  const classMap = mapTeacherClasses(tm.classNames, manifest.classNames);
+  const model = await deps.teacherModels!.get(tm);
+  const o = input.options;
+  return {
+    digest: teacherModelDigest(tm),
+    backend: ONNX_BACKEND,
+    provenance: { checkpoint: { key: tm.model.key, sha256: tm.model.sha256 }, teacherModel: TeacherModel.toJSON(tm) },
+    label: (records) => labelClassification((recs, temperature) => model.classProbabilities(recs, { batchSize: o.batchSize, temperature, classMap }), records, o, manifest.classNames.length),
+  };
 }
 
 /** The driver's guard: a teacher that keeps (almost) nothing must not train a student on empty labels. */

@@ -1,4 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
+import type { CheckedTeacherModel, OnnxTeacherCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord, ShardCodec } from '@selftrain/data';
 import type { Logger } from '@selftrain/logger';
@@ -11,6 +12,8 @@ import type { OneAtATime } from './one-at-a-time';
 export interface LabelerDeps {
   store: ObjectStore;
   models: ModelCache;
+  /** Users' models (teacher_model), opened once for many shards; default: opened for each call. */
+  teacherModels?: OnnxTeacherCache;
   backend: string;
   logger: Logger;
   /** Where shards are decoded and encoded (default: this thread). See sharedLabelerParts. */
@@ -20,7 +23,10 @@ export interface LabelerDeps {
 }
 
 export interface LabelShardInput {
+  /** '' when teacherModel is set. */
   checkpoint: string;
+  /** A user's model in place of the checkpoint (classification). */
+  teacherModel?: CheckedTeacherModel;
   dataset: string;
   shard: string;
   outputPrefix: string;

@@ -8,8 +8,9 @@ import { LABELING_OPTIONS, requestFields, STUDENT_OPTIONS } from '@selftrain/opt
 import {
   JobState, type Artifact, type EvaluateRequest, type EvaluateResponse, type Generation, type LabelingOptions, type LabelShardRequest,
   type LabelShardResponse, type LabelStats, type RunRecord, type Shard, type Stage, type StartJobResponse,
-  type StartStudentRequest, type StartTeacherRequest, type TrainResult,
+  type StartStudentRequest, type StartTeacherRequest, type TeacherModel, type TrainResult,
 } from '@selftrain/proto';
+import { ONNX_BACKEND } from '@selftrain/export';
 import { call } from '@selftrain/rpc';
 import type { ObjectStore } from '@selftrain/storage';
 import { resolveReplicas, runOnReplicas } from './labeler-pool';
@@ -17,7 +18,8 @@ import { verifyLabeledInputs, verifyPseudoLabelSet } from './verify-pseudo-label
 import { ProgressDisplay } from './progress-display';
 import { loadRunRecord, saveRunRecord } from './run-record-store';
 import type { ServiceClients } from './service-clients';
-import { SCENE_DEFAULTS, type RunSpec } from './spec';
+import { SCENE_DEFAULTS, TEACHER_MODEL_DEFAULTS, type RunSpec } from './spec';
+import { publishTeacherModel } from './teacher-model-file';
 import { trainOptionsFromSpec } from './train-options-from-spec';
 import { ingestRunDataset } from './ingest-spec-dataset';
 import { metricOf } from './task-metric';
@@ -44,6 +46,7 @@ export function specDigest(spec: RunSpec): string {
 const LATER_DEFAULTS: Record<string, unknown> = {
   init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1, task: 'classification', soft_nms: false, drop_empty_images: false, scenes: SCENE_DEFAULTS,
   pixel_class_balance: 0, labeled: '', unlabeled: [], test: '', image_size: 0, resize: DEFAULT_CLASSIFICATION_FIT, skip_bad: false,
+  ...TEACHER_MODEL_DEFAULTS,
 };
 function withoutLaterDefaults(key: string, value: unknown): unknown {
   return key in LATER_DEFAULTS && JSON.stringify(LATER_DEFAULTS[key]) === JSON.stringify(value) ? undefined : value;
@@ -129,14 +132,28 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     display.note(`${label}: init ${init?.source || result.init.checkpoint?.key}: ${describeInitMatch(result.init)}`);
     return result.init.checkpoint ? [result.init.checkpoint] : [];
   };
+  // A user's model as generation 0's teacher: in the bucket under its sha256, checked against the dataset.
+  const teacherModel = spec.teacher.source === 'zoo' ? undefined : await publishTeacherModel(store, spec, manifest);
+  const recorded = rec.generations[0]?.teacherModel?.model?.sha256;
+  if (teacherModel && recorded && recorded !== teacherModel.model.sha256) {
+    throw new ConflictError(`run ${spec.name} was labeled by teacher.model with sha256 ${recorded.slice(0, 12)}; ${spec.teacher.model} is now ${teacherModel.model.sha256.slice(0, 12)}: give this spec another name`);
+  }
 
   for (let g = 0; g < spec.generations; g++) {
     const gen = rec.generations[g] ?? newGeneration(g);
     rec.generations[g] = gen;
     const jobId = (role: string) => `${spec.name}-g${g}-${role}-${digest.slice(0, 10)}`;
 
-    // Teacher: trained on human labels in generation 0; afterwards the previous student.
+    // Teacher: trained on human labels in generation 0 (or a user's model); afterwards the previous student.
     await stage(gen, 'teacher', async (s) => {
+      if (g === 0 && teacherModel) {
+        // Nothing trains: the file, as uploaded, is the teacher; its digest is in every label key after it.
+        gen.teacherModel = teacherModel;
+        gen.teacherCheckpoint = teacherModel.model;
+        Object.assign(s, { inputs: [teacherModel.model], outputs: [teacherModel.model], backend: ONNX_BACKEND });
+        display.finish(`gen ${g} teacher`, `${teacherModel.source} model ${spec.teacher.model} (sha256 ${teacherModel.model.sha256.slice(0, 12)})`);
+        return;
+      }
       if (g > 0) {
         const previous = rec.generations[g - 1];
         gen.teacherCheckpoint = previous.studentCheckpoint;
@@ -156,17 +173,19 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       gen.teacherTrain = result;
     });
     const teacherCkpt = gen.teacherCheckpoint!;
+    // Generation 0's user's model goes to the labelers and the evaluator in place of a checkpoint.
+    const teacherRef: TeacherRef = gen.teacherModel ? { teacherModel: gen.teacherModel } : { checkpoint: teacherCkpt.key };
 
     // Supervised only (an experiment's baseline): the teacher and its score; the same run continues later.
     if (deps.teacherOnly) {
-      gen.teacherEval ??= await evaluate(teacherCkpt.key, 'test');
+      gen.teacherEval ??= await evaluate(teacherRef, 'test');
       await save();
       break;
     }
 
     // Pseudo-labels for every unlabeled shard, fanned out over the labelers with bounded concurrency.
     await stage(gen, 'labeling', async (s) => {
-      const outputs = await labelAll(teacherCkpt, unlabeled.shards, g);
+      const outputs = await labelAll(teacherRef, unlabeled.shards, g);
       verifyLabeledInputs(unlabeled.shards, outputs);
       gen.pseudoShards = outputs.map((o) => o.output!);
       gen.labelStats = sumStats(outputs.map((o) => o.labelStats!));
@@ -197,12 +216,12 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
       const dense = spec.task !== 'classification';
       const steps = dense ? 2 : 3;
       display.update(`gen ${g} evaluation`, 0, steps);
-      gen.teacherEval = await evaluate(teacherCkpt.key, 'test', 0.5, dense ? `runs/${spec.name}/gen${g}/predictions/teacher` : '');
+      gen.teacherEval = await evaluate(teacherRef, 'test', 0.5, dense ? `runs/${spec.name}/gen${g}/predictions/teacher` : '');
       display.update(`gen ${g} evaluation`, 1, steps);
       // The accuracy of the teacher's confident predictions (classification's pseudo-label accuracy).
-      if (!dense) gen.teacherValEval = await evaluate(teacherCkpt.key, 'val', spec.labeling.threshold);
+      if (!dense) gen.teacherValEval = await evaluate(teacherRef, 'val', spec.labeling.threshold);
       display.update(`gen ${g} evaluation`, steps - 1, steps);
-      gen.studentEval = await evaluate(studentCkpt.key, 'test', 0.5, dense ? `runs/${spec.name}/gen${g}/predictions/student` : '');
+      gen.studentEval = await evaluate({ checkpoint: studentCkpt.key }, 'test', 0.5, dense ? `runs/${spec.name}/gen${g}/predictions/student` : '');
       Object.assign(s, { inputs: [teacherCkpt, studentCkpt, datasetArtifact], outputs: [gen.teacherEval.predictions, gen.studentEval.predictions].filter((a): a is Artifact => !!a?.key), backend: gen.studentEval.backend });
       const m = metricOf(spec.task);
       display.finish(`gen ${g} evaluation`, `teacher ${m.format(gen.teacherEval)} -> student ${m.format(gen.studentEval)} ${m.name} on test`);
@@ -213,7 +232,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
   await save();
   return rec;
 
-  async function labelAll(checkpoint: Artifact, shards: Shard[], g: number): Promise<LabelShardResponse[]> {
+  async function labelAll(teacher: TeacherRef, shards: Shard[], g: number): Promise<LabelShardResponse[]> {
     const total = shards.reduce((n, s) => n + s.records, 0);
     const cap = spec.labeling.per_class_cap || Math.ceil(total / manifest.classNames.length);
     const label = `gen ${g} labeling`;
@@ -225,7 +244,7 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     try {
       return await runOnReplicas(replicas, shards, (replica, shard) => {
         const request: LabelShardRequest = {
-          checkpoint: checkpoint.key, dataset, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
+          checkpoint: '', ...teacher, dataset, shard: shard.key, outputPrefix: `runs/${spec.name}/gen${g}/pseudo`,
           // Every label-changing option as the spec holds it; the inference batch size is the labeler's.
           options: {
             ...(requestFields(LABELING_OPTIONS, spec.labeling) as unknown as LabelingOptions), scales: [],
@@ -244,11 +263,14 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     }
   }
 
-  function evaluate(checkpoint: string, split: string, threshold = 0.5, predictionsPrefix = ''): Promise<EvaluateResponse> {
-    const request: EvaluateRequest = { checkpoint, dataset, split, batchSize: spec.task === 'classification' ? 256 : 16, threshold, predictionsPrefix };
+  function evaluate(model: TeacherRef, split: string, threshold = 0.5, predictionsPrefix = ''): Promise<EvaluateResponse> {
+    const request: EvaluateRequest = { checkpoint: '', ...model, dataset, split, batchSize: spec.task === 'classification' ? 256 : 16, threshold, predictionsPrefix };
     return call<EvaluateRequest, EvaluateResponse>(clients.evaluator, clients.evaluator.evaluate as never, 'Evaluate', request, { deadlineMs: EVAL_DEADLINE_MS, requestId: deps.requestId });
   }
 }
+
+/** What the labelers and the evaluator are sent: a checkpoint key, or a user's model. */
+type TeacherRef = { checkpoint: string } | { teacherModel: TeacherModel };
 
 function shardArtifact(s: Shard): Artifact {
   return { key: s.key, sha256: s.sha256, sizeBytes: s.sizeBytes };

@@ -4,6 +4,9 @@ import { DEFAULT_CLASSIFICATION_FIT, FIT_POLICIES } from '@selftrain/data';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
 import {
+  checkClassNames, checkPreprocess, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
+} from '@selftrain/export';
+import {
   defaultFor, LABELING_OPTIONS, modelsFor, RUN_TRAIN_OPTION_NAMES, STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS,
   type Input, type Option, type Role, type Task,
 } from '@selftrain/options';
@@ -17,6 +20,7 @@ export type Field =
   | { kind: 'string'; default: string; choices?: string[] }
   | { kind: 'boolean'; default: boolean }
   | { kind: 'strings'; default: string[] }
+  | { kind: 'numbers'; default: number[] }
   | { kind: 'section'; fields: Record<string, Field> };
 
 export const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER): Field => ({ kind: 'number', default: d, min, max, integer: true });
@@ -25,6 +29,27 @@ const str = (d: string, choices?: string[]): Field => ({ kind: 'string', default
 const bool = (d: boolean): Field => ({ kind: 'boolean', default: d });
 export { TASKS };
 export type SpecTask = Task;
+
+/**
+ * teacher.source onnx: a user's model (e.g. a PyTorch model exported with torch.onnx.export) as generation
+ * 0's teacher, in place of a trained zoo model. `model` is then the file (relative to the spec file, or
+ * s3://KEY in the run's bucket); the rest say how its input is made and what its output is (README, "ONNX
+ * teacher"; the gRPC TeacherModel carries the same).
+ */
+export const TEACHER_MODEL_FIELDS: Record<string, Field> = {
+  source: str('zoo', ['zoo', ...TEACHER_SOURCES]),
+  preprocess: { kind: 'section', fields: {
+    // '' = the graph's only input; size 0 = the dataset's image size (a square side otherwise).
+    input: str(''), layout: str('NCHW', [...TEACHER_LAYOUTS]), size: int(0, 0, 4096), channel_order: str('RGB', [...TEACHER_CHANNEL_ORDERS]),
+    scale: num(1 / 255, Number.MIN_VALUE), mean: { kind: 'numbers', default: [] }, std: { kind: 'numbers', default: [] },
+  } },
+  output: { kind: 'section', fields: { kind: str('logits', [...TEACHER_OUTPUT_KINDS]), name: str('') } },
+  class_names: { kind: 'strings', default: [] },
+};
+const fieldDefaults = (fields: Record<string, Field>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.kind === 'section' ? fieldDefaults(f.fields) : f.default]));
+/** The teacher-model keys at their defaults (a zoo teacher): specDigest leaves them out, so older runs still match. */
+export const TEACHER_MODEL_DEFAULTS = fieldDefaults(TEACHER_MODEL_FIELDS);
 
 /** The scene datasets detection and segmentation runs ingest (Fashion-MNIST items pasted on a canvas). */
 const SCENE_FIELDS: Record<string, Field> = {
@@ -84,7 +109,7 @@ export const SPEC_SCHEMA: Record<string, Field> = {
     scenes: { kind: 'section', fields: SCENE_FIELDS },
     ...IMAGE_FIELDS,
   } },
-  teacher: { kind: 'section', fields: OPTION_SECTIONS.teacher('classification') },
+  teacher: { kind: 'section', fields: { ...OPTION_SECTIONS.teacher('classification'), ...TEACHER_MODEL_FIELDS } },
   labeling: { kind: 'section', fields: OPTION_SECTIONS.labeling('classification') },
   student: { kind: 'section', fields: OPTION_SECTIONS.student('classification') },
   services: { kind: 'section', fields: {
@@ -111,12 +136,21 @@ export interface SceneSpec { labeled: number; unlabeled: number; val: number; te
  */
 export interface ImageFoldersSpec { labeled: string; unlabeled: string[]; test: string; image_size: number; resize: string; skip_bad: boolean }
 
+/** teacher.source onnx: the model file and its contract (TEACHER_MODEL_FIELDS). */
+export interface TeacherModelSpec {
+  source: string;
+  preprocess: { input: string; layout: string; size: number; channel_order: string; scale: number; mean: number[]; std: number[] };
+  output: { kind: string; name: string };
+  class_names: string[];
+}
+
 export interface RunSpec {
   name: string;
   task: SpecTask;
   generations: number;
   dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number; scenes: SceneSpec } & ImageFoldersSpec;
-  teacher: TrainSpec;
+  /** With teacher.source onnx, `model` is the ONNX file (a path resolved against the spec file, or s3://KEY). */
+  teacher: TrainSpec & TeacherModelSpec;
   labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number; soft_nms: boolean; drop_empty_images: boolean };
   student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean };
   services: { teacher: string; student: string; evaluator: string; labelers: string[] };
@@ -134,10 +168,44 @@ export class SpecError extends InputErrors {}
  */
 export function validateSpec(raw: unknown, where = 'spec', input?: Input): RunSpec {
   const problems: InputError[] = [];
-  const out = walk(raw ?? {}, SPEC_SCHEMA, '', problems, where) as unknown as RunSpec;
+  // A user's model file is no zoo model name: its `model` is checked apart from the zoo's choices.
+  const teacherRaw = (raw as Spec | null)?.teacher as Spec | undefined;
+  const external = typeof teacherRaw === 'object' && teacherRaw !== null && teacherRaw.source !== undefined && teacherRaw.source !== 'zoo';
+  const walked = external ? { ...(raw as Spec), teacher: { ...teacherRaw, model: undefined } } : raw;
+  const out = walk(walked ?? {}, SPEC_SCHEMA, '', problems, where) as unknown as RunSpec;
+  if (external) out.teacher.model = teacherRaw.model as string;
+  if (!problems.length) applyTeacherModelRules((raw ?? {}) as Spec, out, problems);
   if (!problems.length) applyTaskDefaults((raw ?? {}) as Spec, out, problems, input);
   if (problems.length) throw new SpecError(problems);
   return out;
+}
+
+/**
+ * teacher.source onnx: the file, a contract that makes sense (the same rules the labeler applies to its
+ * request), no training keys (nothing trains this teacher); teacher.source zoo: no contract keys.
+ */
+function applyTeacherModelRules(raw: Spec, out: RunSpec, problems: InputError[]): void {
+  const given = (raw.teacher ?? {}) as Spec;
+  const t = out.teacher;
+  if (t.source === 'zoo') {
+    for (const k of ['preprocess', 'output', 'class_names']) {
+      if (given[k] !== undefined && JSON.stringify(t[k as keyof TeacherModelSpec]) !== JSON.stringify(TEACHER_MODEL_DEFAULTS[k])) problems.push(new InputError(`teacher.${k}`, `is for a user's model (teacher.source ${TEACHER_SOURCES.join(' or ')}); teacher.source is zoo`));
+    }
+    return;
+  }
+  if (out.task !== 'classification') problems.push(new InputError('teacher.source', `a ${t.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; task is ${out.task} (detection and segmentation outputs are not mapped yet)`));
+  if (typeof t.model !== 'string' || !t.model) problems.push(new InputError('teacher.model', `is required with teacher.source ${t.source}: the model file (a path relative to the spec file, or s3://KEY)`));
+  const trainDefaults = trainFields('teacher', out.task);
+  for (const [k, f] of Object.entries(trainDefaults)) {
+    if (k === 'model' || f.kind === 'section') continue;
+    if (given[k] !== undefined && JSON.stringify(given[k]) !== JSON.stringify(f.default)) problems.push(new InputError(`teacher.${k}`, `trains a zoo teacher; teacher.source is ${t.source} (nothing trains it)`));
+  }
+  const p = t.preprocess;
+  const attempt = (check: () => void) => {
+    try { check(); } catch (err) { if (err instanceof InputError) problems.push(err); else throw err; }
+  };
+  attempt(() => checkPreprocess({ ...p, height: p.size || 1, width: p.size || 1, channelOrder: p.channel_order }, 'teacher.preprocess'));
+  attempt(() => checkClassNames(t.class_names, 'teacher.class_names'));
 }
 
 /** Task defaults where the raw spec is silent, and the cross-field rules of each task. */
@@ -158,6 +226,7 @@ function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[], inpu
     }
   }
   for (const role of ['teacher', 'student'] as const) {
+    if (role === 'teacher' && out.teacher.source !== 'zoo') continue;
     const fit: string[] = modelsFor(out.task);
     if (!fit.includes(out[role].model)) problems.push(new InputError(`${role}.model`, `${out[role].model} does not do ${out.task}; choose ${fit.join(' or ')}`));
   }
@@ -242,6 +311,14 @@ function resolveInitPaths(spec: RunSpec, specFile: string, problems: InputError[
   }
 }
 
+/** teacher.source onnx: the model file relative to the spec file (s3:// keys as they are); it must exist. */
+function resolveTeacherModelFile(spec: RunSpec, specFile: string, problems: InputError[]): void {
+  const t = spec.teacher;
+  if (t.source === 'zoo' || t.model.startsWith('s3://')) return;
+  t.model = nodePath.resolve(nodePath.dirname(nodePath.resolve(specFile)), t.model);
+  if (!existsSync(t.model)) problems.push(new InputError('teacher.model', `${t.model} does not exist (paths are relative to ${specFile})`));
+}
+
 /** Checks `raw` against a schema section, defaults filled in; problems are pushed, each naming its path. */
 export function validateFields(raw: unknown, fields: Record<string, Field>, path: string, problems: InputError[]): Record<string, unknown> {
   return walk(raw ?? {}, fields, path, problems, path.replace(/\.$/, '') || 'spec');
@@ -278,6 +355,9 @@ function walk(value: unknown, fields: Record<string, Field>, path: string, probl
       case 'strings':
         if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) problems.push(new InputError(at, `must be a list of strings, got ${describe(v)}`));
         break;
+      case 'numbers':
+        if (!Array.isArray(v) || v.some((n) => typeof n !== 'number' || !Number.isFinite(n))) problems.push(new InputError(at, `must be a list of numbers, got ${describe(v)}`));
+        break;
     }
     out[key] = v;
   }
@@ -309,6 +389,7 @@ export function loadSpecFile(path: string | undefined, input?: Input): RunSpec {
   const problems: InputError[] = [];
   resolveImageFolders(spec, path, problems);
   resolveInitPaths(spec, path, problems);
+  resolveTeacherModelFile(spec, path, problems);
   if (problems.length) throw new SpecError(problems);
   return spec;
 }

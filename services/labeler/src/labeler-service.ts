@@ -1,4 +1,5 @@
 import { ModelCache } from '@selftrain/checkpoints';
+import { OnnxTeacherCache } from '@selftrain/export';
 import { labelShard, sharedLabelerParts, validateLabelShardRequest } from '@selftrain/labeling';
 import type { LabelerServer, LabelShardRequest, LabelShardResponse } from '@selftrain/proto';
 import { unary } from '@selftrain/rpc';
@@ -7,11 +8,12 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 /** Labeler: one unlabeled shard per call, teacher checkpoint loaded once and cached. */
 export function createLabeler(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
+  const teacherModels = new OnnxTeacherCache(deps.store);
   const shared = sharedLabelerParts();
   const implementation: LabelerServer = {
     labelShard: unary<LabelShardRequest, LabelShardResponse>(deps.scope, 'LabelShard', async (request, ctx) => {
       const started = Date.now();
-      const res = await labelShard({ store: deps.store, models, backend: deps.backend.name, logger: ctx.logger, ...shared }, validateLabelShardRequest(request));
+      const res = await labelShard({ store: deps.store, models, teacherModels, backend: deps.backend.name, logger: ctx.logger, ...shared }, validateLabelShardRequest(request));
       // A reused shard cost nothing: only fresh work counts as throughput.
       if (!res.reused && res.labelStats) {
         deps.metrics.imagesProcessed('label', res.labelStats.records, (Date.now() - started) / 1000);

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { InputError, requireKey } from '@selftrain/errors';
+import type { TeacherModel, TeacherOutput, TeacherPreprocess } from '@selftrain/proto';
+
+/** The model file formats a TeacherModel may name; the spec's teacher.source offers these beside `zoo`. */
+export const TEACHER_SOURCES = ['onnx'] as const;
+export const TEACHER_LAYOUTS = ['NCHW', 'NHWC'] as const;
+export const TEACHER_CHANNEL_ORDERS = ['RGB', 'BGR'] as const;
+export const TEACHER_OUTPUT_KINDS = ['logits', 'probabilities'] as const;
+/** The tasks a user's model can teach (detection and segmentation outputs are not mapped yet). */
+export const TEACHER_MODEL_TASKS = ['classification'] as const;
+
+/** A TeacherModel whose every field has been checked; sub-messages are present. */
+export type CheckedTeacherModel = TeacherModel & { model: NonNullable<TeacherModel['model']>; preprocess: TeacherPreprocess; output: TeacherOutput };
+
+const oneOf = (value: string, choices: readonly string[], field: string): void => {
+  if (!choices.includes(value)) throw new InputError(field, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+};
+
+/**
+ * Checks a TeacherModel as a request carries it; each problem is an InputError naming its field under
+ * `field` (`teacher_model.preprocess.layout`). The spec checks its own keys first with the same rules
+ * (libs/pipeline spec.ts names them `teacher.*`), so a request built from a valid spec passes.
+ */
+export function checkTeacherModel(m: TeacherModel | undefined, field = 'teacher_model'): CheckedTeacherModel {
+  if (!m) throw new InputError(field, 'is required');
+  oneOf(m.source, TEACHER_SOURCES, `${field}.source`);
+  if (!m.model) throw new InputError(`${field}.model`, 'is required');
+  requireKey(m.model.key, `${field}.model.key`);
+  if (!/^[0-9a-f]{64}$/.test(m.model.sha256)) throw new InputError(`${field}.model.sha256`, `must be 64 lowercase hex digits, got ${JSON.stringify(m.model.sha256.slice(0, 70))}`);
+  const p = m.preprocess;
+  if (!p) throw new InputError(`${field}.preprocess`, 'is required');
+  checkPreprocess(p, `${field}.preprocess`);
+  const o = m.output;
+  if (!o) throw new InputError(`${field}.output`, 'is required');
+  oneOf(o.kind, TEACHER_OUTPUT_KINDS, `${field}.output.kind`);
+  checkClassNames(m.classNames, `${field}.class_names`);
+  return m as CheckedTeacherModel;
+}
+
+/** The preprocessing rules, shared by the spec (field `teacher.preprocess`) and the requests. */
+export function checkPreprocess(p: TeacherPreprocess, field: string): void {
+  oneOf(p.layout, TEACHER_LAYOUTS, `${field}.layout`);
+  oneOf(p.channelOrder, TEACHER_CHANNEL_ORDERS, `${field}.channel_order`);
+  for (const k of ['height', 'width'] as const) {
+    if (!Number.isInteger(p[k]) || p[k] < 1 || p[k] > 4096) throw new InputError(`${field}.${k}`, `must be an integer in [1, 4096], got ${p[k]}`);
+  }
+  if (!(p.scale > 0) || !Number.isFinite(p.scale)) throw new InputError(`${field}.scale`, `must be > 0, got ${p.scale}`);
+  if (p.mean.some((v) => !Number.isFinite(v))) throw new InputError(`${field}.mean`, 'must be finite numbers');
+  if (p.std.some((v) => !(v > 0) || !Number.isFinite(v))) throw new InputError(`${field}.std`, `every value must be > 0, got [${p.std.join(', ')}]`);
+  if (p.mean.length > 0 && p.std.length > 0 && p.mean.length !== p.std.length && p.mean.length !== 1 && p.std.length !== 1) {
+    throw new InputError(`${field}.std`, `has ${p.std.length} values, mean has ${p.mean.length}: give one value, or one per channel`);
+  }
+}
+
+export function checkClassNames(names: readonly string[], field: string): void {
+  if (names.length < 2) throw new InputError(field, `must list at least 2 classes (output index k is class_names[k]), got ${names.length}`);
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (!n) throw new InputError(field, 'has an empty name');
+    if (seen.has(n)) throw new InputError(field, `lists ${JSON.stringify(n)} twice`);
+    seen.add(n);
+  }
+}
+
+/**
+ * For each model output k, the dataset class it is (by name): the two lists must hold the same names, in
+ * any order. A mismatch names both lists, since either may be the one to fix.
+ */
+export function mapTeacherClasses(teacherClasses: readonly string[], datasetClasses: readonly string[], field = 'teacher_model.class_names'): number[] {
+  const index = new Map(datasetClasses.map((n, i) => [n, i]));
+  const same = teacherClasses.length === datasetClasses.length && teacherClasses.every((n) => index.has(n));
+  if (!same) {
+    throw new InputError(field, `the teacher's classes [${teacherClasses.join(', ')}] are not the dataset's [${datasetClasses.join(', ')}] (the same names are needed, in any order)`);
+  }
+  return teacherClasses.map((n) => index.get(n) as number);
+}
+
+/**
+ * What a TeacherModel's labels depend on: the file's bytes (its sha256) and the contract that reads them,
+ * not where the file lies. The labeler's output keys digest it where a checkpoint's sha256 goes.
+ */
+export function teacherModelDigest(m: CheckedTeacherModel): string {
+  const contract = { source: m.source, sha256: m.model.sha256, preprocess: m.preprocess, output: m.output, classNames: m.classNames };
+  return createHash('sha256').update(JSON.stringify(contract)).digest('hex');
+}
