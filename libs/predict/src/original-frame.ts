@@ -3,9 +3,12 @@
 import { IGNORE_LABEL, type FitGeometry } from '@selftrain/data';
 import type { DetectedBox } from './predictor';
 
+/** The narrowest side a box keeps after clipping: a hundredth of a pixel, the precision results are written at. */
+export const MIN_BOX_SIDE = 0.01;
+
 /**
- * Boxes in model-input pixels as boxes in original pixels, clipped to the image; a box left with no
- * area (it lay in the letterbox padding) is dropped.
+ * Boxes in model-input pixels as boxes in original pixels, clipped to the image; a box left narrower or
+ * lower than MIN_BOX_SIDE (it lay in the letterbox padding) is dropped.
  */
 export function boxesToOriginal(boxes: readonly DetectedBox[], g: FitGeometry): DetectedBox[] {
   const { width: W, height: H } = g.source;
@@ -14,7 +17,7 @@ export function boxesToOriginal(boxes: readonly DetectedBox[], g: FitGeometry): 
   const out: DetectedBox[] = [];
   for (const b of boxes) {
     const moved = { ...b, xmin: x(b.xmin), xmax: x(b.xmax), ymin: y(b.ymin), ymax: y(b.ymax) };
-    if (moved.xmax > moved.xmin && moved.ymax > moved.ymin) out.push(moved);
+    if (moved.xmax - moved.xmin >= MIN_BOX_SIDE && moved.ymax - moved.ymin >= MIN_BOX_SIDE) out.push(moved);
   }
   return out;
 }
