@@ -70,7 +70,8 @@ function letterboxed(wide: Buffer, size: number): Uint8Array {
 async function saveDense(task: 'detection' | 'segmentation', key: string, model: tf.LayersModel, size: number): Promise<void> {
   const dataset = `datasets/${task}`;
   await store.putJson(manifestKey(dataset), DatasetManifest.toJSON(DatasetManifest.fromPartial({
-    name: task, classNames: CLASSES, height: size, width: size, channels: 1, recordFormat: RECORD_FORMAT, resizePolicy: 'letterbox',
+    // Channel statistics as a photo ingest writes them; dense models are trained on pixel / 255 regardless.
+    name: task, classNames: CLASSES, height: size, width: size, channels: 1, recordFormat: RECORD_FORMAT, resizePolicy: 'letterbox', channelMean: [0.3], channelStd: [0.2],
     task: task === 'detection' ? DatasetTask.DATASET_TASK_DETECTION : DatasetTask.DATASET_TASK_SEGMENTATION,
   })));
   await saveModelToBucket(store, path.dirname(key), model, { task, dataset, role: 'student', ...inputMetadata({ height: size, width: size, channels: 1 }) });
