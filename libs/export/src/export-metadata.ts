@@ -1,3 +1,4 @@
+import { INPUT_METADATA_KEY, inputShapeOf } from '@selftrain/checkpoints';
 import type { tf } from '@selftrain/compute';
 import type { DatasetManifest } from '@selftrain/proto';
 
@@ -29,8 +30,8 @@ const OUTPUTS: Record<ExportTask, string> = {
  * metadata_props of an exported model (also model.json's userDefinedMetadata for the TF.js export): the
  * preprocessing a caller must apply, read from what the checkpoint and manifest record rather than assumed.
  * Pixels go in as (pixel * pixel_scale - channel_mean) / channel_std, NHWC, channels in channel_order; a
- * manifest without channel_mean/std (every one before ingest computed them) means pixel * pixel_scale only,
- * and the keys are left out.
+ * model trained without a normalisation (no channel statistics in its manifest, or a detector or segmenter,
+ * which always see pixel / 255) takes pixel * pixel_scale only, and the keys are left out.
  */
 export function exportMetadata(model: tf.LayersModel, source: ExportSource): Record<string, string> {
   const [, h, w, c] = model.inputs[0].shape;
@@ -51,10 +52,13 @@ export function exportMetadata(model: tf.LayersModel, source: ExportSource): Rec
   };
   if (m) {
     meta.class_names = JSON.stringify(m.classNames);
-    if (m.channelMean.length > 0) meta.channel_mean = JSON.stringify(m.channelMean);
-    if (m.channelStd.length > 0) meta.channel_std = JSON.stringify(m.channelStd);
     if (m.resizePolicy) meta.resize_policy = m.resizePolicy;
     if (m.name) meta.dataset = m.name;
+  }
+  const norm = normalisationOf(source);
+  if (norm) {
+    meta.channel_mean = JSON.stringify(norm.mean);
+    meta.channel_std = JSON.stringify(norm.std);
   }
   if (source.detection) {
     // Six decimals: a thousandth of a pixel on a 1000 px image, and a 96 px detector's anchors in ~40 kB.
@@ -72,4 +76,15 @@ export function exportMetadata(model: tf.LayersModel, source: ExportSource): Rec
     if (source.checkpoint.sha256) meta.checkpoint_sha256 = source.checkpoint.sha256;
   }
   return meta;
+}
+
+/**
+ * The normalisation the model was trained with: the checkpoint's recorded input, else what its dataset's
+ * manifest gives the task (inputShapeOf: detection and segmentation keep pixel / 255 even where a photo
+ * ingest computed channel statistics). Undefined: pixel / 255 only.
+ */
+function normalisationOf(source: ExportSource): { mean: number[]; std: number[] } | undefined {
+  const recorded = source.checkpointMetadata?.[INPUT_METADATA_KEY] as { mean?: number[]; std?: number[] } | undefined;
+  const s = recorded ?? (source.manifest ? inputShapeOf(source.manifest) : undefined);
+  return s?.mean?.length && s.std?.length ? { mean: [...s.mean], std: [...s.std] } : undefined;
 }

@@ -12,6 +12,8 @@
  *     users' photos: decode + resize img/s of small and large JPEGs, and an image ingest's peak RSS at N and
  *     10N files (bench-images);
  *  2. labeling img/s through gRPC + S3 (a labeler process) vs in-process inference of the same images;
+ *     in-process labeling of the same shards by a trained checkpoint on TF.js (today's labeler path) and
+ *     on onnxruntime-node (its ONNX export), with the kept labels that differ (bench-labeling);
  *  3. labeling img/s with 1 and 2 labeler processes on the same shards (the scale-out figure);
  *  4. peak RSS of a labeler and a student process when the unlabeled set grows 10x (flat = streaming);
  *  5. the stage times of the default loop, from its run record, when `npm start` has run.
@@ -35,6 +37,7 @@ import { benchResnet, resnetLines, type ResnetBench } from './bench-resnet';
 import { benchImages, imagesLines, type ImagesBench } from './bench-images';
 import { peakRssMiB } from './process-memory';
 import { benchLabelingScale } from './bench-labeling-scale';
+import { benchLabelingEngines, labelingEngineLines, type LabelingEnginesBench } from './bench-labeling';
 
 /**
  * Shards per labeling pass. A default run gives each of its two labelers 14-15 shards; 8 keep the ends of a
@@ -59,6 +62,8 @@ async function main(): Promise<void> {
   out.resnet = await benchResnet();
   process.stderr.write('photos: decode + resize, and image ingest memory at N and 10N files...\n');
   out.images = await benchImages();
+  process.stderr.write('labeling on TF.js and on onnxruntime-node, same checkpoint and shards...\n');
+  out.labelingEngines = await benchLabelingEngines();
 
   const home = path.join(selftrainHome(), 'bench');
   mkdirSync(home, { recursive: true });
@@ -184,6 +189,7 @@ async function main(): Promise<void> {
     ['  overhead', `${lb.overheadPercent} %`],
     ['labeling img/s through gRPC + S3, one shard at a time', String(lb.sequentialImgPerS)],
     ['  overhead', `${lb.sequentialOverheadPercent} %`],
+    ...labelingEngineLines(out.labelingEngines as LabelingEnginesBench),
     ...Object.entries(lb.labelerPeakRssMiB).map(([k, v]) => [`labeler peak RSS, ${k}`, `${v} MiB`]),
     ...scaleLines(out.labelingScale as { imgPerS: Record<string, number>; cpuCoresBusy: Record<string, Record<string, number>> }),
     ...Object.entries(out.studentPeakRssMiB as Record<string, number>).map(([k, v]) => [`student peak RSS, ${k}`, `${v} MiB`]),

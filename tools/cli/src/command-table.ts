@@ -120,6 +120,18 @@ selftrain ingest voc-detection --root VOCDIR --prefix P [--classes a,b,...] [--s
     positionals: 1,
     load: async () => (await import('./export-command.js')).exportCommand,
   },
+  predict: {
+    usage: `selftrain predict MODEL INPUT --out PATH [--batch-size N] [--top-k K] [--generation G]
+                                      run a model on images: MODEL is a run (its student; last generation, or G), a
+                                      checkpoint (s3://KEY) or a .onnx file from selftrain export; INPUT a directory
+                                      (recursive; JPEG/PNG/WebP) or s3://BUCKET/PREFIX. Writes classification JSONL (file,
+                                      class, probability, top-k, default 5), detection COCO results JSON (+ PATH's
+                                      .images.json: file names, sizes, categories) or segmentation palette PNG masks in
+                                      the directory PATH; default batch 32`,
+    flags: { out: str, 'batch-size': str, 'top-k': str, generation: str },
+    positionals: 2,
+    load: async () => (await import('./predict-command.js')).predictCommand,
+  },
   up: {
     usage: 'selftrain up [--labelers N]           start the services locally and print their addresses',
     flags: { labelers: str },

@@ -1,0 +1,11 @@
+export type { Predictor, ClassificationPredictor, DetectionPredictor, SegmentationPredictor, PredictorInput, DetectedBox, PredictTask } from './predictor';
+export { PREDICT_TASKS, defaultFit } from './predictor';
+export { openCheckpointPredictor } from './checkpoint-predictor';
+export { openOnnxPredictor } from './onnx-predictor';
+export { exportedModelSpec, type ExportedModelSpec } from './exported-model-spec';
+export { openImageInput, type ImageInput } from './image-input';
+export { predictImages, DEFAULT_PREDICT_BATCH, DEFAULT_TOP_K, type PredictImagesOptions, type PredictImagesResult } from './predict-images';
+export { boxesToOriginal, maskToOriginal } from './original-frame';
+export { cocoImagesPath, type CocoResult } from './coco-results';
+export { maskName } from './mask-pngs';
+export type { ClassificationLine } from './classification-jsonl';
