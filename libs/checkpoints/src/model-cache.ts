@@ -1,10 +1,13 @@
-import type { tf } from '@selftrain/compute';
+import { foldBatchNorm, type tf } from '@selftrain/compute';
 import { NotFoundError } from '@selftrain/errors';
 import { loadModelFromBucket, type ObjectStore } from '@selftrain/storage';
 
 /**
- * Loaded checkpoints, keyed by (key, sha256) so a labeler loads its teacher once for many shards, and a
- * checkpoint overwritten under the same key is loaded again. Keeps the `capacity` most recent.
+ * Loaded checkpoints for inference (the labeler, the evaluator), keyed by (key, sha256) so a labeler loads
+ * its teacher once for many shards, and a checkpoint overwritten under the same key is loaded again. Keeps
+ * the `capacity` most recent. Each is kept in its inference form: batch norms folded into the convs before
+ * them (foldBatchNorm, once per loaded checkpoint), so that conv + batch norm + ReLU run as one fused conv;
+ * the same predictions within float rounding, not a model to train.
  */
 export class ModelCache {
   private readonly entries = new Map<string, { model: tf.LayersModel; sha256: string }>();
@@ -24,7 +27,10 @@ export class ModelCache {
       this.entries.set(id, hit);
       return hit;
     }
-    const entry = { model: await loadModelFromBucket(this.store, key), sha256: stat.sha256 };
+    const loaded = await loadModelFromBucket(this.store, key);
+    const { model } = await foldBatchNorm(loaded);
+    if (model !== loaded) loaded.dispose();
+    const entry = { model, sha256: stat.sha256 };
     this.entries.set(id, entry);
     while (this.entries.size > this.capacity) {
       const [oldest, value] = this.entries.entries().next().value as [string, { model: tf.LayersModel }];

@@ -487,6 +487,21 @@ static napi_value eltwise_call(napi_env env, napi_callback_info info, bool add) 
   }
   return NULL;
 }
+/* binary(op, a, b, out): out = a op b (op: 0 add, 1 sub, 2 mul); a and b each as long as out or one value */
+static napi_value binary_call(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 4) { throw_error(env, "expected (op, a, b, out)"); return NULL; }
+  int32_t op;
+  float *p, *q, *out;
+  size_t n, la, lb;
+  if (napi_get_value_int32(env, a[0], &op) != napi_ok || op < BINARY_ADD || op > BINARY_MUL) { throw_error(env, "op: 0, 1 or 2"); return NULL; }
+  if (get_f32(env, a[1], &p, &la) || get_f32(env, a[2], &q, &lb) || get_f32(env, a[3], &out, &n)) return NULL;
+  if ((la != n && la != 1) || (lb != n && lb != 1)) { throw_error(env, "a and b: as long as out, or one value"); return NULL; }
+  binary_op(op, p, (long)la, q, (long)lb, out, (long)n);
+  return NULL;
+}
 static napi_value relu_call(napi_env env, napi_callback_info info) { return eltwise_call(env, info, false); }
 static napi_value add_call(napi_env env, napi_callback_info info) { return eltwise_call(env, info, true); }
 
@@ -534,6 +549,7 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "reluGrad", relu_grad_call);
   export_fn(env, exports, "relu", relu_call);
   export_fn(env, exports, "add", add_call);
+  export_fn(env, exports, "binary", binary_call);
   napi_value v;
   /* oneDNN: one OpenMP thread per calling thread unless raised (training runs a replica per core) */
   const bool dnnl = dnnl_load();

@@ -15,3 +15,4 @@ export type { WasmTrainingKernels } from './register-wasm-training-kernels';
 export { nativeCpuKernels, nativeThreads, setNativeThreads, NATIVE_ADDON_PATH } from './native-cpu-kernels';
 export type { NativeCpuKernels, NativeKernelStatus } from './native-cpu-kernels';
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-grad-kernels';
+export { foldBatchNorm } from './fold-batch-norm';

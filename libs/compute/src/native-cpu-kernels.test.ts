@@ -171,3 +171,26 @@ test('Relu and same-shape Add on the native kernels equal the cpu backend\'s exa
   }
   assert.notEqual(tf.getKernel('Relu', 'wasm'), undefined);
 });
+
+test('Sub and Multiply (and Add) of one shape or with a single value run natively and equal the cpu backend\'s exactly, on 1 and 2 native threads; other broadcasts fall back', { skip }, async (t) => {
+  const kernels = registerWasmTrainingKernels();
+  t.after(() => setNativeThreads(1));
+  assert.ok(['Add', 'Sub', 'Multiply'].every((k) => kernels.kernels.includes(k)), kernels.kernels.join());
+  for (const threads of [1, 2]) {
+    setNativeThreads(threads);
+    for (const s of [[3, 41, 37, 7], [5, 33, 33, 7], [1]]) {
+      const a = randomValues(s, 31);
+      a.values[0] = Number.NaN;
+      const b = randomValues(s, 32);
+      if (b.values.length > 3) b.values[3] = Number.POSITIVE_INFINITY;
+      const scalar = randomValues([], 33);
+      const one = randomValues([1, 1], 34);
+      const row = randomValues([s[s.length - 1]], 35);
+      const { wasm, cpu } = await onBothBackends([a, b, scalar, one, row], (at, bt, st, ot, rt) => [
+        tf.sub(at, bt), tf.mul(at, bt), tf.mul(st, at), tf.mul(at, st), tf.sub(st, at), tf.sub(at, st), tf.add(st, at),
+        tf.mul(at, ot), tf.sub(at, rt), tf.mul(rt, at),
+      ]);
+      wasm.forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(cpu[i]), `${threads} thread(s), ${s.join('x')}, output ${i}`));
+    }
+  }
+});

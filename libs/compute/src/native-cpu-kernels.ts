@@ -30,6 +30,8 @@ export interface NativeCpuKernels {
   /** y = x < 0 ? 0 : x; out = a + b (native/eltwise.c), all of one length. Need no BLAS. */
   relu(x: Float32Array, y: Float32Array): void;
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out = a op b (op: 0 add, 1 sub, 2 mul); a and b each as long as out or one value (native/eltwise.c). Needs no BLAS. */
+  binary(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out[c] = sum (mean: 1) over r of x[r, c]; dims: outer inner mean. Needs no BLAS. */
   sumLeading(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   readonly available: boolean;

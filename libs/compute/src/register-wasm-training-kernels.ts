@@ -14,7 +14,7 @@ import {
   installNativeBatchNormLayer, makeNativeFusedBatchNorm, uninstallNativeBatchNormLayer,
 } from './native-batch-norm';
 import { installNativeReluGradient, reluGradKernel, RELU_GRAD, uninstallNativeReluGradient } from './native-relu-grad';
-import { makeNativeAdd, makeNativeRelu } from './native-eltwise';
+import { makeNativeBinary, makeNativeRelu } from './native-eltwise';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -42,7 +42,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
 /** The kernels that go to the native library when it loads (the last two: tf.layers' batch norm, in training). */
 export const NATIVE_KERNELS: readonly string[] = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'FusedBatchNorm',
-  BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add',
+  BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add', 'Sub', 'Multiply',
 ];
 
 export interface WasmTrainingKernels {
@@ -125,7 +125,9 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
     replace(reluGradKernel(native));
     installNativeReluGradient();
     wrap('Relu', (k) => makeNativeRelu(native, k));
-    wrap('Add', (k) => makeNativeAdd(native, k));
+    wrap('Add', (k) => makeNativeBinary(native, 'Add', k));
+    wrap('Sub', (k) => makeNativeBinary(native, 'Sub', k));
+    wrap('Multiply', (k) => makeNativeBinary(native, 'Multiply', k));
   }
   wrap('Sum', (k) => makeLeadingReduceWasm(k, false, native));
   wrap('Mean', (k) => makeLeadingReduceWasm(k, true, native));
@@ -134,7 +136,7 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
   wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
   registered = status.loaded
     ? {
-      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add'] : [])],
+      kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add', 'Sub', 'Multiply'] : [])],
       description: nativeDescription(status.kernels, dnnl),
       dnnl,
       batchNorm,

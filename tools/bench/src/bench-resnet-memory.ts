@@ -21,6 +21,35 @@ function rssMiB(): number {
   return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 2 ** 20;
 }
 
+/**
+ * Resident MiB by kind of mapping (/proc/self/smaps): the wasm memory (the mapping of exactly its size:
+ * V8 maps the linear memory's committed part on its own; resident only where touched), the native heap
+ * (glibc's [heap] and the anonymous mappings of its threads' arenas, oneDNN's and OpenBLAS's buffers; V8's
+ * heap too), and the rest (code, stacks).
+ */
+function residentByKind(wasmBytes: number): { wasm: number; nativeHeap: number; other: number } {
+  const out = { wasm: 0, nativeHeap: 0, other: 0 };
+  let kind: keyof typeof out = 'other';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const [start, end] = line.split(' ')[0].split('-').map((h) => parseInt(h, 16));
+      const name = head[1];
+      kind = end - start === wasmBytes ? 'wasm' : name === '[heap]' || name === '' ? 'nativeHeap' : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]) / 1024;
+  }
+  return { wasm: +out.wasm.toFixed(1), nativeHeap: +out.nativeHeap.toFixed(1), other: +out.other.toFixed(1) };
+}
+
+/** The wasm backend's linear memory (the tensors' heap; it grows and never shrinks): where RSS growth can come from besides V8 and the native heap. */
+function wasmHeapBytes(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}
+
 export async function benchResnetMemory(steps: number, threads: number) {
   const info = await initBackend({ prefer: 'wasm' });
   if (info.name !== 'wasm') throw new Error(`bench needs wasm, got ${info.name}`);
@@ -30,16 +59,25 @@ export async function benchResnetMemory(steps: number, threads: number) {
   const optimizer = tf.train.momentum(0.01, 0.9);
   const x = tf.randomUniform([128, 32, 32, 3]);
   const y = tf.oneHot(tf.randomUniform([128], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const samples: { step: number; rssMiB: number; tensors: number; seconds: number }[] = [];
+  const samples: {
+    step: number; rssMiB: number; wasmHeapMiB: number; resident: ReturnType<typeof residentByKind>; v8HeapMiB: number; tensors: number; seconds: number;
+  }[] = [];
+  const mib = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
+  const every = Math.min(EVERY, steps);
   const t0 = performance.now();
   for (let step = 1; step <= steps; step++) {
     tf.tidy(() => {
       optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, true)!.dataSync();
     });
-    if (step % EVERY === 0 || step === 1) {
-      const s = { step, rssMiB: +rssMiB().toFixed(1), tensors: tf.memory().numTensors, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
+    if (step % every === 0 || step === 1) {
+      const mem = process.memoryUsage();
+      const s = {
+        step, rssMiB: +rssMiB().toFixed(1), wasmHeapMiB: mib(wasmHeapBytes()), resident: residentByKind(wasmHeapBytes()), v8HeapMiB: mib(mem.heapTotal),
+        tensors: tf.memory().numTensors, seconds: +((performance.now() - t0) / 1000).toFixed(1),
+      };
       samples.push(s);
-      process.stderr.write(`  step ${s.step}: RSS ${s.rssMiB} MiB, ${s.tensors} tensors, ${s.seconds} s\n`);
+      const r = s.resident;
+      process.stderr.write(`  step ${s.step}: RSS ${s.rssMiB} MiB (resident: wasm memory ${r.wasm} of its ${s.wasmHeapMiB}, native heap ${r.nativeHeap}, other ${r.other}; V8 heap ${s.v8HeapMiB}), ${s.tensors} tensors, ${s.seconds} s\n`);
     }
   }
   tf.dispose([x, y]);

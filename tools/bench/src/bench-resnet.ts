@@ -12,13 +12,15 @@
  * same nets run in PyTorch in the same run, the engines taking turns, and the ratios are printed; without
  * torch that part is skipped with a note.
  * Standalone: `node tools/bench/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only, shorter
- * timing loops). Each figure also goes to stderr as it is measured, with the load average.
+ * timing loops; BENCH_RESNET_ROUNDS, default 3: each figure the best of that many rounds, the engines taking
+ * turns; BENCH_RESNET_NETS: a comma-separated subset of the nets). Each figure also goes to stderr as it is
+ * measured, with the load average.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { initBackend, registerWasmTrainingKernels, setNativeThreads, tf } from '@selftrain/compute';
+import { foldBatchNorm, initBackend, registerWasmTrainingKernels, setNativeThreads, tf } from '@selftrain/compute';
 import { buildModel } from '@selftrain/models';
 
 const STAGES: [number, number][] = [[32, 1], [64, 2], [128, 2], [256, 2]];
@@ -79,10 +81,29 @@ function randomBatch(size: number, batch: number): [tf.Tensor, tf.Tensor] {
 }
 
 export interface ResnetRun { trainImgPerS: number; inferImgPerS: number }
+/** PyTorch's figures, and the memory format each came from (the faster of NCHW and channels_last). */
+export interface TorchRun extends ResnetRun { format: string }
 
-/** Runs `step` (after one untimed call) until `seconds` have passed and at least twice; steps per second. */
+/** The better of two runs of the same case, figure by figure (each figure is the best of the rounds). */
+function best<T extends ResnetRun>(a: T | undefined, b: T): T {
+  if (!a) return b;
+  const fmt = (r: T, part: 'train' | 'infer') => ('format' in r ? String(r.format).split(', ').find((f) => f.startsWith(part)) : undefined);
+  const train = b.trainImgPerS > a.trainImgPerS ? b : a;
+  const infer = b.inferImgPerS > a.inferImgPerS ? b : a;
+  const merged = { ...b, trainImgPerS: train.trainImgPerS, inferImgPerS: infer.inferImgPerS };
+  if ('format' in b) (merged as unknown as TorchRun).format = `${fmt(train, 'train')}, ${fmt(infer, 'infer')}`;
+  return merged;
+}
+
+/**
+ * Untimed steps before each timing loop, the same for both engines: kernel setup, primitive creation,
+ * momentum slots, and the allocator's first rounds (PyTorch's glibc heap, the wasm heap) are not timed.
+ */
+const WARM_UP_STEPS = 3;
+
+/** Runs `step` (after WARM_UP_STEPS untimed calls) until `seconds` have passed and at least twice; steps per second. */
 async function rate(step: () => Promise<unknown> | unknown, seconds: number): Promise<number> {
-  await step(); // kernel setup, primitive creation, momentum slots
+  for (let i = 0; i < WARM_UP_STEPS; i++) await step();
   let n = 0;
   const t0 = performance.now();
   while (n < 2 || performance.now() - t0 < seconds * 1000) {
@@ -98,14 +119,20 @@ async function measureThreads(c: Case, threads: number, seconds: number): Promis
   const model = NETS[c.net].build(c.size);
   const optimizer = tf.train.momentum(0.01, 0.9);
   const [x, y] = randomBatch(c.size, c.batch);
+  let inference: tf.LayersModel | undefined;
   try {
     const train = await rate(() => tf.tidy(() => optimizer.minimize(lossOf(model, x, y), true)!.dataSync()), seconds);
-    const infer = await rate(() => tf.tidy(() => (model.predict(x, { batchSize: c.batch }) as tf.Tensor).dataSync()), seconds / 2);
+    // the labeler's and the evaluator's inference form (libs/checkpoints' ModelCache): batch norms folded
+    // into the convs once, untimed, as a loaded checkpoint is
+    inference = (await foldBatchNorm(model)).model;
+    const m = inference;
+    const infer = await rate(() => tf.tidy(() => (m.predict(x, { batchSize: c.batch }) as tf.Tensor).dataSync()), seconds / 2);
     return { trainImgPerS: +(train * c.batch).toFixed(1), inferImgPerS: +(infer * c.batch).toFixed(1) };
   } finally {
     setNativeThreads(1);
     tf.dispose([x, y]);
     optimizer.dispose();
+    if (inference !== model) inference?.dispose();
     model.dispose();
   }
 }
@@ -218,7 +245,14 @@ export async function profileStep(c: Case): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, +v.toFixed(1)]));
 }
 
-/** The same nets in PyTorch (NCHW, its defaults): one JSON case per stdin line in, one result line out. */
+/**
+ * The same nets in PyTorch: one JSON case per stdin line in, one result line out. Fair to PyTorch: its
+ * thread count set per case, the same warm-up and timing loop as selftrain's, the same net, batch, loss
+ * and optimizer, inference in eval mode under inference_mode (no autograd), and each case run in both
+ * memory formats (NCHW, its default, and channels_last, NHWC as selftrain's) with the faster one kept
+ * per figure and named. It prints one line once torch has loaded, so that its import is not timed beside
+ * a selftrain case.
+ */
 const TORCH_SCRIPT = String.raw`
 import json, sys, time
 import torch, torch.nn as nn
@@ -243,25 +277,39 @@ def net(name, size):
             layers.append(Block(cin, cout, 2 if i > 0 and b == 0 else 1)); cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, 10)]
     return nn.Sequential(*layers)
-def rate(step, seconds):
-    step(); n = 0; t = time.perf_counter()
+def rate(step, seconds, warm_up):
+    for _ in range(warm_up): step()
+    n = 0; t = time.perf_counter()
     while n < 2 or time.perf_counter() - t < seconds:
         step(); n += 1
     return n / (time.perf_counter() - t)
+def measure(c, fmt):
+    torch.manual_seed(1)
+    m = net(c['torch'], c['size']).to(memory_format=fmt); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    x = torch.rand(c['batch'], 3, c['size'], c['size']).contiguous(memory_format=fmt); y = torch.randint(0, 10, (c['batch'],))
+    def step():
+        opt.zero_grad(); loss = nn.functional.cross_entropy(m(x), y); loss.backward(); opt.step(); loss.item()
+    m.train(); train = rate(step, c['seconds'], c['warmUp'])
+    m.eval()
+    with torch.inference_mode():
+        infer = rate(lambda: m(x), c['seconds'] / 2, c['warmUp'])
+    return train * c['batch'], infer * c['batch']
+print(json.dumps({'ready': torch.__version__}), flush=True)
 for line in sys.stdin:
     c = json.loads(line)
     torch.set_num_threads(c['threads'])
-    torch.manual_seed(1)
-    m = net(c['torch'], c['size']); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-    x = torch.rand(c['batch'], 3, c['size'], c['size']); y = torch.randint(0, 10, (c['batch'],))
-    def step():
-        opt.zero_grad(); loss = nn.functional.cross_entropy(m(x), y); loss.backward(); opt.step()
-    m.train(); train = rate(step, c['seconds'])
-    m.eval()
-    with torch.no_grad():
-        infer = rate(lambda: m(x), c['seconds'] / 2)
-    print(json.dumps({'trainImgPerS': round(train * c['batch'], 1), 'inferImgPerS': round(infer * c['batch'], 1)}), flush=True)
+    runs = {name: measure(c, fmt) for name, fmt in (('NCHW', torch.contiguous_format), ('channels_last', torch.channels_last))}
+    train = max(runs, key=lambda k: runs[k][0]); infer = max(runs, key=lambda k: runs[k][1])
+    print(json.dumps({'trainImgPerS': round(runs[train][0], 1), 'inferImgPerS': round(runs[infer][1], 1),
+                      'format': f'train {train}, infer {infer}'}), flush=True)
 `;
+
+/**
+ * OMP_WAIT_POLICY as this process got it, before the native addon set it to PASSIVE for its own team
+ * (native/parallel.c): PyTorch runs with the policy the user gave, not the addon's (passive OpenMP threads
+ * sleep between PyTorch's many short parallel regions, which cost it up to a third on 2 threads).
+ */
+const USER_OMP_WAIT_POLICY = process.env.OMP_WAIT_POLICY;
 
 const PYTHON = '/usr/bin/python3';
 
@@ -270,27 +318,37 @@ const PYTHON = '/usr/bin/python3';
  * selftrain's on the same (shared, noisy) machine rather than minutes later.
  */
 class TorchRunner {
-  private readonly lines: AsyncIterator<string>;
-
-  private constructor(private readonly child: ChildProcess, readonly version: string) {
-    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  }
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly version: string,
+    private readonly lines: AsyncIterator<string> = createInterface({ input: child.stdout! })[Symbol.asyncIterator](),
+  ) {}
 
   /** The runner, or why PyTorch is skipped. */
-  static start(): TorchRunner | string {
-    const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  /** The runner once torch has loaded, or why PyTorch is skipped. */
+  static async start(): Promise<TorchRunner | string> {
+    const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
     if (probe.error != null || probe.status !== 0) {
       return `no torch in ${PYTHON} (Debian: apt-get install python3-torch); PyTorch comparison skipped`;
     }
-    const child = spawn(PYTHON, ['-c', TORCH_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
-    return new TorchRunner(child, probe.stdout.trim());
+    const env = { ...process.env };
+    if (USER_OMP_WAIT_POLICY === undefined) delete env.OMP_WAIT_POLICY;
+    else env.OMP_WAIT_POLICY = USER_OMP_WAIT_POLICY;
+    const child = spawn(PYTHON, ['-c', TORCH_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    const runner = new TorchRunner(child, '');
+    const ready = JSON.parse(await runner.next()) as { ready: string };
+    return new TorchRunner(child, ready.ready, runner.lines);
   }
 
-  async run(c: Case, threads: number, seconds: number): Promise<ResnetRun> {
-    this.child.stdin!.write(`${JSON.stringify({ ...c, torch: NETS[c.net].torch, threads, seconds })}\n`);
+  private async next(): Promise<string> {
     const line = await this.lines.next();
     if (line.done) throw new Error('the PyTorch process ended');
-    return JSON.parse(line.value) as ResnetRun;
+    return line.value as string;
+  }
+
+  async run(c: Case, threads: number, seconds: number): Promise<TorchRun> {
+    this.child.stdin!.write(`${JSON.stringify({ ...c, torch: NETS[c.net].torch, threads, seconds, warmUp: WARM_UP_STEPS })}\n`);
+    return JSON.parse(await this.next()) as TorchRun;
   }
 
   close(): void {
@@ -308,47 +366,61 @@ export interface ResnetBench {
   /** key: `${net} ${size}px b${batch}` -> mode -> figures */
   selftrain: Record<string, Partial<Record<Mode, ResnetRun>>>;
   /** key as selftrain's -> '1 thread' | '2 threads' */
-  torch?: Record<string, Partial<Record<Mode, ResnetRun>>>;
+  torch?: Record<string, Partial<Record<Mode, TorchRun>>>;
+  /** each figure is the best of this many rounds, the engines taking turns within each */
+  rounds: number;
   torchVersion?: string;
   torchSkipped?: string;
-  /** load average (1 min) when each case started: the machine is shared */
-  load: Record<string, number>;
+  /** load average (1 min) range over the rounds of each case: the machine is shared */
+  load: Record<string, string>;
   /** net -> ms per kernel group in one training step, 32 px, batch 128, 1 thread */
   profile: Record<string, Record<string, number>>;
 }
 
 export const caseKey = (c: Case) => `${c.net} ${c.size}px b${c.batch}`;
 
-export async function benchResnet(opts: { quick?: boolean } = {}): Promise<ResnetBench> {
+/**
+ * BENCH_RESNET_QUICK: 32 px, batch 128 only, 1.5 s loops. BENCH_RESNET_ROUNDS (default 3): rounds per
+ * case, best figure kept. BENCH_RESNET_NETS: a comma-separated subset of NETS' names.
+ */
+export async function benchResnet(opts: { quick?: boolean; rounds?: number; nets?: string[] } = {}): Promise<ResnetBench> {
+  // PyTorch first: its import is not timed beside a selftrain case, and it starts before the addon sets
+  // OMP_WAIT_POLICY in this process's environment
+  const torch = await TorchRunner.start();
   const info = await initBackend({ prefer: 'wasm' });
   if (info.name !== 'wasm') throw new Error(`bench needs wasm, got ${info.name}`);
   await tf.setBackend('wasm');
   const kernels = registerWasmTrainingKernels();
   const seconds = opts.quick ? 1.5 : 3;
-  const cases: Case[] = Object.keys(NETS).flatMap((net) =>
+  const rounds = opts.rounds ?? 3;
+  const nets = opts.nets ?? Object.keys(NETS);
+  const cases: Case[] = nets.flatMap((net) =>
     (opts.quick ? [32] : SIZES).flatMap((size) => (opts.quick ? [128] : BATCHES).map((batch) => ({ net, size, batch }))));
-  const result: ResnetBench = { kernels: kernels.description, seconds, selftrain: {}, load: {}, profile: {} };
-  for (const net of Object.keys(NETS)) result.profile[net] = await profileStep({ net, size: 32, batch: 128 });
-  const torch = TorchRunner.start();
+  const result: ResnetBench = { kernels: kernels.description, seconds, rounds, selftrain: {}, load: {}, profile: {} };
   if (typeof torch === 'string') result.torchSkipped = torch;
   else { result.torch = {}; result.torchVersion = torch.version; }
   const note = (k: string, engine: string, mode: Mode, r: ResnetRun) =>
-    process.stderr.write(`  ${k} ${engine} ${mode}: train ${r.trainImgPerS}, infer ${r.inferImgPerS} img/s (load ${loadavg()[0].toFixed(1)})\n`);
+    process.stderr.write(`  ${k} ${engine} ${mode}: train ${r.trainImgPerS}, infer ${r.inferImgPerS} img/s${'format' in r ? ` (${String(r.format)})` : ''} (load ${loadavg()[0].toFixed(1)})\n`);
   try {
+    for (const net of nets) result.profile[net] = await profileStep({ net, size: 32, batch: 128 });
     for (const c of cases) {
       const k = caseKey(c);
-      result.load[k] = +loadavg()[0].toFixed(1);
+      const load: number[] = [];
       result.selftrain[k] = {};
-      for (const mode of MODES) {
-        const r = mode === '2 replicas' ? await measureReplicas(c, seconds) : await measureThreads(c, mode === '1 thread' ? 1 : 2, seconds);
-        result.selftrain[k][mode] = r;
-        note(k, 'selftrain', mode, r);
-        if (typeof torch !== 'string' && mode !== '2 replicas') {
-          const t = await torch.run(c, mode === '1 thread' ? 1 : 2, seconds);
-          (result.torch![k] ??= {})[mode] = t;
-          note(k, 'PyTorch', mode, t);
+      for (let round = 0; round < rounds; round++) {
+        load.push(+loadavg()[0].toFixed(1));
+        for (const mode of MODES) {
+          const r = mode === '2 replicas' ? await measureReplicas(c, seconds) : await measureThreads(c, mode === '1 thread' ? 1 : 2, seconds);
+          result.selftrain[k][mode] = best(result.selftrain[k][mode], r);
+          note(k, 'selftrain', mode, r);
+          if (typeof torch !== 'string' && mode !== '2 replicas') {
+            const t = await torch.run(c, mode === '1 thread' ? 1 : 2, seconds);
+            (result.torch![k] ??= {})[mode] = best(result.torch![k][mode], t);
+            note(k, 'PyTorch', mode, t);
+          }
         }
       }
+      result.load[k] = `${Math.min(...load)}-${Math.max(...load)}`;
     }
   } finally {
     if (typeof torch !== 'string') torch.close();
@@ -358,14 +430,14 @@ export async function benchResnet(opts: { quick?: boolean } = {}): Promise<Resne
 
 /** Table lines for bench.ts: each case's figures per mode, the PyTorch ratios, the 2-core choice, the step profiles. */
 export function resnetLines(b: ResnetBench): string[][] {
-  const lines: string[][] = [[`ResNet training / inference img/s, selftrain kernels: ${b.kernels}`, `train / infer img/s (${b.seconds} s loops)`]];
+  const lines: string[][] = [[`ResNet training / inference img/s, selftrain kernels: ${b.kernels}`, `train / infer img/s (${b.seconds} s loops, best of ${b.rounds})`]];
   const ratio = (a: number, c: number) => `x${(a / c).toFixed(2)}`;
   for (const [k, modes] of Object.entries(b.selftrain)) {
     lines.push([`  ${k} (load ${b.load[k]})`, '']);
     for (const [mode, v] of Object.entries(modes) as [Mode, ResnetRun][]) {
       const parts = [`${v.trainImgPerS} / ${v.inferImgPerS}`];
       const pt = b.torch?.[k]?.[mode === '2 replicas' ? '2 threads' : mode];
-      if (pt) parts.push(`PyTorch ${mode === '2 replicas' ? '2 threads ' : ''}${pt.trainImgPerS} / ${pt.inferImgPerS} (${ratio(v.trainImgPerS, pt.trainImgPerS)} / ${ratio(v.inferImgPerS, pt.inferImgPerS)})`);
+      if (pt) parts.push(`PyTorch ${mode === '2 replicas' ? '2 threads ' : ''}${pt.trainImgPerS} / ${pt.inferImgPerS} (${ratio(v.trainImgPerS, pt.trainImgPerS)} / ${ratio(v.inferImgPerS, pt.inferImgPerS)}; ${pt.format})`);
       lines.push([`    ${mode}`, parts.join(';  ')]);
     }
     const one = modes['1 thread'];
@@ -389,7 +461,11 @@ export function resnetLines(b: ResnetBench): string[][] {
 if (!isMainThread && (workerData as { resnetReplica?: Case } | null)?.resnetReplica != null) {
   replicaWorker((workerData as { resnetReplica: Case }).resnetReplica).catch((err) => { throw err; });
 } else if (require.main === module) {
-  benchResnet({ quick: process.env.BENCH_RESNET_QUICK === '1' }).then((b) => {
+  benchResnet({
+    quick: process.env.BENCH_RESNET_QUICK === '1',
+    rounds: process.env.BENCH_RESNET_ROUNDS ? Number(process.env.BENCH_RESNET_ROUNDS) : undefined,
+    nets: process.env.BENCH_RESNET_NETS?.split(',').map((n) => n.trim()),
+  }).then((b) => {
     process.stdout.write(`${resnetLines(b).map(([k, v]) => `${k.padEnd(60)} ${v}`).join('\n')}\n\n${JSON.stringify(b, null, 2)}\n`);
   }, (err) => { console.error(err); process.exit(1); });
 }
