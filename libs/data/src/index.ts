@@ -69,6 +69,7 @@ export { ChannelStats, type ChannelMoments } from './channel-stats';
 export { ingestImages, DEFAULT_CLASSIFICATION_FIT, imagesIngestKey, type IngestImagesOptions, type IngestImagesResult } from './ingest-images';
 export { readImageHeader, type ImageHeader } from './image-header';
 export { parseS3Url, directoryRoot, bucketRoot, listTree, listBucket, type S3Location, type ImageRoot } from './image-sources';
+export { FileTable } from './file-table';
 export { DEFAULT_VAL_PER_CLASS } from './image-split-plan';
 // Test fixtures: real photo files made with sharp at test time, for tests of the libs that train on them.
 export { photoBytes, writePhoto, paint, type PhotoSpec, type PaintedRect } from './testing/photo-fixtures';

@@ -2,7 +2,6 @@ import { InputError } from '@selftrain/errors';
 import type { Logger } from '@selftrain/logger';
 import { connectServices, openStore, selftrainHome, serviceAddressesFromEnv, startLocalStack, type DriverDeps, type ProgressDisplay, type ServiceAddresses } from '@selftrain/pipeline';
 import { clientSecurityFromEnv } from '@selftrain/rpc';
-import { S3ObjectStore } from '@selftrain/storage';
 import { waitForServices } from './wait-for-services';
 
 /** SELFTRAIN_WAIT_SECONDS: how long a run waits for remote services to be SERVING (default 300). */
@@ -32,7 +31,7 @@ export async function withServices(
     try {
       display.note(`services: teacher ${addresses.teacher}, student ${addresses.student}, evaluator ${addresses.evaluator}, labelers ${addresses.labelers.join(' ')}`);
       // An s3:// init in another bucket of the same endpoint, with the same credentials.
-      const openBucket = (bucket: string) => S3ObjectStore.connect({ ...config, bucket, prefix: '', createBucket: false }, logger);
+      const openBucket = (bucket: string) => store.connectBucket(bucket);
       return await work({ store, clients, logger, display, openBucket }, config.bucket);
     } finally {
       clients.close();
