@@ -50,9 +50,12 @@ const classes = (m: tf.LayersModel) => m.layers.map((l) => l.getClassName());
 test('foldBatchNorm folds conv + batch norm (+ ReLU) into one conv with a bias and keeps the rest', async () => {
   registerWasmTrainingKernels();
   const model = buildNet(1);
+  // A checkpoint's recorded input (libs/checkpoints) travels with the folded model: the labeler checks it.
+  model.setUserDefinedMetadata({ input: { height: 8, width: 8, channels: 3, mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 0.2] } });
   const { model: fused, folded } = await foldBatchNorm(model);
   try {
     assert.equal(folded, 4);
+    assert.deepEqual(fused.getUserDefinedMetadata(), model.getUserDefinedMetadata());
     assert.equal(classes(fused).filter((c) => c === 'BatchNormalization').length, 2, 'the shared conv\'s and the pooled batch norms stay');
     assert.equal(classes(fused).filter((c) => c === 'ReLU' || c === 'Activation').length, 1, 'only the ReLU after the sum stays');
     const convs = fused.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => l.getConfig() as { useBias: boolean; activation: string });

@@ -122,5 +122,9 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<{ model: tf.
     layer.setWeights(weights);
     if (f) tf.dispose(weights);
   }
+  // The same model to its readers: what a checkpoint records beside its weights (its input and its
+  // normalisation, which the labeler and evaluator check against the dataset) stays with it.
+  const metadata = model.getUserDefinedMetadata();
+  if (metadata) fused.setUserDefinedMetadata(metadata);
   return { model: fused, folded: folds.length };
 }

@@ -39,7 +39,7 @@ test('every field of every schema decodes to the same-named field of the generat
     options: { threshold: 0.7, soft: true, temperature: 2, balance: true, perClassCap: 5, balanceMinConfidence: 0.3, batchSize: 64, softNms: true, dropEmptyImages: true, scales: [0.5, 1.25] },
   }));
   assert.deepEqual(EvaluateRequest.decode(encodeMessage(EVALUATE, { checkpoint: 'c', dataset: 'd', split: 's', batch_size: 8, threshold: 0.4, predictions_prefix: 'p' })),
-    { checkpoint: 'c', dataset: 'd', split: 's', batchSize: 8, threshold: 0.4, predictionsPrefix: 'p' });
+    EvaluateRequest.fromPartial({ checkpoint: 'c', dataset: 'd', split: 's', batchSize: 8, threshold: 0.4, predictionsPrefix: 'p' }));
 });
 
 test('negative int32 values are sign-extended as protobuf requires', () => {
