@@ -5,7 +5,7 @@ import type { ImageShape, ResolvedTrainOptions, TrainingState } from '@selftrain
 import { applyInitCheckpoint } from './init-weights';
 import { inputMetadata } from './input-preprocessing';
 import { buildTaskModel, type ModelTask } from './task-models';
-import { saveTrainingState } from './training-state-store';
+import { pruneTrainingStates, saveTrainingState } from './training-state-store';
 
 /** A job's model, and when it started from an init checkpoint, which of the init's weights it took. */
 export interface InitialModel {
@@ -31,10 +31,17 @@ export async function initialModel(store: ObjectStore, o: ResolvedTrainOptions, 
 
 /** Saves a job's checkpoints; each records the input the model trains on (`shape`: geometry and normalisation). */
 export function checkpointSaver(store: ObjectStore, model: tf.LayersModel, outputPrefix: string, shape: ImageShape, meta: Record<string, unknown>) {
+  // The step whose training state this saver last committed, per directory (see pruneTrainingStates).
+  const committedStates = new Map<string, number>();
   return async (kind: 'best' | 'last', step: number, extra: Record<string, unknown>, state?: TrainingState): Promise<Artifact> => {
     const dir = `${outputPrefix}/checkpoints/${kind}`;
     if (state) await saveTrainingState(store, dir, state);
-    return saveModelToBucket(store, dir, model, { ...meta, ...inputMetadata(shape), ...extra, kind, step });
+    const saved = await saveModelToBucket(store, dir, model, { ...meta, ...inputMetadata(shape), ...extra, kind, step });
+    if (state) {
+      await pruneTrainingStates(store, dir, step, committedStates.get(dir));
+      committedStates.set(dir, step);
+    }
+    return saved;
   };
 }
 

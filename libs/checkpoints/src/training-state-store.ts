@@ -9,10 +9,16 @@ interface StoredState extends Omit<TrainingState, 'optimizer' | 'curve'> {
   optimizerLengths: number[];
 }
 
-const stateKey = (dir: string) => `${dir}/train-state.json`;
-const optimizerKey = (dir: string) => `${dir}/optimizer.bin`;
+// Keyed by step: the state of step N is written beside the committed checkpoint of an earlier step, never
+// over its state, so a process killed while saving step N still resumes from the step before it.
+const STATE_FILE = /\/(train-state-\d+\.json|optimizer-\d+\.bin)$/;
+const stateKey = (dir: string, step: number) => `${dir}/train-state-${step}.json`;
+const optimizerKey = (dir: string, step: number) => `${dir}/optimizer-${step}.bin`;
 
-/** Written before the weights' model.json, which commits the checkpoint; the step ties the two together. */
+/**
+ * Written before the weights' model.json, which commits the checkpoint: its metadata's step names the
+ * state that goes with it. Once it is committed, `pruneTrainingStates` drops the other steps' states.
+ */
 export async function saveTrainingState(store: ObjectStore, dir: string, state: TrainingState): Promise<void> {
   const lengths = state.optimizer.map((v) => (v ? v.length : -1));
   const total = lengths.reduce((n, l) => n + Math.max(0, l), 0);
@@ -23,10 +29,23 @@ export async function saveTrainingState(store: ObjectStore, dir: string, state: 
     Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(bytes, offset);
     offset += v.byteLength;
   }
-  await store.put(optimizerKey(dir), bytes, 'application/octet-stream');
+  await store.put(optimizerKey(dir, state.step), bytes, 'application/octet-stream');
   const { optimizer: _o, curve, ...rest } = state;
   const stored: StoredState = { ...rest, curve: curve.map((c) => CurvePoint.toJSON(c)), optimizerLengths: lengths };
-  await store.putJson(stateKey(dir), stored);
+  await store.putJson(stateKey(dir, state.step), stored);
+}
+
+/**
+ * After the checkpoint of `step` is committed, the states of other steps in `dir` are stale. `previous`
+ * is the step this process committed before, whose files are deleted by key; without one (the first save
+ * of a process, which may follow a crash mid-save) the directory is listed.
+ */
+export async function pruneTrainingStates(store: ObjectStore, dir: string, step: number, previous?: number): Promise<void> {
+  const stale = previous === undefined
+    ? (await store.list(`${dir}/`)).filter((key) => STATE_FILE.test(key))
+    : [stateKey(dir, previous), optimizerKey(dir, previous)];
+  const keep = new Set([stateKey(dir, step), optimizerKey(dir, step)]);
+  for (const key of stale) if (!keep.has(key)) await store.delete(key);
 }
 
 /**
@@ -38,11 +57,13 @@ export async function loadResumeState(
 ): Promise<{ state: TrainingState; checkpoint: string } | undefined> {
   const dir = `${outputPrefix}/checkpoints/last`;
   const checkpoint = `${dir}/model.json`;
-  if (!(await store.exists(checkpoint)) || !(await store.exists(stateKey(dir)))) return undefined;
+  if (!(await store.exists(checkpoint))) return undefined;
   const meta = await readCheckpointMetadata(store, checkpoint);
-  const stored = await store.getJson<StoredState>(stateKey(dir));
-  if (meta?.jobId !== jobId || meta?.step !== stored.step) return undefined;
-  const bytes = await store.get(optimizerKey(dir));
+  const step = meta?.step;
+  if (meta?.jobId !== jobId || typeof step !== 'number' || !(await store.exists(stateKey(dir, step)))) return undefined;
+  const stored = await store.getJson<StoredState>(stateKey(dir, step));
+  if (stored.step !== step) return undefined;
+  const bytes = await store.get(optimizerKey(dir, step));
   const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   let offset = 0;
   const optimizer = stored.optimizerLengths.map((l) => {
