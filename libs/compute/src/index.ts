@@ -16,3 +16,4 @@ export { nativeCpuKernels, nativeThreads, setNativeThreads, NATIVE_ADDON_PATH } 
 export type { NativeCpuKernels, NativeKernelStatus } from './native-cpu-kernels';
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-grad-kernels';
 export { foldBatchNorm } from './fold-batch-norm';
+export { classificationEngine, INFERENCE_ENGINES, type InferenceEngineChoice } from './inference-engine';

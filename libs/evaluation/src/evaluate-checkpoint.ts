@@ -1,4 +1,4 @@
-import { assertCheckpointFitsDataset } from '@selftrain/checkpoints';
+import { assertCheckpointFitsDataset, inputShapeOf } from '@selftrain/checkpoints';
 import { loadManifest, readSplit, splitOf, taskOf, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
 import { EVALUATION_OPTIONS, resolveOption } from '@selftrain/options';
@@ -33,7 +33,9 @@ const EVALUATORS: Record<Task, TaskEvaluator> = {
  * Scores a checkpoint on a labeled split with its dataset's task: top-1, per-class accuracy, confusion
  * and the confident predictions' accuracy (classification); COCO box AP (detection); mIoU
  * (segmentation). Detection and segmentation can write their predictions too (predictionsPrefix).
- * In place of a checkpoint, a user's classification model (teacher_model) on onnxruntime-node.
+ * In place of a checkpoint, a user's classification model (teacher_model) on onnxruntime-node. A
+ * classification checkpoint runs on onnxruntime too when deps.checkpointSessions is given (the default
+ * on CPU: classificationEngine), else on TF.js.
  */
 export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInput): Promise<EvaluateResponse> {
   const manifest = await loadManifest(deps.store, input.dataset);
@@ -44,12 +46,18 @@ export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInp
   if (input.teacherModel) return evaluateTeacherModel(deps, input, input.teacherModel, manifest);
   const { model, sha256 } = await deps.models.get(input.checkpoint);
   evaluator.checkModel?.(model, manifest);
-  if (taskOf(manifest) === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
+  const classification = taskOf(manifest) === 'classification';
+  if (classification) assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
+  const onnx = classification ? await deps.checkpointSessions?.get(input.checkpoint, sha256) : undefined;
   const records = await readSplit(deps.store, manifest, input.split);
   const response: EvaluateResponse = {
     top1: 0, perClassAccuracy: [], confusion: [], numClasses: manifest.classNames.length, count: records.length, classNames: manifest.classNames,
-    checkpointSha256: sha256, confidentCount: 0, confidentAccuracy: 0, backend: deps.backend,
+    checkpointSha256: sha256, confidentCount: 0, confidentAccuracy: 0, backend: onnx ? ONNX_BACKEND : deps.backend,
   };
+  if (onnx) {
+    const probs = await onnx.probabilities(records.map((r) => r.image), inputShapeOf(manifest), { batchSize: input.batchSize });
+    return scoreClassProbabilities(probs, records, manifest, input.threshold, response);
+  }
   return evaluator.evaluate({ deps, input, manifest, model, records, response });
 }
 

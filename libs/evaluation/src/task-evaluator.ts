@@ -1,5 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import type { CheckedTeacherModel, OnnxTeacherCache } from '@selftrain/export';
+import type { CheckedTeacherModel, OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord } from '@selftrain/data';
 import type { DatasetManifest, EvaluateResponse } from '@selftrain/proto';
@@ -10,6 +10,8 @@ export interface EvaluatorDeps {
   models: ModelCache;
   /** Users' models (teacher_model), opened once for many calls; default: opened for each call. */
   teacherModels?: OnnxTeacherCache;
+  /** Classification checkpoints on onnxruntime (the default on CPU, see classificationEngine); absent: on TF.js. */
+  checkpointSessions?: OnnxCheckpointCache;
   backend: string;
 }
 

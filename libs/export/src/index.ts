@@ -8,7 +8,7 @@ export { exportStockTfjs } from './export-tfjs';
 export type { StockTfjsArtifacts } from './export-tfjs';
 export { exportMetadata } from './export-metadata';
 export type { ExportSource, ExportTask } from './export-metadata';
-export { openOnnxSession, runOnnx, ONNX_BACKEND } from './onnx-session';
+export { openOnnxSession, runOnnx, ONNX_BACKEND, type OnnxSessionOptions } from './onnx-session';
 export { exportCheckpoint, checkpointOfRun, checkpointKeyOf, parseExportFormat, EXPORT_FORMATS } from './export-checkpoint';
 export type { ExportFormat, ExportedModel } from './export-checkpoint';
 export { OnnxTeacher, openOnnxTeacher, writeTeacherInput } from './onnx-teacher';
@@ -19,3 +19,4 @@ export {
   TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS,
 } from './teacher-contract';
 export type { CheckedTeacherModel } from './teacher-contract';
+export { OnnxCheckpointCache, OnnxCheckpointClassifier } from './onnx-checkpoint-cache';

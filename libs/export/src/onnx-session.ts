@@ -3,9 +3,18 @@ import * as ort from 'onnxruntime-node';
 /** What a response's `backend` says when onnxruntime-node did the inference. */
 export const ONNX_BACKEND = 'onnxruntime-node (cpu)';
 
+export interface OnnxSessionOptions {
+  /**
+   * Threads inside one run (onnxruntime's intra-op pool); default onnxruntime's own, one per core. A
+   * labeler gives 1: labelers scale by process, one per core, as on the TF.js path.
+   */
+  threads?: number;
+}
+
 /** An onnxruntime-node session on the CPU provider over an ONNX file's bytes. */
-export async function openOnnxSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+export async function openOnnxSession(bytes: Uint8Array, options: OnnxSessionOptions = {}): Promise<ort.InferenceSession> {
+  const threads = options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1, executionMode: 'sequential' as const };
+  return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...threads });
 }
 
 /** Runs one float32 input through a session; returns every output's data and dims by name. */

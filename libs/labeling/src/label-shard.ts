@@ -1,4 +1,4 @@
-import { assertCheckpointFitsDataset } from '@selftrain/checkpoints';
+import { assertCheckpointFitsDataset, inputShapeOf } from '@selftrain/checkpoints';
 import { inlineShardCodec, loadManifest, taskOf, verifyShardBytes, verifyShardRecordCount, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
 import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, TEACHER_MODEL_TASKS, teacherModelDigest } from '@selftrain/export';
@@ -117,9 +117,23 @@ async function openTeacher(deps: LabelerDeps, input: LabelShardInput, manifest: 
   if (!tm) {
     const { model, sha256: checkpointSha } = await deps.models.get(input.checkpoint);
     LABELERS[task].checkModel?.(model, manifest);
-    // A classifier sees the input it was trained on, or nothing: never a silent mis-scale.
-    if (task === 'classification') assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
-    return { digest: checkpointSha, backend: deps.backend, provenance: { checkpoint: { key: input.checkpoint, sha256: checkpointSha } }, label: (records) => labeling.label(model, records) };
+    const provenance = { checkpoint: { key: input.checkpoint, sha256: checkpointSha } };
+    if (task === 'classification') {
+      // A classifier sees the input it was trained on, or nothing: never a silent mis-scale.
+      assertCheckpointFitsDataset(model, input.checkpoint, manifest, input.dataset);
+      const onnx = await deps.checkpointSessions?.get(input.checkpoint, checkpointSha);
+      if (onnx) {
+        const o = input.options;
+        const shape = inputShapeOf(manifest);
+        // The same selection as on TF.js (labelClassification); the digest is the checkpoint's either way,
+        // since both engines keep the same labels (bench-labeling).
+        return {
+          digest: checkpointSha, backend: ONNX_BACKEND, provenance,
+          label: (records) => labelClassification((recs, temperature) => onnx.probabilities(recs.map((r) => r.image), shape, { batchSize: o.batchSize, temperature }), records, o, manifest.classNames.length),
+        };
+      }
+    }
+    return { digest: checkpointSha, backend: deps.backend, provenance, label: (records) => labeling.label(model, records) };
   }
   if (task !== 'classification') throw new InputError('teacher_model.source', `a ${tm.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; ${input.dataset} is ${task}`);
   const classMap = mapTeacherClasses(tm.classNames, manifest.classNames);

@@ -1,5 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import type { CheckedTeacherModel, OnnxTeacherCache } from '@selftrain/export';
+import type { CheckedTeacherModel, OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord, ShardCodec } from '@selftrain/data';
 import type { Logger } from '@selftrain/logger';
@@ -12,6 +12,11 @@ import type { OneAtATime } from './one-at-a-time';
 export interface LabelerDeps {
   store: ObjectStore;
   models: ModelCache;
+  /**
+   * Classification checkpoints on onnxruntime (the labeler's default engine on CPU, see
+   * classificationEngine); absent: on TF.js, as `models` loads them.
+   */
+  checkpointSessions?: OnnxCheckpointCache;
   /** Users' models (teacher_model), opened once for many shards; default: opened for each call. */
   teacherModels?: OnnxTeacherCache;
   backend: string;

@@ -2,7 +2,7 @@
 // metadata_props (exported-model-spec.ts), the same packing as training (writeModelInput), and the
 // detector's documented post-process (decodeDetections, as ADR 0006 prescribes).
 import { InputError } from '@selftrain/errors';
-import { openOnnxSession, runOnnx } from '@selftrain/export';
+import { openOnnxSession, runOnnx, type OnnxSessionOptions } from '@selftrain/export';
 import { BOX_VARIANCES } from '@selftrain/models';
 import { onnx } from '@selftrain/proto';
 import { decodeDetections, writeModelInput } from '@selftrain/train';
@@ -14,8 +14,8 @@ import { argmaxMaps, softmaxRows, toPixelBoxes } from './task-outputs';
 /** What each task's graph must output (libs/export's names). */
 const OUTPUTS = { classification: ['logits'], detection: ['class_logits', 'box_deltas'], segmentation: ['logits'] } as const;
 
-/** A Predictor over an ONNX file's bytes; `source` (its path) names it in errors. */
-export async function openOnnxPredictor(bytes: Uint8Array, source: string): Promise<Predictor> {
+/** A Predictor over an ONNX file's bytes; `source` (its path) names it in errors; `options` sets its threads. */
+export async function openOnnxPredictor(bytes: Uint8Array, source: string, options: OnnxSessionOptions = {}): Promise<Predictor> {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -26,7 +26,7 @@ export async function openOnnxPredictor(bytes: Uint8Array, source: string): Prom
   if (spec.detection && spec.detection.variances.some((v, i) => Math.abs(v - BOX_VARIANCES[i]) > 1e-9)) {
     throw new InputError(source, `metadata_props key "box_variances" is ${JSON.stringify(spec.detection.variances)}; the box coder uses ${JSON.stringify(BOX_VARIANCES)}`);
   }
-  const session = await openOnnxSession(bytes).catch((err: unknown) => {
+  const session = await openOnnxSession(bytes, options).catch((err: unknown) => {
     throw new InputError(source, `onnxruntime cannot load it: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   });
   const missing = OUTPUTS[spec.task].filter((o) => !session.outputNames.includes(o));

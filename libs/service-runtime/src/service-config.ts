@@ -1,3 +1,4 @@
+import { INFERENCE_ENGINES, type InferenceEngineChoice } from '@selftrain/compute';
 import { ConfigReader, type Env } from '@selftrain/config';
 import { readServerSecurity, type ServerSecurity } from '@selftrain/rpc';
 import { redactStorageConfig, storageConfigFromEnv, type StorageConfig } from '@selftrain/storage';
@@ -16,6 +17,8 @@ export interface ServiceConfig {
   backend: string;
   /** auto: native OpenBLAS kernels under wasm where they load; off: the wasm kernels only */
   nativeKernels: string;
+  /** What runs a classification checkpoint's inference in the labeler and the evaluator (classificationEngine). */
+  inferenceEngine: InferenceEngineChoice;
   /** Threads a training job splits its batches over on wasm (TRAIN_THREADS; 0 there = every core the process may use). */
   trainThreads: number;
   /** Bytes the process's training jobs may use together, and where the figure comes from (TRAIN_MEMORY_BUDGET_MB, or the memory limit). */
@@ -55,6 +58,7 @@ export const SERVICE_ENV_VARS: { name: string; required: boolean; description: s
   { name: 'MAX_INFLIGHT_CALLS', required: false, description: 'calls admitted at once before RESOURCE_EXHAUSTED (default 16)' },
   { name: 'SELFTRAIN_BACKEND', required: false, description: 'auto | tfjs-node-gpu | tfjs-node | wasm | cpu (default auto)' },
   { name: 'SELFTRAIN_NATIVE_KERNELS', required: false, description: 'auto | off: on wasm, run convs and matmuls on the native OpenBLAS kernels where they load (default auto)' },
+  { name: 'SELFTRAIN_INFERENCE_ENGINE', required: false, description: `${INFERENCE_ENGINES.join(' | ')}: what runs classification checkpoints in the labeler and evaluator (default auto: onnxruntime on a CPU backend, TF.js on a GPU one)` },
   { name: 'TRAIN_THREADS', required: false, description: 'threads a wasm training job splits each batch over (default 0 = the CPUs the process may use, cgroup quota included)' },
   { name: 'TRAIN_MEMORY_BUDGET_MB', required: false, description: 'memory the training jobs of a process may use together; a job whose estimate does not fit is refused (default 80 % of the cgroup memory limit, else of the machine\'s memory)' },
   { name: 'SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP', required: false, description: 'test-only: at this training step the wasm backend makes a real out-of-bounds access (never set in deployments)' },
@@ -88,6 +92,7 @@ export function readServiceConfig(service: string, env: Env = process.env): Serv
     maxInFlightCalls: r.int('MAX_INFLIGHT_CALLS', 16, { min: 1, max: 10_000 }),
     backend: r.oneOf('SELFTRAIN_BACKEND', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const, 'auto'),
     nativeKernels: r.oneOf('SELFTRAIN_NATIVE_KERNELS', ['auto', 'off'] as const, 'auto'),
+    inferenceEngine: r.oneOf('SELFTRAIN_INFERENCE_ENGINE', INFERENCE_ENGINES, 'auto'),
     trainThreads: r.int('TRAIN_THREADS', 0, { min: 0, max: 256 }) || cpuBudget(),
     trainMemoryBudget: trainMemoryBudget(r.optional('TRAIN_MEMORY_BUDGET_MB') === undefined ? undefined : r.int('TRAIN_MEMORY_BUDGET_MB', 0, { min: 64, max: 2 ** 30 })),
     testComputeFaultAtStep: r.optional('SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP') === undefined ? undefined : r.int('SELFTRAIN_TEST_COMPUTE_FAULT_AT_STEP', 0, { min: 1 }),

@@ -1,5 +1,6 @@
 import { ModelCache } from '@selftrain/checkpoints';
-import { OnnxTeacherCache } from '@selftrain/export';
+import { classificationEngine } from '@selftrain/compute';
+import { OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
 import { evaluateCheckpoint, validateEvaluateRequest } from '@selftrain/evaluation';
 import type { EvaluateRequest, EvaluateResponse, EvaluatorServer } from '@selftrain/proto';
 import { unary } from '@selftrain/rpc';
@@ -9,10 +10,11 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 export function createEvaluator(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
   const teacherModels = new OnnxTeacherCache(deps.store);
+  const checkpointSessions = classificationEngine(deps.config.inferenceEngine, deps.backend) === 'onnxruntime' ? new OnnxCheckpointCache(deps.store, { logger: deps.logger }) : undefined;
   const implementation: EvaluatorServer = {
     evaluate: unary<EvaluateRequest, EvaluateResponse>(deps.scope, 'Evaluate', async (request) => {
       const started = Date.now();
-      const res = await evaluateCheckpoint({ store: deps.store, models, teacherModels, backend: deps.backend.name }, validateEvaluateRequest(request));
+      const res = await evaluateCheckpoint({ store: deps.store, models, teacherModels, checkpointSessions, backend: deps.backend.name }, validateEvaluateRequest(request));
       deps.metrics.imagesProcessed('evaluate', res.count, (Date.now() - started) / 1000);
       return res;
     }),

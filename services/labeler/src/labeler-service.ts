@@ -1,5 +1,6 @@
 import { ModelCache } from '@selftrain/checkpoints';
-import { OnnxTeacherCache } from '@selftrain/export';
+import { classificationEngine } from '@selftrain/compute';
+import { OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
 import { labelShard, sharedLabelerParts, validateLabelShardRequest } from '@selftrain/labeling';
 import type { LabelerServer, LabelShardRequest, LabelShardResponse } from '@selftrain/proto';
 import { unary } from '@selftrain/rpc';
@@ -9,11 +10,12 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 export function createLabeler(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
   const teacherModels = new OnnxTeacherCache(deps.store);
+  const checkpointSessions = classificationEngine(deps.config.inferenceEngine, deps.backend) === 'onnxruntime' ? new OnnxCheckpointCache(deps.store, { logger: deps.logger }) : undefined;
   const shared = sharedLabelerParts();
   const implementation: LabelerServer = {
     labelShard: unary<LabelShardRequest, LabelShardResponse>(deps.scope, 'LabelShard', async (request, ctx) => {
       const started = Date.now();
-      const res = await labelShard({ store: deps.store, models, teacherModels, backend: deps.backend.name, logger: ctx.logger, ...shared }, validateLabelShardRequest(request));
+      const res = await labelShard({ store: deps.store, models, teacherModels, checkpointSessions, backend: deps.backend.name, logger: ctx.logger, ...shared }, validateLabelShardRequest(request));
       // A reused shard cost nothing: only fresh work counts as throughput.
       if (!res.reused && res.labelStats) {
         deps.metrics.imagesProcessed('label', res.labelStats.records, (Date.now() - started) / 1000);
