@@ -19,4 +19,4 @@ export {
   TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS,
 } from './teacher-contract';
 export type { CheckedTeacherModel } from './teacher-contract';
-export { OnnxCheckpointCache, OnnxCheckpointClassifier } from './onnx-checkpoint-cache';
+export { OnnxCheckpointCache, OnnxCheckpointClassifier, openOnnxCheckpointClassifier } from './onnx-checkpoint-cache';

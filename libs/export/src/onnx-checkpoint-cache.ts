@@ -89,15 +89,26 @@ export class OnnxCheckpointCache {
     await Promise.all(all.map((e) => e.then((c) => c?.release(), () => undefined)));
   }
 
-  private async open(key: string): Promise<OnnxCheckpointClassifier | undefined> {
-    let exported;
-    try {
-      exported = await exportCheckpoint(this.store, key, 'onnx');
-    } catch (err) {
-      this.options.logger?.warn({ checkpoint: key, err: (err as Error).message }, 'checkpoint not exportable to ONNX: running it on TF.js');
-      return undefined;
-    }
-    const session = await openOnnxSession(exported.files[0].bytes, { threads: this.options.threads ?? 1 });
-    return new OnnxCheckpointClassifier(session, exported.metadata.input_name);
+  private open(key: string): Promise<OnnxCheckpointClassifier | undefined> {
+    return openOnnxCheckpointClassifier(this.store, key, { threads: this.options.threads ?? 1, logger: this.options.logger });
   }
+}
+
+/**
+ * A classification checkpoint of `store` exported to ONNX and opened; undefined (said to `logger`) when
+ * the exporter cannot write it, so that the caller runs it on TF.js. `threads`: onnxruntime's default, one
+ * per core, when absent.
+ */
+export async function openOnnxCheckpointClassifier(
+  store: ObjectStore, key: string, options: { threads?: number; logger?: { warn(fields: object, message: string): void } } = {},
+): Promise<OnnxCheckpointClassifier | undefined> {
+  let exported;
+  try {
+    exported = await exportCheckpoint(store, key, 'onnx');
+  } catch (err) {
+    options.logger?.warn({ checkpoint: key, err: (err as Error).message }, 'checkpoint not exportable to ONNX: running it on TF.js');
+    return undefined;
+  }
+  const session = await openOnnxSession(exported.files[0].bytes, { threads: options.threads });
+  return new OnnxCheckpointClassifier(session, exported.metadata.input_name);
 }

@@ -5,18 +5,28 @@ import { checkpointInput, detectorAnchors } from '@selftrain/checkpoints';
 import { initBackend, tf } from '@selftrain/compute';
 import { FIT_POLICIES, loadManifest, type FitPolicy } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
+import { openOnnxCheckpointClassifier } from '@selftrain/export';
 import type { DatasetManifest } from '@selftrain/proto';
 import { loadModelFromBucket, readCheckpointMetadata, type ObjectStore } from '@selftrain/storage';
 import { detect, imagesToTensor, predictProbabilities, type ImageShape } from '@selftrain/train';
 import { defaultFit, PREDICT_TASKS, type DetectedBox, type Predictor, type PredictTask } from './predictor';
 import { argmaxMaps, toPixelBoxes } from './task-outputs';
 
+export interface CheckpointPredictorOptions {
+  /**
+   * What runs a classification checkpoint (classificationEngine, libs/compute): 'onnxruntime' exports it
+   * in memory and runs it there on every core (TF.js when the exporter cannot write it); default TF.js.
+   * Detection and segmentation checkpoints run on TF.js.
+   */
+  engine?: 'onnxruntime' | 'tfjs';
+}
+
 /**
  * A Predictor for the checkpoint `checkpoint` (a model.json key of `store`). InputError naming the
  * checkpoint when it is not there, records an unknown task, has no dataset (its class names), or its
  * outputs do not fit its task.
  */
-export async function openCheckpointPredictor(store: ObjectStore, checkpoint: string): Promise<Predictor> {
+export async function openCheckpointPredictor(store: ObjectStore, checkpoint: string, options: CheckpointPredictorOptions = {}): Promise<Predictor> {
   const meta = await readCheckpointMetadata(store, checkpoint).catch((err: unknown) => {
     if (err instanceof NotFoundError) throw new InputError('MODEL', `no checkpoint ${checkpoint} in the bucket`, { cause: err });
     throw err;
@@ -26,12 +36,34 @@ export async function openCheckpointPredictor(store: ObjectStore, checkpoint: st
   const manifest = await datasetOf(store, checkpoint, meta.dataset);
   await initBackend({ purpose: 'infer' });
   const model = await loadModelFromBucket(store, checkpoint);
+  let predictor: Predictor;
   try {
-    return fromModel(model, task, manifest, checkpoint);
+    predictor = fromModel(model, task, manifest, checkpoint);
   } catch (err) {
     model.dispose();
     throw err;
   }
+  if (predictor.task !== 'classification' || options.engine !== 'onnxruntime') return predictor;
+  const shape = modelShape(model, manifest);
+  const onnx = await openOnnxCheckpointClassifier(store, checkpoint, { logger: { warn: (_fields, message) => process.stderr.write(`${checkpoint}: ${message}\n`) } });
+  if (!onnx) return predictor;
+  await predictor.close();
+  const k = predictor.classNames.length;
+  return {
+    ...predictor,
+    close: () => onnx.release(),
+    async predict(images) {
+      if (images.length === 0) return [];
+      const probs = await onnx.probabilities(images, shape, { batchSize: images.length });
+      return Array.from({ length: images.length }, (_, i) => probs.slice(i * k, (i + 1) * k));
+    },
+  };
+}
+
+/** The input the checkpoint was trained on; a segmenter takes any size, its nominal one is the dataset's. */
+function modelShape(model: tf.LayersModel, manifest: DatasetManifest): ImageShape {
+  const recorded = checkpointInput(model);
+  return { ...recorded, height: recorded.height || manifest.height, width: recorded.width || manifest.width };
 }
 
 /** The manifest of the dataset the checkpoint was trained on: where its class names and resize policy are. */
@@ -46,11 +78,9 @@ async function datasetOf(store: ObjectStore, checkpoint: string, dataset: unknow
 }
 
 function fromModel(model: tf.LayersModel, task: PredictTask, manifest: DatasetManifest, source: string): Predictor {
-  const recorded = checkpointInput(model);
-  const channels = recorded.channels;
+  const shape = modelShape(model, manifest);
+  const channels = shape.channels;
   if (channels !== 1 && channels !== 3) throw new InputError(source, `takes ${channels} channels; predict decodes images to 1 (grey) or 3 (RGB)`);
-  // A segmenter takes any size; its nominal one is the dataset's.
-  const shape: ImageShape = { ...recorded, height: recorded.height || manifest.height, width: recorded.width || manifest.width };
   const fit = (FIT_POLICIES as readonly string[]).includes(manifest.resizePolicy) ? manifest.resizePolicy as FitPolicy : defaultFit(task);
   const input = { height: shape.height, width: shape.width, channels, fit } as const;
   const classNames = [...manifest.classNames];

@@ -1,6 +1,6 @@
 export type { Predictor, ClassificationPredictor, DetectionPredictor, SegmentationPredictor, PredictorInput, DetectedBox, PredictTask } from './predictor';
 export { PREDICT_TASKS, defaultFit } from './predictor';
-export { openCheckpointPredictor } from './checkpoint-predictor';
+export { openCheckpointPredictor, type CheckpointPredictorOptions } from './checkpoint-predictor';
 export { openOnnxPredictor } from './onnx-predictor';
 export { exportedModelSpec, type ExportedModelSpec } from './exported-model-spec';
 export { openImageInput, type ImageInput } from './image-input';

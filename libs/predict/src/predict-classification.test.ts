@@ -116,6 +116,12 @@ test('the ONNX export gives the TF.js predictor\'s top-1 on every file (PNG and 
   });
 });
 
+test('a checkpoint on the onnxruntime engine (exported in memory) gives the TF.js predictor\'s classes, probabilities within 1e-5', async () => {
+  const lines = await predictTo(await openCheckpointPredictor(store, CHECKPOINT, { engine: 'onnxruntime' }), path.join(home, 'images'), 'engine-onnx.jsonl');
+  assert.deepEqual(lines.map((l) => [l.file, l.class]), tfjsLines.map((l) => [l.file, l.class]));
+  lines.forEach((l, i) => assert.ok(Math.abs(l.probability - tfjsLines[i].probability) <= 1e-5, `${l.file}: ${l.probability} vs ${tfjsLines[i].probability}`));
+});
+
 test('an s3://BUCKET/PREFIX input gives the folder\'s results, files named relative to the prefix', async () => {
   const other = await S3ObjectStore.connect({ ...s3.config, bucket: 'incoming', prefix: '', createBucket: true });
   for (const f of files) await other.put(`camera-7/${f}`, readFileSync(path.join(home, 'images', ...f.split('/'))));

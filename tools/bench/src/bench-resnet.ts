@@ -4,7 +4,8 @@
  * the last three, 1x1 projection shortcuts with BN, global average pooling, dense 10; built from stock
  * tf.layers as libs/models builds its zoo) and resnet18 as libs/models ships it (CIFAR stem up to 64 px,
  * ImageNet's above), trained with SGD + momentum on random data.
- * For each net, at 32 and 96 px, batch 128 and 32: train and inference img/s on 1 native thread, on 2
+ * For each net, at 32 and 96 px, batch 128 and 32: train and inference img/s (inference also on
+ * onnxruntime-node, the labeler's and evaluator's engine for classification) on 1 native thread, on 2
  * (oneDNN's team and the batch norm passes inside one step), with BENCH_RESNET_REPLICAS=1 also on 2
  * replicas of 1 thread (half the batch each on a worker thread, gradients summed: how the trainer's
  * TRAIN_THREADS splits a batch; opt-in: under a load average of ~15 its worker ran 5-15x slower than the
@@ -21,6 +22,7 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { foldBatchNorm, initBackend, registerWasmTrainingKernels, setNativeThreads, tf } from '@selftrain/compute';
+import { encodeOnnx, exportOnnx, openOnnxSession, runOnnx } from '@selftrain/export';
 import { buildModel } from '@selftrain/models';
 
 const STAGES: [number, number][] = [[32, 1], [64, 2], [128, 2], [256, 2]];
@@ -80,7 +82,15 @@ function randomBatch(size: number, batch: number): [tf.Tensor, tf.Tensor] {
   ];
 }
 
-export interface ResnetRun { trainImgPerS: number; inferImgPerS: number }
+export interface ResnetRun {
+  trainImgPerS: number;
+  inferImgPerS: number;
+  /**
+   * selftrain only: inference of the same net exported to ONNX (libs/export) on onnxruntime-node at the
+   * same thread count, the engine the labeler and the evaluator run classification checkpoints on.
+   */
+  onnxInferImgPerS?: number;
+}
 /** PyTorch's figures, and the memory format each came from (the faster of NCHW and channels_last). */
 export interface TorchRun extends ResnetRun { format: string }
 
@@ -91,6 +101,7 @@ function best<T extends ResnetRun>(a: T | undefined, b: T): T {
   const train = b.trainImgPerS > a.trainImgPerS ? b : a;
   const infer = b.inferImgPerS > a.inferImgPerS ? b : a;
   const merged = { ...b, trainImgPerS: train.trainImgPerS, inferImgPerS: infer.inferImgPerS };
+  if (b.onnxInferImgPerS !== undefined) merged.onnxInferImgPerS = Math.max(a.onnxInferImgPerS ?? 0, b.onnxInferImgPerS);
   if ('format' in b) (merged as unknown as TorchRun).format = `${fmt(train, 'train')}, ${fmt(infer, 'infer')}`;
   return merged;
 }
@@ -127,7 +138,11 @@ async function measureThreads(c: Case, threads: number, seconds: number): Promis
     inference = (await foldBatchNorm(model)).model;
     const m = inference;
     const infer = await rate(() => tf.tidy(() => (m.predict(x, { batchSize: c.batch }) as tf.Tensor).dataSync()), seconds / 2);
-    return { trainImgPerS: +(train * c.batch).toFixed(1), inferImgPerS: +(infer * c.batch).toFixed(1) };
+    const session = await openOnnxSession(encodeOnnx(exportOnnx(model, {})), { threads });
+    const feed = { name: model.inputNames[0], data: x.dataSync() as Float32Array, shape: x.shape };
+    const onnxInfer = await rate(() => runOnnx(session, feed), seconds / 2);
+    await session.release();
+    return { trainImgPerS: +(train * c.batch).toFixed(1), inferImgPerS: +(infer * c.batch).toFixed(1), onnxInferImgPerS: +(onnxInfer * c.batch).toFixed(1) };
   } finally {
     setNativeThreads(1);
     tf.dispose([x, y]);
@@ -400,7 +415,7 @@ export async function benchResnet(opts: { quick?: boolean; rounds?: number; nets
   if (typeof torch === 'string') result.torchSkipped = torch;
   else { result.torch = {}; result.torchVersion = torch.version; }
   const note = (k: string, engine: string, mode: Mode, r: ResnetRun) =>
-    process.stderr.write(`  ${k} ${engine} ${mode}: train ${r.trainImgPerS}, infer ${r.inferImgPerS} img/s${'format' in r ? ` (${String(r.format)})` : ''} (load ${loadavg()[0].toFixed(1)})\n`);
+    process.stderr.write(`  ${k} ${engine} ${mode}: train ${r.trainImgPerS}, infer ${r.inferImgPerS}${r.onnxInferImgPerS ? ` (onnxruntime ${r.onnxInferImgPerS})` : ''} img/s${'format' in r ? ` (${String(r.format)})` : ''} (load ${loadavg()[0].toFixed(1)})\n`);
   try {
     for (const net of nets) result.profile[net] = await profileStep({ net, size: 32, batch: 128 });
     for (const c of cases) {
@@ -435,9 +450,10 @@ export function resnetLines(b: ResnetBench): string[][] {
   for (const [k, modes] of Object.entries(b.selftrain)) {
     lines.push([`  ${k} (load ${b.load[k]})`, '']);
     for (const [mode, v] of Object.entries(modes) as [Mode, ResnetRun][]) {
-      const parts = [`${v.trainImgPerS} / ${v.inferImgPerS}`];
+      const parts = [`${v.trainImgPerS} / ${v.inferImgPerS}${v.onnxInferImgPerS ? ` (onnxruntime ${v.onnxInferImgPerS})` : ''}`];
       const pt = b.torch?.[k]?.[mode === '2 replicas' ? '2 threads' : mode];
-      if (pt) parts.push(`PyTorch ${mode === '2 replicas' ? '2 threads ' : ''}${pt.trainImgPerS} / ${pt.inferImgPerS} (${ratio(v.trainImgPerS, pt.trainImgPerS)} / ${ratio(v.inferImgPerS, pt.inferImgPerS)}; ${pt.format})`);
+      const onnxRatio = v.onnxInferImgPerS && pt ? ` (onnxruntime ${ratio(v.onnxInferImgPerS, pt.inferImgPerS)})` : '';
+      if (pt) parts.push(`PyTorch ${mode === '2 replicas' ? '2 threads ' : ''}${pt.trainImgPerS} / ${pt.inferImgPerS} (${ratio(v.trainImgPerS, pt.trainImgPerS)} / ${ratio(v.inferImgPerS, pt.inferImgPerS)}${onnxRatio}; ${pt.format})`);
       lines.push([`    ${mode}`, parts.join(';  ')]);
     }
     const one = modes['1 thread'];

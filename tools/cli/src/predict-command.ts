@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { classificationEngine, INFERENCE_ENGINES, initBackend, type InferenceEngineChoice } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
 import { checkpointKeyOf, checkpointOfRun } from '@selftrain/export';
 import type { Logger } from '@selftrain/logger';
@@ -7,6 +8,16 @@ import { loadRunRecord, openStore } from '@selftrain/pipeline/records';
 import { openCheckpointPredictor, openImageInput, openOnnxPredictor, predictImages, type Predictor } from '@selftrain/predict';
 import { S3ObjectStore, type ObjectStore } from '@selftrain/storage';
 import { intFlag, stringFlag, type ParsedArgs } from './cli-args';
+
+/**
+ * What runs a classification checkpoint: SELFTRAIN_INFERENCE_ENGINE as the services read it (auto:
+ * onnxruntime on a CPU backend, TF.js on a GPU one).
+ */
+async function checkpointEngine(): Promise<'onnxruntime' | 'tfjs'> {
+  const choice = process.env.SELFTRAIN_INFERENCE_ENGINE || 'auto';
+  if (!(INFERENCE_ENGINES as readonly string[]).includes(choice)) throw new InputError('SELFTRAIN_INFERENCE_ENGINE', `must be one of ${INFERENCE_ENGINES.join(', ')}, got ${JSON.stringify(choice)}`);
+  return classificationEngine(choice as InferenceEngineChoice, await initBackend({ purpose: 'infer' }));
+}
 
 /**
  * `selftrain predict MODEL INPUT --out PATH [--batch-size N] [--top-k K] [--generation G]`: MODEL is a run
@@ -44,7 +55,7 @@ export async function predictCommand(args: ParsedArgs, logger: Logger): Promise<
         if (!record) throw new InputError('MODEL', `no run ${model} in bucket ${store.bucket} (MODEL is a run id, s3://KEY of a checkpoint, a key ending in model.json, or a .onnx file)`);
         key = checkpointOfRun(record, generation).key;
       }
-      predictor = await openCheckpointPredictor(store, key);
+      predictor = await openCheckpointPredictor(store, key, { engine: await checkpointEngine() });
     }
     try {
       if (topK !== undefined && predictor.task !== 'classification') throw new InputError('--top-k', `lists classes for classification; ${predictor.source} is a ${predictor.task} model`);
