@@ -40,10 +40,10 @@ test('save then load through the bucket gives identical predictions', async () =
 
   const art = await saveModelToBucket(store, 'ckpt/teacher/step-1/', model, { step: 1, dataset: 'fmnist' });
   assert.equal(art.key, 'ckpt/teacher/step-1/model.json');
-  assert.deepEqual(await store.list('ckpt/teacher/step-1/'), ['ckpt/teacher/step-1/model.json', 'ckpt/teacher/step-1/weights.bin']);
-
   const json = await store.getJson<tf.io.ModelJSON>('ckpt/teacher/step-1/model.json');
-  assert.deepEqual(json.weightsManifest.map((g) => g.paths), [['weights.bin']]);
+  const [[weightsFile]] = json.weightsManifest.map((g) => g.paths);
+  assert.match(weightsFile, /^weights-[0-9a-f]{16}\.bin$/, 'the weights file is named by its content');
+  assert.deepEqual(await store.list('ckpt/teacher/step-1/'), ['ckpt/teacher/step-1/model.json', `ckpt/teacher/step-1/${weightsFile}`]);
   assert.equal(json.format, 'layers-model');
   assert.match(String(json.generatedBy), /TensorFlow\.js/);
   assert.ok('convertedBy' in json && json.modelTopology && json.weightsManifest[0].weights.length === 4);
@@ -90,21 +90,22 @@ test('a missing model.json is a NotFoundError naming the key', async () => {
   await assert.rejects(tf.loadLayersModel(bucketModelHandler(store, 'ckpt/partial')), NotFoundError);
 });
 
-/** smallModel's checkpoint under `dir`, with model.json and weights.bin edited as a damaged copy would leave them. */
+/** smallModel's checkpoint under `dir`, with model.json and its weights file edited as a damaged copy would leave them. */
 async function damaged(dir: string, edit: { json?: (j: tf.io.ModelJSON) => unknown; weights?: (b: Buffer) => Buffer }): Promise<string> {
   const art = await saveModelToBucket(store, dir, smallModel());
   const json = await store.getJson<tf.io.ModelJSON>(art.key);
   if (edit.json) await store.put(art.key, Buffer.from(JSON.stringify(edit.json(json))));
-  if (edit.weights) await store.put(`${dir}/weights.bin`, edit.weights(await store.get(`${dir}/weights.bin`)));
+  const weightsKey = `${dir}/${json.weightsManifest[0].paths[0]}`;
+  if (edit.weights) await store.put(weightsKey, edit.weights(await store.get(weightsKey)));
   return art.key;
 }
 
 test('damaged checkpoints are CorruptDataError naming the object; intact but unloadable ones FailedPreconditionError', async () => {
   const cases: [string, Promise<string>, (err: unknown) => boolean][] = [
     ['truncated weights', damaged('bad/truncated', { weights: (b) => b.subarray(0, 40) }),
-      (e) => e instanceof CorruptDataError && e.object === 'bad/truncated/weights.bin' && /40 bytes of weights, .* describes 268/.test(e.message)],
+      (e) => e instanceof CorruptDataError && /^bad\/truncated\/weights-[0-9a-f]{16}\.bin$/.test(e.object) && /40 bytes of weights, .* describes 268/.test(e.message)],
     ['longer weights', damaged('bad/longer', { weights: (b) => Buffer.concat([b, Buffer.alloc(8)]) }),
-      (e) => e instanceof CorruptDataError && e.object === 'bad/longer/weights.bin'],
+      (e) => e instanceof CorruptDataError && /^bad\/longer\/weights-[0-9a-f]{16}\.bin$/.test(e.object)],
     ['model.json is null', damaged('bad/null', { json: () => null }),
       (e) => e instanceof CorruptDataError && e.object === 'bad/null/model.json' && /document is null/.test(e.message)],
     ['no weightsManifest', damaged('bad/no-manifest', { json: (j) => ({ ...j, weightsManifest: undefined }) }),
@@ -119,4 +120,26 @@ test('damaged checkpoints are CorruptDataError naming the object; intact but unl
   for (const [name, key, check] of cases) {
     await assert.rejects(loadModelFromBucket(store, await key), (err: unknown) => check(err) || assert.fail(`${name}: ${String(err)}`));
   }
+});
+
+test('a save killed after its weights and before its model.json leaves the previous checkpoint whole; a committed save deletes the old weights', async () => {
+  const x = tf.randomNormal([3, 4], 0, 1, 'float32', 9);
+  const first = smallModel();
+  const second = smallModel();
+  const key = (await saveModelToBucket(store, 'ckpt/killed', first, { step: 20 })).key;
+  const want = (first.predict(x) as tf.Tensor).arraySync();
+  // The second save dies at its commit: everything before model.json is written, model.json is not.
+  const dying = Object.create(store) as S3ObjectStore;
+  dying.putJson = async () => { throw new Error('killed'); };
+  await assert.rejects(saveModelToBucket(dying, 'ckpt/killed', second, { step: 40 }), /killed/);
+  assert.equal((await store.list('ckpt/killed/')).length, 3, 'the new weights were written beside the old ones');
+  const resumed = await loadModelFromBucket(store, key);
+  assert.deepEqual((resumed.predict(x) as tf.Tensor).arraySync(), want, 'model.json still loads the weights it was saved with');
+  assert.deepEqual(await readCheckpointMetadata(store, key), { step: 20 });
+  // The next save that commits leaves its own weights only.
+  await saveModelToBucket(store, 'ckpt/killed', second, { step: 60 });
+  const json = await store.getJson<tf.io.ModelJSON>(key);
+  assert.deepEqual(await store.list('ckpt/killed/'), ['ckpt/killed/model.json', `ckpt/killed/${json.weightsManifest[0].paths[0]}`].sort());
+  assert.deepEqual(((await loadModelFromBucket(store, key)).predict(x) as tf.Tensor).arraySync(), (second.predict(x) as tf.Tensor).arraySync());
+  tf.dispose([x]);
 });

@@ -2,11 +2,21 @@ import type * as tf from '@tensorflow/tfjs';
 import { FailedPreconditionError, InputError } from '@selftrain/errors';
 import type { Artifact } from '@selftrain/proto';
 import { validateKey } from './keys';
+import { sha256Hex } from './sha256';
 import { checkModelJson, checkWeightBytes, expectedWeightBytes } from './model-artifact-checks';
 import type { ObjectStore } from './object-store';
 
 export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
+
+/**
+ * The weights file a save writes: named by its content (`weights-<16 hex of sha256>.bin`), never the file
+ * the committed model.json names unless the bytes are the same. A save killed after its weights and
+ * before its model.json so leaves the previous checkpoint whole (its model.json and its own weights), not
+ * new weights under an old model.json. Readers follow model.json's weightsManifest, as TF.js does.
+ */
+export function weightsFileName(weights: Uint8Array): string {
+  return `weights-${sha256Hex(weights).slice(0, 16)}.bin`;
+}
 
 /**
  * TF.js, loaded on the first model read or write: a process that only touches objects (the CLI's
@@ -34,7 +44,8 @@ function join(dir: string, name: string): string {
 
 /**
  * Writes weights first and model.json last, so a model.json in the bucket always names complete weights:
- * a reader that finds model.json has a whole checkpoint, and a crash mid-save leaves none.
+ * a reader that finds model.json has a whole checkpoint, and a crash mid-save leaves the previous one
+ * (weightsFileName). Once model.json commits, the weights file the previous model.json named is deleted.
  */
 async function saveArtifacts(
   store: ObjectStore,
@@ -44,9 +55,11 @@ async function saveArtifacts(
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new InputError('modelTopology', 'binary (GraphDef) topologies are not supported; save a LayersModel');
   }
-  const weightData = artifacts.weightData == null ? new ArrayBuffer(0) : tfjs().io.CompositeArrayBuffer.join(artifacts.weightData);
-  const weights = await store.put(join(dir, WEIGHTS_BIN), new Uint8Array(weightData));
-  const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }];
+  const weightData = new Uint8Array(artifacts.weightData == null ? new ArrayBuffer(0) : tfjs().io.CompositeArrayBuffer.join(artifacts.weightData));
+  const weightsFile = weightsFileName(weightData);
+  const previous = await previousWeightFiles(store, dir);
+  const weights = await store.put(join(dir, weightsFile), weightData);
+  const manifest: tf.io.WeightsManifestConfig = [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }];
   // The same fields tf.io's own handlers write (its builder for them is not exported).
   const modelJson: tf.io.ModelJSON = {
     modelTopology: artifacts.modelTopology as object,
@@ -61,7 +74,19 @@ async function saveArtifacts(
   if (artifacts.modelInitializer != null) modelJson.modelInitializer = artifacts.modelInitializer;
   if (artifacts.initializerSignature != null) modelJson.initializerSignature = artifacts.initializerSignature;
   const json = await store.putJson(join(dir, MODEL_JSON), modelJson);
+  // A file left by a failed delete costs space only: the committed model.json does not name it.
+  for (const old of previous) if (old !== weightsFile) await store.delete(join(dir, old)).catch(() => undefined);
   return { modelJson: json, weights, info: tfjs().io.getModelArtifactsInfoForJSON(artifacts) };
+}
+
+/**
+ * The weight files the model.json now under `dir` names (none when there is none, or it is unreadable:
+ * then nothing is deleted). Only plain names in `dir`: a manifest path elsewhere is not this save's to delete.
+ */
+async function previousWeightFiles(store: ObjectStore, dir: string): Promise<string[]> {
+  const json = await store.getJson<tf.io.ModelJSON>(join(dir, MODEL_JSON)).catch(() => undefined);
+  const paths = Array.isArray(json?.weightsManifest) ? json.weightsManifest.flatMap((g) => (Array.isArray(g?.paths) ? g.paths : [])) : [];
+  return paths.filter((p): p is string => typeof p === 'string' && /^[\w.-]+$/.test(p) && p !== MODEL_JSON);
 }
 
 async function loadArtifacts(store: ObjectStore, modelJsonKey: string): Promise<tf.io.ModelArtifacts> {
@@ -79,7 +104,7 @@ async function loadArtifacts(store: ObjectStore, modelJsonKey: string): Promise<
     [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer]);
 }
 
-/** A tf.io.IOHandler that saves to `<prefix>/weights.bin` + `<prefix>/model.json` and loads them back. */
+/** A tf.io.IOHandler that saves to `<prefix>/weights-<digest>.bin` + `<prefix>/model.json` and loads them back. */
 export function bucketModelHandler(store: ObjectStore, prefix: string): tf.io.IOHandler {
   const dir = checkpointDir(prefix);
   return {
