@@ -2,11 +2,12 @@ import { assertCheckpointFitsDataset, inputShapeOf } from '@selftrain/checkpoint
 import { loadManifest, readSplit, splitOf, taskOf, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
 import { EVALUATION_OPTIONS, resolveOption } from '@selftrain/options';
-import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, TEACHER_MODEL_TASKS, type CheckedTeacherModel } from '@selftrain/export';
+import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, type CheckedTeacherModel } from '@selftrain/export';
+import { evaluateDetector, evaluateSegmenter } from '@selftrain/train';
 import type { DatasetManifest, EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
 import { classificationEvaluator, scoreClassProbabilities } from './evaluate-classification';
-import { detectionEvaluator } from './evaluate-detections';
-import { segmentationEvaluator } from './evaluate-segmentation';
+import { detectionEvalOptionsFromManifest, detectionEvaluator, detectionMetrics } from './evaluate-detections';
+import { segmentationEvalOptionsFromManifest, segmentationEvaluator, segmentationMetrics } from './evaluate-segmentation';
 import type { EvaluateInput, EvaluatorDeps, TaskEvaluator } from './task-evaluator';
 
 export function validateEvaluateRequest(req: EvaluateRequest): EvaluateInput {
@@ -33,7 +34,7 @@ const EVALUATORS: Record<Task, TaskEvaluator> = {
  * Scores a checkpoint on a labeled split with its dataset's task: top-1, per-class accuracy, confusion
  * and the confident predictions' accuracy (classification); COCO box AP (detection); mIoU
  * (segmentation). Detection and segmentation can write their predictions too (predictionsPrefix).
- * In place of a checkpoint, a user's classification model (teacher_model) on onnxruntime-node. A
+ * In place of a checkpoint, a user's model (teacher_model) on onnxruntime-node. A
  * classification checkpoint runs on onnxruntime too when deps.checkpointSessions is given (the default
  * on CPU: classificationEngine), else on TF.js.
  */
@@ -63,11 +64,11 @@ export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInp
 
 /**
  * A user's model (teacher_model) on the split, scored by the same figures as a checkpoint; the response's
- * checkpoint_sha256 is its file's. Classification only, its classes mapped by name.
+ * checkpoint_sha256 is its file's; its classes mapped by name.
  */
 async function evaluateTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, tm: CheckedTeacherModel, manifest: DatasetManifest): Promise<EvaluateResponse> {
   const task = taskOf(manifest);
-  if (task !== 'classification') throw new InputError('teacher_model.source', `a ${tm.source} model is scored on ${TEACHER_MODEL_TASKS.join(', ')} datasets; ${input.dataset} is ${task}`);
+  if (task !== 'classification') return evaluateDenseTeacherModel(deps, input, tm, manifest, task);
   const classMap = mapTeacherClasses(tm.classNames, manifest.classNames);
   // No shared cache (a one-off caller): the session lives for this call only.
   const owned = deps.teacherModels ? undefined : new OnnxTeacherCache(deps.store, 1);
@@ -85,4 +86,26 @@ async function evaluateTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, t
     checkpointSha256: tm.model.sha256, confidentCount: 0, confidentAccuracy: 0, backend: ONNX_BACKEND,
   };
   return scoreClassProbabilities(probs, records, manifest, input.threshold, response);
+}
+
+/** A user's detector (COCO box AP) or segmenter (mIoU) on the split, scored as a checkpoint of the task is. */
+async function evaluateDenseTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, tm: CheckedTeacherModel, manifest: DatasetManifest, task: 'detection' | 'segmentation'): Promise<EvaluateResponse> {
+  const owned = deps.teacherModels ? undefined : new OnnxTeacherCache(deps.store, 1);
+  try {
+    const teacher = await (deps.teacherModels ?? owned!).getDense(tm, task);
+    const records = await readSplit(deps.store, manifest, input.split);
+    const response: EvaluateResponse = {
+      top1: 0, perClassAccuracy: [], confusion: [], numClasses: manifest.classNames.length, count: records.length, classNames: manifest.classNames,
+      checkpointSha256: tm.model.sha256, confidentCount: 0, confidentAccuracy: 0, backend: ONNX_BACKEND,
+    };
+    if (task === 'detection') {
+      const det = await evaluateDetector(records, teacher.detector(manifest.classNames), { ...detectionEvalOptionsFromManifest(manifest), batchSize: input.batchSize });
+      const predictions = input.predictionsPrefix ? await deps.store.putJson(`${input.predictionsPrefix}/detections.json`, det.results) : undefined;
+      return { ...response, detection: detectionMetrics(det.evaluation), ...(predictions ? { predictions } : {}) };
+    }
+    const seg = await evaluateSegmenter(records, teacher.segmenter(manifest.classNames), { ...segmentationEvalOptionsFromManifest(manifest), batchSize: input.batchSize });
+    return { ...response, segmentation: segmentationMetrics(seg.evaluation) };
+  } finally {
+    await owned?.close();
+  }
 }

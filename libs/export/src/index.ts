@@ -14,9 +14,10 @@ export type { ExportFormat, ExportedModel } from './export-checkpoint';
 export { OnnxTeacher, openOnnxTeacher, writeTeacherInput } from './onnx-teacher';
 export type { PixelImage, ClassifyOptions, ClassTeacher } from './onnx-teacher';
 export { OnnxTeacherCache } from './onnx-teacher-cache';
+export { OnnxDenseTeacher, type DenseTask } from './onnx-dense-teacher';
 export {
   checkTeacherModel, checkPreprocess, checkClassNames, mapTeacherClasses, teacherModelDigest, TEACHER_SOURCES, TEACHER_LAYOUTS, TEACHER_CHANNEL_ORDERS,
-  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS,
+  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS_BY_TASK, checkOutputKindForTask, mapDenseTeacherClasses,
 } from './teacher-contract';
 export type { CheckedTeacherModel } from './teacher-contract';
 export { OnnxCheckpointCache, OnnxCheckpointClassifier, openOnnxCheckpointClassifier } from './onnx-checkpoint-cache';

@@ -33,9 +33,9 @@ export interface ClassTeacher {
 }
 
 /** What the graph itself says about the input the contract names: a size per axis, or undefined where free. */
-interface GraphInput { name: string; dims: (number | undefined)[] }
+export interface GraphInput { name: string; dims: (number | undefined)[] }
 
-function graphInputs(bytes: Uint8Array): GraphInput[] {
+export function graphInputs(bytes: Uint8Array): GraphInput[] {
   const graph = onnx.ModelProto.decode(bytes).graph;
   const weights = new Set((graph?.initializer ?? []).map((t) => t.name ?? ''));
   return (graph?.input ?? []).filter((i) => !weights.has(i.name ?? '')).map((i) => ({

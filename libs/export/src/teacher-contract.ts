@@ -6,9 +6,25 @@ import type { TeacherModel, TeacherOutput, TeacherPreprocess } from '@selftrain/
 export const TEACHER_SOURCES = ['onnx'] as const;
 export const TEACHER_LAYOUTS = ['NCHW', 'NHWC'] as const;
 export const TEACHER_CHANNEL_ORDERS = ['RGB', 'BGR'] as const;
-export const TEACHER_OUTPUT_KINDS = ['logits', 'probabilities'] as const;
-/** The tasks a user's model can teach (detection and segmentation outputs are not mapped yet). */
-export const TEACHER_MODEL_TASKS = ['classification'] as const;
+/**
+ * What the model outputs: class logits or probabilities (classification: [N, K]; segmentation: per pixel,
+ * [N, K, H, W] in layout NCHW or [N, H, W, K] in NHWC), or 'boxes' (detection: torchvision's detectors'
+ * outputs `boxes` [D, 4] (x1, y1, x2, y2 in the model input's pixels), `scores` [D], `labels` [D]).
+ */
+export const TEACHER_OUTPUT_KINDS = ['logits', 'probabilities', 'boxes'] as const;
+/** The tasks a user's model can teach, and the output kinds each reads. */
+export const TEACHER_MODEL_TASKS = ['classification', 'detection', 'segmentation'] as const;
+export const TEACHER_OUTPUT_KINDS_BY_TASK: Record<(typeof TEACHER_MODEL_TASKS)[number], readonly string[]> = {
+  classification: ['logits', 'probabilities'],
+  detection: ['boxes'],
+  segmentation: ['logits', 'probabilities'],
+};
+
+/** An output kind the task cannot read is an InputError naming `field` (teacher.output.kind, teacher_model.output.kind). */
+export function checkOutputKindForTask(kind: string, task: (typeof TEACHER_MODEL_TASKS)[number], field: string): void {
+  const fits = TEACHER_OUTPUT_KINDS_BY_TASK[task];
+  if (!fits.includes(kind)) throw new InputError(field, `is ${JSON.stringify(kind)}; a ${task} teacher's output is ${fits.join(' or ')}`);
+}
 
 /** A TeacherModel whose every field has been checked; sub-messages are present. */
 export type CheckedTeacherModel = TeacherModel & { model: NonNullable<TeacherModel['model']>; preprocess: TeacherPreprocess; output: TeacherOutput };
@@ -74,6 +90,27 @@ export function mapTeacherClasses(teacherClasses: readonly string[], datasetClas
     throw new InputError(field, `the teacher's classes [${teacherClasses.join(', ')}] are not the dataset's [${datasetClasses.join(', ')}] (the same names are needed, in any order)`);
   }
   return teacherClasses.map((n) => index.get(n) as number);
+}
+
+/**
+ * For a detection or segmentation teacher: for each model class k, the dataset's class of the same name,
+ * or -1 where the dataset has none (its boxes or pixels are dropped: a COCO teacher labels a dataset of
+ * a few of COCO's classes). Every class the dataset labels must be among the teacher's (detection: all but
+ * the background, class 0), else the student would learn those objects as background: an InputError
+ * naming both lists.
+ */
+export function mapDenseTeacherClasses(teacherClasses: readonly string[], datasetClasses: readonly string[], task: 'detection' | 'segmentation', field = 'teacher_model.class_names'): number[] {
+  const taught = new Set(teacherClasses);
+  const needed = task === 'detection' ? datasetClasses.slice(1) : datasetClasses;
+  const missing = needed.filter((n) => !taught.has(n));
+  if (missing.length > 0) {
+    throw new InputError(field, `the teacher's classes [${teacherClasses.join(', ')}] lack the dataset's ${missing.map((m) => JSON.stringify(m)).join(', ')} (dataset classes: [${datasetClasses.join(', ')}]${task === 'detection' ? '; class 0, the background, need not be listed' : ''})`);
+  }
+  const index = new Map(datasetClasses.map((n, i) => [n, i]));
+  return teacherClasses.map((n) => {
+    const i = index.get(n);
+    return i === undefined || (task === 'detection' && i === 0) ? -1 : i;
+  });
 }
 
 /**

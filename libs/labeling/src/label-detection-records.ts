@@ -7,7 +7,7 @@ import { denseShardOptions, detectionShardOptions } from './dense-shard-options'
 import {
   humanBoxesPerImage, mergeDetectionLabelStats, pseudoLabelDetections, type DetectionLabelStats, type DetectionPseudoLabels,
 } from './select-pseudo-boxes';
-import type { TaskLabeler } from './task-labeler';
+import type { TaskLabeler, TaskLabels } from './task-labeler';
 
 /** How the labeler decodes the teacher's detections (retinaNetDetector's options): NMS or Soft-NMS as asked. */
 export function labelingDecodeOptions(o: Pick<ResolvedDetectionLabelingOptions, 'nms' | 'iouThreshold' | 'softNmsSigma' | 'maxDetections'>): DecodeDetectionsOptions {
@@ -37,6 +37,18 @@ export async function labelDetectionRecords(
   return { records: out, stats: { ...total, humanBoxesPerImage: human === undefined ? null : humanBoxesPerImage(human) } };
 }
 
+/** A shard's detection pseudo-labels as the labeler reports them, whatever detected the boxes. */
+async function detectionTaskLabels(records: readonly ImageRecord[], detectFn: DetectFn, numClasses: number, o: ResolvedDetectionLabelingOptions): Promise<TaskLabels> {
+  const { records: out, stats } = await labelDetectionRecords(records, detectFn, numClasses, o);
+  // Per the proto: kept/dropped count images, kept_per_class boxes, the histogram post-NMS scores.
+  const labelStats: LabelStats = {
+    records: stats.images, kept: stats.keptImages, dropped: stats.droppedImages, keptPerClass: stats.keptPerClass,
+    droppedPerClass: stats.droppedPerClass, confidenceHistogram: stats.scoreHistogram, duplicated: 0,
+    boxes: stats.boxes, imagesWithBoxes: stats.imagesWithBoxes, pixels: 0, ignoredPixels: 0,
+  };
+  return { records: out, labelStats, stats: { task: 'detection', detection: stats }, keptNothing: stats.imagesWithBoxes === 0 };
+}
+
 /**
  * Boxes for a shard's records: the teacher RetinaNet's detections after NMS or Soft-NMS, kept at
  * score >= options.threshold (labelDetectionRecords). In the stats object under `detection`.
@@ -49,15 +61,10 @@ export const detectionLabeler: TaskLabeler = {
       options: { task: 'detection', ...o },
       async label(model, records) {
         assertDetectorImageSize(model, records);
-        const { records: out, stats } = await labelDetectionRecords(records, retinaNetDetector(model, detectorAnchors(model), labelingDecodeOptions(o)), numClasses, o);
-        // Per the proto: kept/dropped count images, kept_per_class boxes, the histogram post-NMS scores.
-        const labelStats: LabelStats = {
-          records: stats.images, kept: stats.keptImages, dropped: stats.droppedImages, keptPerClass: stats.keptPerClass,
-          droppedPerClass: stats.droppedPerClass, confidenceHistogram: stats.scoreHistogram, duplicated: 0,
-          boxes: stats.boxes, imagesWithBoxes: stats.imagesWithBoxes, pixels: 0, ignoredPixels: 0,
-        };
-        return { records: out, labelStats, stats: { task: 'detection', detection: stats }, keptNothing: stats.imagesWithBoxes === 0 };
+        return detectionTaskLabels(records, retinaNetDetector(model, detectorAnchors(model), labelingDecodeOptions(o)), numClasses, o);
       },
+      // A user's detector has run its own NMS: its boxes go through the same selection.
+      labelWith: (teacher, records) => detectionTaskLabels(records, teacher.detector(manifest.classNames), numClasses, o),
     };
   },
   checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'detection', manifest.classNames.length, manifest.channels),

@@ -8,7 +8,7 @@ import {
   mergeSegmentationLabelStats, pseudoMaskRecord, segmentationLabelStats, selectPseudoMask,
   type SegmentationLabelStats, type SegmentationPseudoLabels,
 } from './select-pseudo-mask';
-import type { TaskLabeler } from './task-labeler';
+import type { TaskLabeler, TaskLabels } from './task-labeler';
 
 /**
  * Pseudo-masks for a shard's records: the predictor's probabilities (for the teacher: segmentationPredictor
@@ -30,6 +30,19 @@ export async function labelSegmentationRecords(
   return { records: out, stats };
 }
 
+/** A shard's pseudo-masks as the labeler reports them, whatever predicted the probabilities. */
+async function segmentationTaskLabels(records: readonly ImageRecord[], predict: SegmentationPredictFn, numClasses: number, o: ResolvedSegmentationLabelingOptions): Promise<TaskLabels> {
+  const { records: out, stats } = await labelSegmentationRecords(records, predict, numClasses, o);
+  // Per the proto: every record is kept; kept_per_class counts pixels, the histogram pixel confidences.
+  // Ignored pixels are not attributed to a class, so dropped_per_class stays empty.
+  const labelStats: LabelStats = {
+    records: stats.images, kept: stats.images, dropped: 0, keptPerClass: stats.pixelsPerClass, droppedPerClass: [],
+    confidenceHistogram: stats.confidenceHistogram, duplicated: 0, boxes: 0, imagesWithBoxes: 0,
+    pixels: stats.pixels, ignoredPixels: stats.ignoredPixels,
+  };
+  return { records: out, labelStats, stats: { task: 'segmentation', segmentation: stats }, keptNothing: stats.ignoredPixels === stats.pixels };
+}
+
 /**
  * Masks for a shard's records: the teacher's probabilities averaged over options.scales, argmax kept
  * where >= options.threshold, the ignore label elsewhere (labelSegmentationRecords). Every record is
@@ -41,17 +54,9 @@ export const segmentationLabeler: TaskLabeler = {
     const numClasses = manifest.classNames.length;
     return {
       options: { task: 'segmentation', ...o },
-      async label(model, records) {
-        const { records: out, stats } = await labelSegmentationRecords(records, segmentationPredictor(model, o.scales), numClasses, o);
-        // Per the proto: every record is kept; kept_per_class counts pixels, the histogram pixel confidences.
-        // Ignored pixels are not attributed to a class, so dropped_per_class stays empty.
-        const labelStats: LabelStats = {
-          records: stats.images, kept: stats.images, dropped: 0, keptPerClass: stats.pixelsPerClass, droppedPerClass: [],
-          confidenceHistogram: stats.confidenceHistogram, duplicated: 0, boxes: 0, imagesWithBoxes: 0,
-          pixels: stats.pixels, ignoredPixels: stats.ignoredPixels,
-        };
-        return { records: out, labelStats, stats: { task: 'segmentation', segmentation: stats }, keptNothing: stats.ignoredPixels === stats.pixels };
-      },
+      label: (model, records) => segmentationTaskLabels(records, segmentationPredictor(model, o.scales), numClasses, o),
+      // A user's model at its one input size (options.scales are a checkpoint's: it takes any size).
+      labelWith: (teacher, records) => segmentationTaskLabels(records, teacher.segmenter(manifest.classNames), numClasses, o),
     };
   },
   checkModel: (model, manifest) => assertCheckpointFitsTask(model, 'segmentation', manifest.classNames.length, manifest.channels),

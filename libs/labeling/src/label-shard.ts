@@ -1,7 +1,7 @@
 import { assertCheckpointFitsDataset, inputShapeOf } from '@selftrain/checkpoints';
 import { inlineShardCodec, loadManifest, taskOf, verifyShardBytes, verifyShardRecordCount, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
-import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, TEACHER_MODEL_TASKS, teacherModelDigest } from '@selftrain/export';
+import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, teacherModelDigest } from '@selftrain/export';
 import { LabelStats, TeacherModel, type DatasetManifest, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
 import { assertOptionsFitTask, denseShardOptions } from './dense-shard-options';
 import { TooFewPseudoLabelsError } from './dense-pseudo-label-guards';
@@ -36,7 +36,7 @@ const LABELERS: Record<Task, TaskLabeler> = {
  * Pseudo-labels one unlabeled shard with its dataset's task (classes, boxes or masks) and writes it in
  * the human record format beside its statistics. The output key is a digest of the checkpoint, the
  * shard and the task's options, so a finished shard is reused and a retried one overwrites itself. A
- * teacher is a checkpoint or, for classification, a user's ONNX model (teacher_model), whose file digest
+ * teacher is a checkpoint or a user's ONNX model (teacher_model), whose file digest
  * and contract take the checkpoint's place in the key. A shard that keeps nothing is written and
  * reported, not refused: the driver's guard looks at all shards.
  * The shard's bytes must be the ones its manifest lists (sha256, then record count): anything else is
@@ -110,7 +110,8 @@ interface OpenTeacher {
 
 /**
  * A checkpoint (the model cache; checked against the dataset's task and preprocessing) or a user's model
- * (teacher_model: classification only, its classes mapped by name, its bytes checked against the sha256).
+ * (teacher_model: its classes mapped by name, its bytes checked against the sha256; detection and
+ * segmentation through the task's labelWith).
  */
 async function openTeacher(deps: LabelerDeps, input: LabelShardInput, manifest: DatasetManifest, task: Task, labeling: ShardLabeling): Promise<OpenTeacher> {
   const tm = input.teacherModel;
@@ -135,7 +136,14 @@ async function openTeacher(deps: LabelerDeps, input: LabelShardInput, manifest: 
     }
     return { digest: checkpointSha, backend: deps.backend, provenance, label: (records) => labeling.label(model, records) };
   }
-  if (task !== 'classification') throw new InputError('teacher_model.source', `a ${tm.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; ${input.dataset} is ${task}`);
+  if (task !== 'classification') {
+    const dense = await deps.teacherModels!.getDense(tm, task);
+    return {
+      digest: teacherModelDigest(tm), backend: ONNX_BACKEND,
+      provenance: { checkpoint: { key: tm.model.key, sha256: tm.model.sha256 }, teacherModel: TeacherModel.toJSON(tm) },
+      label: (records) => labeling.labelWith!(dense, records),
+    };
+  }
   const classMap = mapTeacherClasses(tm.classNames, manifest.classNames);
   const model = await deps.teacherModels!.get(tm);
   const o = input.options;

@@ -224,7 +224,7 @@ test('bad teacher models: INVALID_ARGUMENT naming the field, NOT_FOUND for a mis
   }
 });
 
-test('the spec: a class list that is not the dataset\'s names both lists; bad keys and unsupported tasks name their path', async () => {
+test('the spec: a class list that is not the dataset\'s names both lists; bad keys and an output the task cannot read name their path', async () => {
   const bad = [...handmade.classNames.slice(0, -1), 'Sneakers'];
   await assert.rejects(runPipeline(spec('onnx-names', {
     source: 'onnx', model: handmade.file, preprocess: { input: 'pixel_values' }, class_names: bad,
@@ -242,11 +242,13 @@ test('the spec: a class list that is not the dataset\'s names both lists; bad ke
   assert.match(problems({ teacher: { ...onnx, preprocess: { layout: 'CHW' } } }), /teacher\.preprocess\.layout: must be one of NCHW, NHWC/);
   assert.match(problems({ teacher: { ...onnx, preprocess: { mean: [0.5, 'x'] } } }), /teacher\.preprocess\.mean: must be a list of numbers/);
   assert.match(problems({ teacher: { ...onnx, preprocess: { std: [0] } } }), /teacher\.preprocess\.std: every value must be > 0/);
-  assert.match(problems({ teacher: { ...onnx, output: { kind: 'softmax' } } }), /teacher\.output\.kind: must be one of logits, probabilities/);
+  assert.match(problems({ teacher: { ...onnx, output: { kind: 'softmax' } } }), /teacher\.output\.kind: must be one of logits, probabilities, boxes/);
+  assert.match(problems({ teacher: { ...onnx, output: { kind: 'boxes' } } }), /teacher\.output\.kind: is "boxes"; a classification teacher's output is logits or probabilities/);
   assert.match(problems({ teacher: { ...onnx, max_steps: 100 } }), /teacher\.max_steps: trains a zoo teacher; teacher\.source is onnx/);
   assert.match(problems({ teacher: { source: 'onnx', class_names: handmade.classNames } }), /teacher\.model: is required/);
   assert.match(problems({ teacher: { class_names: handmade.classNames } }), /teacher\.class_names: is for a user's model/);
-  assert.match(problems({ task: 'detection', teacher: onnx }), /teacher\.source: a onnx teacher labels classification datasets; task is detection/);
+  assert.match(problems({ task: 'detection', teacher: onnx }), /teacher\.output\.kind: is "logits"; a detection teacher's output is boxes/);
+  assert.equal(problems({ task: 'detection', teacher: { ...onnx, output: { kind: 'boxes' } } }), '');
   assert.match(problems({ teacher: { ...onnx, source: 'pytorch' } }), /teacher\.source: must be one of zoo, onnx/);
   assert.equal(problems({ teacher: onnx }), '');
 });

@@ -4,7 +4,7 @@ import { DEFAULT_CLASSIFICATION_FIT, FIT_POLICIES } from '@selftrain/data';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
 import {
-  checkClassNames, checkPreprocess, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
+  checkClassNames, checkOutputKindForTask, checkPreprocess, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
 } from '@selftrain/export';
 import {
   defaultFor, LABELING_OPTIONS, modelsFor, RUN_TRAIN_OPTION_NAMES, STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS,
@@ -193,7 +193,8 @@ function applyTeacherModelRules(raw: Spec, out: RunSpec, problems: InputError[])
     }
     return;
   }
-  if (out.task !== 'classification') problems.push(new InputError('teacher.source', `a ${t.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; task is ${out.task} (detection and segmentation outputs are not mapped yet)`));
+  if (!(TEACHER_MODEL_TASKS as readonly string[]).includes(out.task)) problems.push(new InputError('teacher.source', `a ${t.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; task is ${out.task}`));
+  else attemptCheck(problems, () => checkOutputKindForTask(t.output.kind, out.task, 'teacher.output.kind'));
   if (typeof t.model !== 'string' || !t.model) problems.push(new InputError('teacher.model', `is required with teacher.source ${t.source}: the model file (a path relative to the spec file, or s3://KEY)`));
   const trainDefaults = trainFields('teacher', out.task);
   for (const [k, f] of Object.entries(trainDefaults)) {
@@ -201,11 +202,12 @@ function applyTeacherModelRules(raw: Spec, out: RunSpec, problems: InputError[])
     if (given[k] !== undefined && JSON.stringify(given[k]) !== JSON.stringify(f.default)) problems.push(new InputError(`teacher.${k}`, `trains a zoo teacher; teacher.source is ${t.source} (nothing trains it)`));
   }
   const p = t.preprocess;
-  const attempt = (check: () => void) => {
-    try { check(); } catch (err) { if (err instanceof InputError) problems.push(err); else throw err; }
-  };
-  attempt(() => checkPreprocess({ ...p, height: p.size || 1, width: p.size || 1, channelOrder: p.channel_order }, 'teacher.preprocess'));
-  attempt(() => checkClassNames(t.class_names, 'teacher.class_names'));
+  attemptCheck(problems, () => checkPreprocess({ ...p, height: p.size || 1, width: p.size || 1, channelOrder: p.channel_order }, 'teacher.preprocess'));
+  attemptCheck(problems, () => checkClassNames(t.class_names, 'teacher.class_names'));
+}
+
+function attemptCheck(problems: InputError[], check: () => void): void {
+  try { check(); } catch (err) { if (err instanceof InputError) problems.push(err); else throw err; }
 }
 
 /** Task defaults where the raw spec is silent, and the cross-field rules of each task. */

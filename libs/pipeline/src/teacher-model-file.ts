@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseS3Url } from '@selftrain/data';
+import { parseS3Url, taskOf } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
-import { checkTeacherModel, mapTeacherClasses, OnnxTeacher, type CheckedTeacherModel } from '@selftrain/export';
+import { checkTeacherModel, mapDenseTeacherClasses, mapTeacherClasses, OnnxDenseTeacher, OnnxTeacher, type CheckedTeacherModel } from '@selftrain/export';
 import type { DatasetManifest, TeacherModel } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import type { RunSpec } from './spec';
@@ -50,8 +50,10 @@ export async function publishTeacherModel(store: ObjectStore, spec: RunSpec, man
   };
   if (!p.size && !(manifest.height && manifest.width)) throw new InputError('teacher.preprocess.size', 'is required: the dataset\'s images differ in size');
   const checked = checkTeacherModel(request, 'teacher');
-  mapTeacherClasses(checked.classNames, manifest.classNames, 'teacher.class_names');
-  const opened = await OnnxTeacher.open(bytes, checked, 'teacher');
+  const task = taskOf(manifest);
+  if (task === 'classification') mapTeacherClasses(checked.classNames, manifest.classNames, 'teacher.class_names');
+  else mapDenseTeacherClasses(checked.classNames, manifest.classNames, task, 'teacher.class_names');
+  const opened = task === 'classification' ? await OnnxTeacher.open(bytes, checked, 'teacher') : await OnnxDenseTeacher.open(bytes, checked, task, 'teacher');
   await opened.release();
   return checked;
 }

@@ -7,8 +7,8 @@ import { forEachImageBatch, type SizedImage } from './image-batches';
 /** A batch of images in, each image's detections out (after NMS, 1-based labels, normalized corners). */
 export type DetectFn = (images: tf.Tensor4D) => Promise<ScoredBox[][]>;
 
-/** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes). */
-export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D;
+/** A batch of images in, per-pixel class probabilities [B, H, W, K] at the images' size out (the caller disposes); a user's ONNX model answers asynchronously. */
+export type SegmentationPredictFn = (images: tf.Tensor4D) => tf.Tensor4D | Promise<tf.Tensor4D>;
 
 /**
  * A RetinaNet as a DetectFn: inference-mode forward, decoded against `anchors` (retinaNetAnchors of the
@@ -39,7 +39,7 @@ export async function forEachSegmentationBatch(
   fn: (probabilities: Float32Array, start: number, count: number) => void,
 ): Promise<void> {
   await forEachImageBatch(records, batchSize, async (images, start, count) => {
-    const probs = predict(images);
+    const probs = await predict(images);
     let data: Float32Array;
     try {
       const [b, h, w, k] = probs.shape;

@@ -1,0 +1,112 @@
+// A user's ONNX detector or segmenter as generation 0's teacher, on real parts: an S3-compatible server on
+// loopback, the four services as processes, Fashion-MNIST scenes, tiny training budgets. The detector is a
+// graph built here in torchvision's output format (boxes, scores, labels; one [3, H, W] image per run), its
+// label space larger than the dataset's; the segmenter is selftrain's own exported to ONNX, its classes
+// listed in another order. Each pseudo-labels, a student trains, and the same evaluator scores both.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildTaskModel } from '@selftrain/checkpoints';
+import { initBackend } from '@selftrain/compute';
+import { FASHION_MNIST_CLASS_NAMES, SCENE_CLASS_NAMES } from '@selftrain/data';
+import { encodeOnnx, exportOnnx, OnnxGraphBuilder, onnxModel } from '@selftrain/export';
+import { silentLogger } from '@selftrain/logger';
+import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
+import { TEACHER_DEFAULTS } from '@selftrain/train';
+import { runPipeline, type DriverDeps } from './driver';
+import { startLocalStack, type LocalStack } from './local-stack';
+import { ProgressDisplay } from './progress-display';
+import { connectServices, type ServiceClients } from './service-clients';
+import { validateSpec } from './spec';
+
+let home: string;
+let s3: EmbeddedS3;
+let store: S3ObjectStore;
+let stack: LocalStack;
+let clients: ServiceClients;
+let deps: DriverDeps;
+
+const quietDisplay = new ProgressDisplay({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
+const SCENES = { labeled: 16, unlabeled: 24, val: 8, test: 16, canvas: 64 };
+const STUDENT = { max_steps: 4, eval_every: 4, checkpoint_every: 4, batch_size: 4, warmup_steps: 1, width: 0.25 };
+const spec = (name: string, task: string, teacher: Record<string, unknown>) => validateSpec({
+  name, task, generations: 1, dataset: { prefix: `datasets/scenes-${task}-onnx`, shard_size: 16, scenes: SCENES }, teacher, student: STUDENT,
+  labeling: { threshold: 0.1, concurrency: 1 },
+});
+
+before(async () => {
+  await initBackend({ purpose: 'infer' });
+  home = mkdtempSync(path.join(tmpdir(), 'selftrain-onnx-dense-it-'));
+  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
+  store = await S3ObjectStore.connect(s3.config);
+  stack = await startLocalStack({ home, labelers: 1, logger: silentLogger, storage: s3.config });
+  clients = connectServices(stack.addresses);
+  deps = { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'onnx-dense-it' };
+});
+
+after(async () => {
+  clients?.close();
+  await stack?.stop();
+  store?.close();
+  await s3?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** torchvision-style label ids: the scenes' ten classes, with a class the dataset lacks at id 7. */
+const DETECTOR_CLASSES = ['__background__', ...FASHION_MNIST_CLASS_NAMES.slice(0, 6), 'toaster', ...FASHION_MNIST_CLASS_NAMES.slice(6)];
+
+/** Three fixed boxes (pixels of its 64x64 input) with labels 3 (Pullover), 7 (toaster), 1 (T-shirt/top); scores 0.9, 0.3, 0.8 times the image's brightest value. */
+function handBuiltDetector(): Uint8Array {
+  const g = new OnnxGraphBuilder();
+  for (const o of ['boxes', 'scores', 'labels']) g.reserve(o);
+  const x = g.input('images', [3, 'height', 'width']);
+  const brightest = g.op('ReduceMax', [x], 'brightest', { keepdims: 0 });
+  g.node('Mul', [g.floatInitializer('base_scores', [3], Float32Array.from([0.9, 0.3, 0.8])), brightest], ['scores']);
+  g.node('Identity', [g.floatInitializer('fixed_boxes', [3, 4], Float32Array.from([8, 8, 40, 24, 0, 0, 10, 10, 2, 4, 30, 60]))], ['boxes']);
+  g.node('Identity', [g.floatInitializer('fixed_labels', [3], Float32Array.from([3, 7, 1]))], ['labels']);
+  g.output('boxes', ['detections', 4]);
+  g.output('scores', ['detections']);
+  g.output('labels', ['detections']);
+  return encodeOnnx(onnxModel(g.graph('torchvision-style detector'), {}, '0', 'test'));
+}
+
+test('a torchvision-style ONNX detector teaches: its boxes (classes mapped by name, the unknown one dropped) label the pool, a student trains, the evaluator scores both', async () => {
+  const file = path.join(home, 'detector.onnx');
+  writeFileSync(file, handBuiltDetector());
+  const record = await runPipeline(spec('onnx-detector', 'detection', {
+    source: 'onnx', model: file, preprocess: { layout: 'NCHW', size: 64, scale: 1 / 255 }, output: { kind: 'boxes' }, class_names: DETECTOR_CLASSES,
+  }), deps);
+  assert.equal(record.state, 'succeeded');
+  const g = record.generations[0];
+  assert.equal(g.teacher?.jobId, '', 'nothing trained the teacher');
+  // Every unlabeled scene gets the Pullover and T-shirt/top boxes (score >= 0.1), never the toaster's.
+  const stats = g.labelStats!;
+  assert.equal(stats.records, SCENES.unlabeled);
+  assert.equal(stats.boxes, 2 * SCENES.unlabeled);
+  assert.equal(stats.keptPerClass[SCENE_CLASS_NAMES.indexOf('Pullover')], SCENES.unlabeled);
+  assert.equal(stats.keptPerClass[SCENE_CLASS_NAMES.indexOf('T-shirt/top')], SCENES.unlabeled);
+  assert.equal(stats.keptPerClass.reduce((a, b) => a + b, 0), 2 * SCENES.unlabeled);
+  // Scored like a trained teacher: COCO box AP on the test split, by the same evaluator as the student.
+  assert.equal(g.teacherEval?.backend, 'onnxruntime-node (cpu)');
+  assert.equal(g.teacherEval?.count, SCENES.test);
+  assert.ok(g.teacherEval?.detection && g.teacherEval.detection.detections === 2 * SCENES.test, `teacher detections ${g.teacherEval?.detection?.detections}`);
+  assert.ok(g.studentEval?.detection, 'the student is scored with the same metric');
+});
+
+test('selftrain\'s segmenter exported to ONNX teaches a segmentation run: every pixel of the pool labeled or ignored, both scored by mIoU', async () => {
+  const model = buildTaskModel({ ...TEACHER_DEFAULTS, model: 'segmenter', width: 0.25, seed: 2 }, { height: 64, width: 64, channels: 1 }, SCENE_CLASS_NAMES.length, 'segmentation');
+  const file = path.join(home, 'segmenter.onnx');
+  writeFileSync(file, encodeOnnx(exportOnnx(model, {})));
+  model.dispose();
+  const record = await runPipeline(spec('onnx-segmenter', 'segmentation', {
+    source: 'onnx', model: file, preprocess: { layout: 'NHWC', scale: 1 / 255 }, output: { kind: 'logits' }, class_names: SCENE_CLASS_NAMES,
+  }), deps);
+  assert.equal(record.state, 'succeeded');
+  const g = record.generations[0];
+  assert.equal(g.labelStats?.records, SCENES.unlabeled);
+  assert.equal(g.labelStats?.pixels, SCENES.unlabeled * 64 * 64);
+  assert.equal(g.teacherEval?.backend, 'onnxruntime-node (cpu)');
+  assert.ok(g.teacherEval?.segmentation && g.studentEval?.segmentation, 'teacher and student scored by mIoU');
+});
