@@ -25,6 +25,15 @@ export async function withServices(
   const { store, config, close } = await openStore(logger);
   const stack = remote ? undefined : await startLocalStack({ home: selftrainHome(), labelers, logger, storage: config });
   const addresses = stack?.addresses ?? remote!;
+  // SIGTERM or SIGINT to this process alone (`kill`, a job runner) takes the services it started down with
+  // it, their running jobs checkpointed (they get SIGTERM), instead of leaving them running; a rerun resumes.
+  let interrupted: number | undefined;
+  const forget = stack && onTerminationSignal(async (signal, code) => {
+    interrupted = code;
+    display.note(`${signal}: stopping the local services (running jobs checkpoint first; run the same command again to resume)`);
+    await stack.stop();
+    await close();
+  });
   try {
     if (remote) await waitForServices(remote, security, waitSeconds(), (m) => display.note(m));
     const clients = connectServices(addresses, security);
@@ -37,7 +46,26 @@ export async function withServices(
       clients.close();
     }
   } finally {
+    forget?.();
     await stack?.stop();
     await close();
+    // The work fails once its services stop: the signal's exit code, not the work's error, says what happened.
+    if (interrupted !== undefined) process.exit(interrupted);
   }
+}
+
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Runs `cleanUp` on the first SIGINT or SIGTERM, then exits with the shell's code for the signal (130,
+ * 143). Returns the function that removes the handlers (the work finished first).
+ */
+function onTerminationSignal(cleanUp: (signal: keyof typeof SIGNAL_EXIT_CODES, code: number) => Promise<void>): () => void {
+  const handlers = Object.fromEntries(Object.entries(SIGNAL_EXIT_CODES).map(([signal, code]) => [signal, () => {
+    forget();
+    cleanUp(signal as keyof typeof SIGNAL_EXIT_CODES, code).finally(() => process.exit(code));
+  }])) as Record<keyof typeof SIGNAL_EXIT_CODES, () => void>;
+  const forget = () => { for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler); };
+  for (const [signal, handler] of Object.entries(handlers)) process.once(signal, handler);
+  return forget;
 }
