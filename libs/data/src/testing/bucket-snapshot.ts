@@ -4,3 +4,18 @@ import type { ObjectStore } from '@selftrain/storage';
 export async function bucketSnapshot(store: ObjectStore): Promise<[string, string][]> {
   return Promise.all((await store.list('')).map(async (k) => [k, (await store.stat(k))!.sha256] as [string, string]));
 }
+
+/** How `after` differs from `before`: keys gone or holding other bytes (`changed`), and new keys (`added`). */
+export function snapshotChanges(before: [string, string][], after: [string, string][]): { changed: string[]; added: string[] } {
+  const now = new Map(after);
+  const was = new Map(before);
+  return {
+    changed: before.filter(([k, sha]) => now.get(k) !== sha).map(([k]) => k),
+    added: after.filter(([k]) => !was.has(k)).map(([k]) => k),
+  };
+}
+
+/** A shard or a shard's receipt: what a failed photo ingest leaves behind for its rerun to reuse. */
+export function isShardOrReceipt(key: string): boolean {
+  return key.endsWith('.tfrecord') || key.includes('/ingest-receipts/');
+}
