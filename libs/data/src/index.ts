@@ -73,4 +73,4 @@ export { FileTable } from './file-table';
 export { DEFAULT_VAL_PER_CLASS } from './image-split-plan';
 // Test fixtures: real photo files made with sharp at test time, for tests of the libs that train on them.
 export { photoBytes, writePhoto, paint, type PhotoSpec, type PaintedRect } from './testing/photo-fixtures';
-export { bucketSnapshot, snapshotChanges, isShardOrReceipt } from './testing/bucket-snapshot';
+export { bucketSnapshot, snapshotChanges, failedRunTrespasses } from './testing/bucket-snapshot';

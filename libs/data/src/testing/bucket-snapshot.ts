@@ -15,7 +15,12 @@ export function snapshotChanges(before: [string, string][], after: [string, stri
   };
 }
 
-/** A shard or a shard's receipt: what a failed photo ingest leaves behind for its rerun to reuse. */
-export function isShardOrReceipt(key: string): boolean {
-  return key.endsWith('.tfrecord') || key.includes('/ingest-receipts/');
+/**
+ * What a failed photo ingest did beyond what it may: it may leave the shards it finished, with their receipts,
+ * for its rerun to reuse, and nothing else; every object already there stays as it was. Empty when it kept to that.
+ */
+export function failedRunTrespasses(before: [string, string][], after: [string, string][]): string[] {
+  const { changed, added } = snapshotChanges(before, after);
+  const mayAdd = (key: string) => key.endsWith('.tfrecord') || key.includes('/ingest-receipts/');
+  return [...changed.map((k) => `changed ${k}`), ...added.filter((k) => !mayAdd(k)).map((k) => `added ${k}`)];
 }
