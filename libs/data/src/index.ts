@@ -34,10 +34,14 @@ export { IGNORE_LABEL } from '@selftrain/metrics';
 export { writeDataset, publishManifest, type DatasetDescription, type SplitRecords, type WriteDatasetResult } from './dataset-writer';
 export {
   writePhotoDataset,
+  writePhotoShards,
+  photoShardKey,
   photoWriteOptions,
   defaultPhotoShardSize,
   SHARD_TARGET_BYTES,
   type PhotoItem,
+  type PhotoItems,
+  type PhotoShardsResult,
   type PhotoSplit,
   type PhotoSplitName,
   type PhotoWriteOptions,

@@ -105,8 +105,13 @@ export interface PhotoWriteResult extends WriteDatasetResult {
 /** Raw pixels per shard the default shard size aims at: 256 small images, fewer large ones. */
 export const SHARD_TARGET_BYTES = 48 * 1024 * 1024;
 
-/** Decodes in flight per pool thread: enough to keep every worker busy while shards are encoded and put. */
-const IN_FLIGHT_PER_THREAD = 32;
+/**
+ * Decodes in flight: enough queued that no worker waits while results are taken in order and shards are
+ * encoded and put (64 a thread: small images, where a thread decodes hundreds a second), bounded by their
+ * pixels (large photos), and never under one batch a thread.
+ */
+const IN_FLIGHT_PER_THREAD = { min: 16, max: 64 };
+const IN_FLIGHT_BYTES = 64 * 2 ** 20;
 
 /**
  * From this many pixels an image's PNG is made by libvips (sharp, on its own threads, as the photo arrives)
@@ -277,9 +282,10 @@ async function decodeShard(
   const summary: DecodedShard['summary'] = { classCounts: labeled ? new Array<number>(desc.classNames.length).fill(0) : [], skipped: [], droppedBoxes: 0, resized: 0 };
   const records: ImageRecord[] = [];
   const decodeOpts = { channels: opts.channels, size: opts.size, fit: opts.fit };
+  const perThread = Math.floor(IN_FLIGHT_BYTES / pool.threads / (opts.size.height * opts.size.width * opts.channels));
   await forEachOrdered(
     items.length,
-    Math.max(1, pool.threads * IN_FLIGHT_PER_THREAD),
+    pool.threads * Math.min(IN_FLIGHT_PER_THREAD.max, Math.max(IN_FLIGHT_PER_THREAD.min, perThread)),
     async (i) => {
       const item = items[i];
       const source: DecodeSource = item.read ? { bytes: await item.read(), where: item.path } : item.path;
