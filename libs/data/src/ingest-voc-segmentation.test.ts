@@ -129,3 +129,25 @@ test('VOC segmentation from JPEGs of other sizes: letterboxed, masks nearest-nei
     const [u] = await readSplit(store, manifest, 'unlabeled');
     assert.deepEqual([u.height, u.width, u.originalHeight, u.originalWidth, u.mask], [64, 64, 60, 100, undefined]);
   }));
+
+test('VOC rerun: a dataset already there is rebuilt from its finished shards; a changed mask rewrites only its own shard', () =>
+  withDir(async (dir) => {
+    const store = new MemoryObjectStore();
+    const opts = { ...fixture(dir), shardSize: 1 };
+    const first = await ingestVocSegmentation(store, opts);
+    assert.deepEqual(first.reusedShards, []);
+    const again = await ingestVocSegmentation(store, opts);
+    assert.deepEqual(again.reusedShards, first.manifest.splits.flatMap((s) => s.shards.map((sh) => sh.key)), 'every shard reused');
+    assert.deepEqual(again.manifest.splits, first.manifest.splits);
+
+    // b's mask gets another class: b's shard is written again, a's, c's and u's are reused.
+    writeFileSync(join(dir, 'SegmentationClass', 'b.png'), encodeMaskPng(new Uint8Array(W * H).fill(7), H, W));
+    store.calls.length = 0;
+    const changed = await ingestVocSegmentation(store, opts);
+    const written = store.calls.filter((c) => c.startsWith('put ') && c.endsWith('.tfrecord')).map((c) => c.slice(4));
+    assert.equal(written.length, 1);
+    assert.match(written[0], /^ds\/voc\/labeled\/labeled-00001-[0-9a-f]{16}\.tfrecord$/);
+    assert.deepEqual(changed.reusedShards.length, 3);
+    assert.deepEqual((await readSplit(store, changed.manifest, 'labeled'))[1].mask, new Uint8Array(W * H).fill(7));
+    assert.equal(splitOf(changed.manifest, 'labeled').classCounts[7], 1);
+  }));
