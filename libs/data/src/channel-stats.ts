@@ -9,6 +9,13 @@ export interface ChannelMoments {
   pixels: number;
 }
 
+/** ChannelStats' running sums as JSON (a shard receipt keeps them): integers, so they add up exactly. */
+export interface ChannelSums {
+  sum: number[];
+  sumSq: number[];
+  pixels: number;
+}
+
 /**
  * Sums of v and v^2 per channel in float64: exact for 8-bit values up to 2^53 / 255^2 (about 1.4e11)
  * pixels, so the result does not depend on the order images arrive in; partial sums from worker threads
@@ -51,6 +58,18 @@ export class ChannelStats {
       this.sumSq[c] += other.sumSq[c];
     }
     this.count += other.count;
+  }
+
+  toSums(): ChannelSums {
+    return { sum: Array.from(this.sum), sumSq: Array.from(this.sumSq), pixels: this.count };
+  }
+
+  static fromSums(s: ChannelSums): ChannelStats {
+    const stats = new ChannelStats(s.sum.length);
+    stats.sum.set(s.sum);
+    stats.sumSq.set(s.sumSq);
+    stats.count = s.pixels;
+    return stats;
   }
 
   moments(): ChannelMoments {

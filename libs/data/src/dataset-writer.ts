@@ -1,7 +1,7 @@
 // Writes a detection or segmentation dataset held in memory (the composed scenes): every split's shards,
 // then the manifest last, so a failure part-way leaves no manifest and the dataset reads as absent.
 // Callers validate their input completely before calling, so bad data writes nothing at all. Users'
-// photos stream through photo-dataset-writer instead; both publish the manifest here.
+// photos (every task) stream through photo-dataset-writer instead; both publish the manifest here.
 import { DatasetManifest, type Artifact, type Shard, type SkippedFile, type Split } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
 import type { ImageRecord } from './image-example';
@@ -19,8 +19,8 @@ export interface SplitRecords {
 export interface DatasetDescription {
   name: string;
   source: string;
-  task: Exclude<Task, 'classification'>;
-  /** classNames[0] is the background; box labels are 1..K, mask values 0..K or the ignore label. */
+  task: Task;
+  /** Detection and segmentation: classNames[0] is the background; box labels are 1..K, mask values 0..K or the ignore label. */
   classNames: string[];
   /** Source category id per label (COCO); empty when labels are the source's ids. */
   categoryIds?: number[];
@@ -30,6 +30,8 @@ export interface DatasetDescription {
   width: number;
   channels: number;
   seed?: number;
+  /** Classification: labeled images kept per class (0: all). */
+  labelsPerClass?: number;
   /** Per-channel mean / std (0..1) of the labeled split; absent: not computed. */
   channelMean?: number[];
   channelStd?: number[];
@@ -43,9 +45,10 @@ export interface WriteDatasetResult {
   manifestArtifact: Artifact;
 }
 
-/** Adds one record's classes to `counts`: its boxes per class for detection, each class its mask shows for segmentation. */
-export function countClasses(counts: number[], r: ImageRecord, task: DatasetDescription['task'], ignore: number): void {
-  if (task === 'detection') for (const o of r.objects ?? []) counts[o.label]++;
+/** Adds one record's classes to `counts`: its label (classification), its boxes per class (detection), each class its mask shows (segmentation). */
+export function countClasses(counts: number[], r: ImageRecord, task: Task, ignore: number): void {
+  if (task === 'classification') counts[r.label!]++;
+  else if (task === 'detection') for (const o of r.objects ?? []) counts[o.label]++;
   else {
     const seen = new Set(r.mask ?? []);
     seen.delete(ignore);
@@ -96,6 +99,7 @@ export async function publishManifest(store: ObjectStore, prefix: string, desc: 
     channels: desc.channels,
     splits,
     seed: desc.seed ?? 0,
+    labelsPerClass: desc.labelsPerClass ?? 0,
     createdAt: new Date().toISOString(),
     recordFormat: RECORD_FORMAT,
     task: TASK_ENUM[desc.task],

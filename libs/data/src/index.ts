@@ -34,10 +34,14 @@ export { IGNORE_LABEL } from '@selftrain/metrics';
 export { writeDataset, publishManifest, type DatasetDescription, type SplitRecords, type WriteDatasetResult } from './dataset-writer';
 export {
   writePhotoDataset,
+  writePhotoShards,
+  photoShardKey,
   photoWriteOptions,
   defaultPhotoShardSize,
   SHARD_TARGET_BYTES,
   type PhotoItem,
+  type PhotoItems,
+  type PhotoShardsResult,
   type PhotoSplit,
   type PhotoSplitName,
   type PhotoWriteOptions,
@@ -73,4 +77,4 @@ export { FileTable } from './file-table';
 export { DEFAULT_VAL_PER_CLASS } from './image-split-plan';
 // Test fixtures: real photo files made with sharp at test time, for tests of the libs that train on them.
 export { photoBytes, writePhoto, paint, type PhotoSpec, type PaintedRect } from './testing/photo-fixtures';
-export { bucketSnapshot } from './testing/bucket-snapshot';
+export { bucketSnapshot, snapshotChanges, failedRunTrespasses } from './testing/bucket-snapshot';

@@ -8,9 +8,9 @@ import { PNG } from 'pngjs';
 import { ingestCoco, type IngestCocoOptions } from './ingest-coco';
 import { DecodePool } from './decode-pool';
 import { fitGeometry } from './image-geometry';
-import { bucketSnapshot } from './testing/bucket-snapshot';
+import { bucketSnapshot, failedRunTrespasses, snapshotChanges } from './testing/bucket-snapshot';
 import { photoBytes, writePhoto, type PaintedRect } from './testing/photo-fixtures';
-import { loadManifest, splitOf, taskOf } from './manifest';
+import { loadManifest, manifestKey, splitOf, taskOf } from './manifest';
 import { readSplit } from './shard';
 import { MemoryObjectStore } from '@selftrain/storage';
 
@@ -193,7 +193,7 @@ test('bad COCO input names the file (InputError) and touches nothing in the buck
       await ingestCoco(store, { ...fixture(join(dir, 'old')), prefix: opts.prefix });
       const before = await bucketSnapshot(store);
       await assert.rejects(ingestCoco(store, { ...opts, shardSize: 1 }), (e: unknown) => e instanceof InputError && e.field === fileOf(dir) && message.test(e.message), name);
-      assert.deepEqual(await bucketSnapshot(store), before, `${name}: the bucket is as it was`);
+      assert.deepEqual(failedRunTrespasses(before, await bucketSnapshot(store)), [], `${name}: every object already in the bucket is as it was`);
 
       const { manifest } = await ingestCoco(store, { ...opts, skipBad: true, splits: undefined });
       assert.equal(manifest.skippedFiles.length, 1, `${name}: ${JSON.stringify(manifest.skippedFiles)}`);
@@ -205,3 +205,43 @@ test('bad COCO input names the file (InputError) and touches nothing in the buck
     });
   }
 });
+
+test('a COCO ingest that failed midway resumes: the rerun reuses the shards it finished, ends as a clean run does, and the failure leaves the dataset published before at the prefix untouched', () =>
+  withDir(async (dir) => {
+    // One record a shard: labeled a, b, c, then val d, test e.
+    const opts = { ...fixture(dir), shardSize: 1 };
+    const store = new MemoryObjectStore();
+    const published = await ingestCoco(store, { ...fixture(join(dir, 'old')), prefix: opts.prefix, shardSize: 1 });
+    const before = await bucketSnapshot(store);
+
+    // c.png, the third labeled shard, is cut short: the run fails there, after finishing a's and b's shards.
+    const cPath = join(opts.imageDir, 'c.png');
+    const c = readFileSync(cPath);
+    writeFileSync(cPath, c.subarray(0, c.length >> 1));
+    await assert.rejects(ingestCoco(store, opts), (e: unknown) => e instanceof InputError && e.field === cPath);
+    const afterFailure = await bucketSnapshot(store);
+    const { changed, added } = snapshotChanges(before, afterFailure);
+    assert.deepEqual(changed, [], 'the published dataset (manifest and shards) is untouched');
+    assert.deepEqual(await loadManifest(store, opts.prefix), published.manifest);
+    const finished = added.filter((k) => k.endsWith('.tfrecord')).sort();
+    assert.deepEqual(finished.map((k) => k.replace(/-[0-9a-f]{16}\.tfrecord$/, '')), ['ds/coco/labeled/labeled-00000', 'ds/coco/labeled/labeled-00001']);
+    assert.deepEqual(added.filter((k) => !k.endsWith('.tfrecord')).sort(), finished.map((k) => k.replace('ds/coco/', 'ds/coco/ingest-receipts/') + '.json'), 'each finished shard has its receipt');
+
+    // The file restored, the rerun reuses both finished shards and writes only the rest, the manifest last.
+    writeFileSync(cPath, c);
+    store.calls.length = 0;
+    const resumed = await ingestCoco(store, opts);
+    assert.deepEqual([...resumed.reusedShards].sort(), finished);
+    const puts = store.calls.filter((k) => k.startsWith('put ')).map((k) => k.slice(4));
+    assert.deepEqual(puts.filter((k) => k.endsWith('.tfrecord')).map((k) => k.split('/')[3].replace(/-[0-9a-f]{16}\.tfrecord$/, '')), ['labeled-00002', 'val-00000', 'test-00000']);
+    assert.equal(puts.at(-1), manifestKey(opts.prefix));
+    const failedRun = new Map(afterFailure);
+    for (const k of finished) assert.equal((await store.stat(k))!.sha256, failedRun.get(k), `${k}: the failed run's bytes, kept`);
+
+    // The same dataset as one clean run into an empty bucket: the same shards, byte for byte.
+    const clean = await ingestCoco(new MemoryObjectStore(), opts);
+    assert.deepEqual(clean.reusedShards, []);
+    assert.deepEqual(resumed.manifest.splits, clean.manifest.splits);
+    assert.deepEqual([resumed.manifest.channelMean, resumed.manifest.channelStd], [clean.manifest.channelMean, clean.manifest.channelStd]);
+    assert.deepEqual(await readSplit(store, resumed.manifest, 'labeled'), await readSplit(store, clean.manifest, 'labeled'));
+  }));

@@ -4,31 +4,26 @@
 //   1. scan: list and read every file once, in order: the content digest that keys the dataset, and every
 //      check the bytes allow (empty, not an image, unsupported format, too small) before anything is written;
 //   2. plan: splits drawn from the file lists (seeded, per class), 4 bytes a file;
-//   3. shards: decoded and resized on every core (DecodePool), PNG-encoded on a worker (WorkerShardCodec)
-//      while the next shard decodes, each followed by a receipt; the manifest last.
+//   3. shards: the photo dataset writer (photo-dataset-writer.ts) decodes and resizes them on every core,
+//      writes each shard with its receipt, and reuses the shards a crashed run finished; the manifest last.
 // A rerun of the same files and options reuses the finished dataset, or every finished shard after a crash.
 // What grows with the file count is kept small: the listings are FileTables (~8 bytes a file plus its name),
-// the plan typed arrays of refs, and the receipts held for the manifest carry no per-file data (the hidden
-// labels are written from the plan at the end).
+// the plan typed arrays of refs, the writer's items are made a shard at a time, and the receipts carry no
+// per-file data (the hidden labels are written from the plan at the end).
 import { createHash } from 'node:crypto';
 import { ConflictError, InputError } from '@selftrain/errors';
-import { DatasetManifest, type Artifact, type Shard, type SkippedFile, type Split } from '@selftrain/proto';
+import { DatasetManifest, type Artifact, type SkippedFile } from '@selftrain/proto';
 import type { ObjectStore } from '@selftrain/storage';
-import { ChannelStats } from './channel-stats';
+import { publishManifest } from './dataset-writer';
 import { DecodePool } from './decode-pool';
-import type { DecodedPhoto } from './image-decode';
-import type { ImageRecord } from './image-example';
 import { FileTable } from './file-table';
-import { FIT_POLICIES, isIdentityGeometry, type FitPolicy, type ImageSize } from './image-geometry';
+import { FIT_POLICIES, type FitPolicy, type ImageSize } from './image-geometry';
 import { HeaderSurvey, scanRoot } from './image-scan';
 import { bucketRoot, directoryRoot, listBucket, listImageFolder, listTree, parseS3Url, type ImageRoot } from './image-sources';
 import { planSplits, type FileRefs } from './image-split-plan';
-import { hiddenLabelsKey, shardKey } from './ingest-fashion-mnist';
-import { manifestKey, RECORD_FORMAT, TASK_ENUM } from './manifest';
-import { forEachOrdered } from './ordered-window';
-import { WorkerShardCodec } from './shard-codec';
-import { combineMoments, finishedShard, receiptKey, type ShardReceipt } from './shard-receipt';
-import type { ChannelMoments } from './channel-stats';
+import { hiddenLabelsKey } from './ingest-fashion-mnist';
+import { manifestKey } from './manifest';
+import { manifestFields, writePhotoShards, type PhotoItem, type PhotoItems, type PhotoShardsResult, type PhotoWriteOptions } from './photo-dataset-writer';
 
 export interface IngestImagesOptions {
   /** ImageFolder: one subfolder per class; class names are the folder names, sorted. */
@@ -81,8 +76,6 @@ export const DEFAULT_CLASSIFICATION_FIT: FitPolicy = 'center-crop';
 /** Raw pixel bytes a shard aims at when shardSize is not given. */
 const SHARD_PIXEL_BYTES = 32 * 2 ** 20;
 const MAX_SHARD_RECORDS = 2048;
-/** Decodes in flight: a few batches per decode thread, so no thread waits for work. */
-const DECODES_IN_FLIGHT = 128;
 /** Progress is reported every this many files (a terminal redraw per file would cost more than the decode). */
 const PROGRESS_EVERY = 256;
 /** Bump when the records an ingest writes change, so old datasets are not reused for new code. */
@@ -98,9 +91,6 @@ interface Root {
   base: number;
   survey?: HeaderSurvey;
 }
-
-/** What the manifest needs of a shard's receipt once the shard is written (no per-file data). */
-type ReceiptSummary = Pick<ShardReceipt, 'moments' | 'skipped' | 'resized'>;
 
 export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): Promise<IngestImagesResult> {
   const opts = checkOptions(o);
@@ -172,84 +162,30 @@ export async function ingestImages(store: ObjectStore, o: IngestImagesOptions): 
 
     // 3. Shards, receipts, then the manifest.
     const pool = new DecodePool({ threads: o.decodeThreads });
-    const codec = new WorkerShardCodec();
-    const decodeOpts = { channels, size, fit: opts.resizePolicy };
-    const splitNames = (['labeled', 'val', 'test', 'unlabeled'] as const).filter((s) => s === 'labeled' || plan[s].length > 0);
-    const splits: Split[] = [];
-    const receipts: ReceiptSummary[] = [];
-    let pendingWrite: Promise<void> = Promise.resolve();
+    const decodeBase = done;
+    const write: PhotoWriteOptions = {
+      size, channels, fit: opts.resizePolicy, skipBad: opts.skipBad, skipped: scanSkipped, shardSize, pool, contentDigest,
+      onProgress: (d) => tick(decodeBase + d - done),
+    };
+    const desc = {
+      name: prefix.split('/').at(-1)!, source: `images:${o.labeledDir}`, task: 'classification' as const, classNames, seed: opts.seed, labelsPerClass: plan.labelsPerClass,
+    };
+    const splits = (['labeled', 'val', 'test', 'unlabeled'] as const).map((name) => ({ name, items: files.items(plan[name], name !== 'unlabeled') }));
+    let written: PhotoShardsResult;
     try {
-      for (const name of splitNames) {
-        const refs = plan[name];
-        const isLabeled = name !== 'unlabeled';
-        const count = Math.ceil(refs.length / shardSize);
-        const shards: Shard[] = [];
-        const classCounts = isLabeled ? new Array<number>(classNames.length).fill(0) : [];
-        for (let s = 0; s < count; s++) {
-          const part = refs.subarray(s * shardSize, (s + 1) * shardSize);
-          const key = shardKey(prefix, name, s, count);
-          const reused = await finishedShard(store, prefix, key, contentDigest);
-          let receipt: ShardReceipt;
-          if (reused) {
-            receipt = reused;
-            tick(part.length);
-          } else {
-            const decoded = await decodeShard(pool, files, part, decodeOpts, opts.skipBad, tick);
-            receipt = describeShard(contentDigest, key, name, decoded, files, channels, classNames.length);
-            const records = decoded.photos.map(({ ref, photo }) => recordOf(files, ref, photo, isLabeled));
-            // The next shard decodes while this one is encoded and uploaded; one write in flight bounds memory.
-            await pendingWrite;
-            pendingWrite = codec.write(records).then(async (bytes) => {
-              const art = await store.put(key, bytes);
-              // In place: the split's shard list already holds this object.
-              Object.assign(receipt.shard, { key: art.key, records: records.length, sha256: art.sha256, sizeBytes: art.sizeBytes });
-              await store.putJson(receiptKey(prefix, key), receipt);
-            });
-            // Surfaced by the next await; until then a failure must not count as unhandled.
-            pendingWrite.catch(() => {});
-          }
-          receipts.push({ moments: receipt.moments, skipped: receipt.skipped, resized: receipt.resized });
-          shards.push(receipt.shard);
-          receipt.classCounts.forEach((n, c) => (classCounts[c] += n));
-        }
-        splits.push({ name, records: 0, shards, classCounts, labeled: isLabeled });
-      }
-      await pendingWrite;
+      written = await writePhotoShards(store, prefix, desc, splits, write);
     } finally {
-      await pendingWrite.catch(() => {});
-      await Promise.all([pool.close(), codec.close()]);
+      await pool.close();
     }
-    // Receipts (and so shard artifacts) are complete only now that every write has finished.
-    for (const split of splits) split.records = split.shards.reduce((n, sh) => n + sh.records, 0);
     o.onProgress?.(total, total);
 
-    const labeledMoments = combineMoments(receipts.filter((r) => r.moments).map((r) => r.moments as ChannelMoments), channels);
-    const skippedFiles = [...scanSkipped, ...receipts.flatMap((r) => r.skipped)];
-    const hidden = hiddenLabelsJson(files, plan.unlabeled, classNames, new Set(receipts.flatMap((r) => r.skipped.map((f) => f.file))));
+    const hidden = hiddenLabelsJson(files, plan.unlabeled, classNames, new Set(written.skipped.map((f) => f.file)));
     if (hidden) await store.put(hiddenLabelsKey(prefix), hidden, 'application/json');
     await store.putJson(imagesIngestKey(prefix), {
       digest: contentDigest, options: opts, size, channels, shardSize,
       sources: { labeled: o.labeledDir, test: o.testDir ?? null, unlabeled: o.unlabeled ?? [] },
     });
-    const manifest = DatasetManifest.fromPartial({
-      name: prefix.split('/').at(-1),
-      source: `images:${o.labeledDir}`,
-      classNames,
-      height: size.height,
-      width: size.width,
-      channels,
-      splits,
-      seed: opts.seed,
-      labelsPerClass: plan.labelsPerClass,
-      createdAt: new Date().toISOString(),
-      recordFormat: RECORD_FORMAT,
-      task: TASK_ENUM.classification,
-      channelMean: labeledMoments.mean,
-      channelStd: labeledMoments.std,
-      resizePolicy: receipts.some((r) => r.resized) ? opts.resizePolicy : '',
-      skippedFiles,
-    });
-    const manifestArtifact = await store.putJson(manifestKey(prefix), DatasetManifest.toJSON(manifest));
+    const { manifest, manifestArtifact } = await publishManifest(store, prefix, manifestFields(desc, write, written), written.splits);
     return { manifest, manifestArtifact, reused: false, prefix };
   } finally {
     for (const s of opened) s.close?.();
@@ -357,6 +293,22 @@ class FileSet {
   recordKey(ref: number): string {
     return `${this.rootOf(ref).tag}/${this.rel(ref)}`;
   }
+
+  /** A split's refs as the writer's items, made a shard at a time; labels only where the split shows them. */
+  items(refs: FileRefs, withLabels: boolean): PhotoItems {
+    const item = (ref: number): PhotoItem => {
+      const { root } = this.rootOf(ref);
+      const rel = this.rel(ref);
+      return {
+        path: root.describe(rel),
+        // A local file is read by the decode worker itself.
+        read: root.localPath ? undefined : () => root.read(rel),
+        key: this.recordKey(ref),
+        label: withLabels ? this.label(ref) : undefined,
+      };
+    };
+    return { length: refs.length, slice: (start, end) => Array.from(refs.subarray(start, end), item) };
+  }
 }
 
 /**
@@ -384,67 +336,4 @@ function hiddenLabelsJson(files: FileSet, unlabeled: FileRefs, classNames: strin
   if (!any) return undefined;
   at += out.write('}}', at);
   return out.subarray(0, at);
-}
-
-interface DecodedShard {
-  photos: { ref: number; photo: DecodedPhoto }[];
-  skipped: SkippedFile[];
-}
-
-async function decodeShard(
-  pool: DecodePool,
-  files: FileSet,
-  part: FileRefs,
-  opts: { channels: 1 | 3; size: ImageSize; fit: FitPolicy },
-  skipBad: boolean,
-  tick: () => void,
-): Promise<DecodedShard> {
-  const out: DecodedShard = { photos: [], skipped: [] };
-  await forEachOrdered(
-    part.length,
-    DECODES_IN_FLIGHT,
-    async (i) => {
-      const { root } = files.rootOf(part[i]);
-      const rel = files.rel(part[i]);
-      const source = root.localPath ? root.localPath(rel) : { bytes: await root.read(rel), where: root.describe(rel) };
-      return pool.decode(source, opts).then(
-        (photo) => ({ photo }),
-        (error: Error) => ({ error }),
-      );
-    },
-    (r, i) => {
-      tick();
-      if ('photo' in r) out.photos.push({ ref: part[i], photo: r.photo });
-      else if (skipBad && r.error instanceof InputError) out.skipped.push({ file: files.describe(part[i]), reason: r.error.message.slice(`${r.error.field}: `.length) });
-      else throw r.error;
-    },
-  );
-  return out;
-}
-
-/** The receipt of a decoded shard (its `shard` artifact is filled in once written). */
-function describeShard(digest: string, key: string, split: string, d: DecodedShard, files: FileSet, channels: number, numClasses: number): ShardReceipt {
-  const isLabeled = split !== 'unlabeled';
-  const classCounts = isLabeled ? new Array<number>(numClasses).fill(0) : [];
-  const stats = split === 'labeled' ? new ChannelStats(channels) : undefined;
-  const hidden: Record<string, number> = {};
-  let resized = false;
-  for (const { ref, photo } of d.photos) {
-    const label = files.label(ref);
-    if (isLabeled) classCounts[label]++;
-    else if (label >= 0) hidden[files.recordKey(ref)] = label;
-    stats?.add(photo.pixels);
-    if (!isIdentityGeometry(photo.geometry)) resized = true;
-  }
-  return { digest, shard: { key, records: d.photos.length, sha256: '', sizeBytes: 0 }, classCounts, moments: stats?.moments(), skipped: d.skipped, hidden, resized };
-}
-
-function recordOf(files: FileSet, ref: number, photo: DecodedPhoto, withLabel: boolean): ImageRecord {
-  const rec: ImageRecord = { key: files.recordKey(ref), image: photo.pixels, height: photo.height, width: photo.width, channels: photo.channels };
-  if (!isIdentityGeometry(photo.geometry)) {
-    rec.originalHeight = photo.originalHeight;
-    rec.originalWidth = photo.originalWidth;
-  }
-  if (withLabel) rec.label = files.label(ref);
-  return rec;
 }

@@ -81,7 +81,7 @@ export async function ingestVocSegmentation(store: ObjectStore, opts: IngestVocO
     // The mask's header gives the image's size (they must match) for the dataset size choice.
     const size = pngSize(readFileSync(maskPath).subarray(0, 24));
     if (size) declared.push(size);
-    item.loadMask = loadMask(stem, file, maskPath);
+    item.mask = { path: maskPath, load: loadMask(stem, file, maskPath) };
     items[splitOf.get(stem)!].push(item);
   }
 
