@@ -4,7 +4,7 @@ import { InputError } from '@selftrain/errors';
 import type { DetectFn, SegmentationPredictFn } from '@selftrain/train';
 import { writeTeacherInput, type ModelInput, type PixelImage } from './class-teacher';
 import { graphInputs } from './onnx-teacher';
-import { openOnnxSession } from './onnx-session';
+import { ONNX_BACKEND, openOnnxSession } from './onnx-session';
 import { checkOutputKindForTask, mapDenseTeacherClasses, type CheckedTeacherModel } from './teacher-contract';
 
 export type DenseTask = 'detection' | 'segmentation';
@@ -23,6 +23,8 @@ const DETECTION_OUTPUTS = ['boxes', 'scores', 'labels'] as const;
  * Each image gets the contract's preprocessing (writeTeacherInput: resize, channel order, scale, mean/std).
  */
 export class OnnxDenseTeacher {
+  readonly engine = ONNX_BACKEND;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly contract: CheckedTeacherModel,

@@ -163,6 +163,8 @@ test('the digest covers model.json and every weight file; the cache refuses othe
   await assert.rejects(cache.get(c), (e: unknown) => e instanceof NotFoundError && e.message.includes('teachers/cnn/model.json'));
   const key = await putFiles(store, 'teachers/cnn', files);
   assert.equal(c.model.sha256, (await readTfjsModelFiles((p) => store.get(`teachers/cnn/${p}`), key)).digest);
+  const opened = await cache.get(c);
+  assert.equal(await cache.get(c), opened, 'opened once');
   // One byte of the second weight file: another digest, so another pseudo-label key.
   const changed = files.map((f) => ({ ...f, bytes: Buffer.from(f.bytes) }));
   changed[2].bytes[0] ^= 0x01;
@@ -170,6 +172,7 @@ test('the digest covers model.json and every weight file; the cache refuses othe
   assert.notEqual(teacherModelDigest(contract(key, changed)), teacherModelDigest(c));
   // Where it lies is not part of it.
   assert.equal(teacherModelDigest(contract('elsewhere/model.json', files)), teacherModelDigest(c));
+  // Replaced in the bucket after it was opened: fetched again, and refused.
   await store.put(`teachers/cnn/${changed[2].path}`, changed[2].bytes);
   await assert.rejects(cache.get(c), (e: unknown) => e instanceof CorruptDataError && e.message.includes(key) && e.message.includes(tfjsModelDigest(changed)));
   await cache.close();
