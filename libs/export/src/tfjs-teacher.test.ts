@@ -195,6 +195,8 @@ test('a TF.js model that is not what its contract says is an InputError naming t
   await refused(contract(key, files, {}, { output: { kind: 'logits', name: 'probs' } }), 'teacher_model.output.name');
   await refused(contract(key, files, {}, { classNames: ['a', 'b', 'c', 'd'] }), 'teacher_model.class_names', /lists 4 classes; the model's output \S+ has shape \[batch, 3\]/);
   await refused(contract(key, files, { mean: [0.5, 0.5] }), 'teacher_model.preprocess.mean');
+  // A TF.js model teaches classification only.
+  await assert.rejects(async () => cache.getDense(contract(key, files), 'segmentation'), (e: unknown) => e instanceof InputError && e.field === 'teacher_model.source' && /a tfjs teacher labels classification datasets; the task is segmentation/.test(e.message));
   // Another rank: a model over flat vectors.
   const flat = tf.sequential({ layers: [tf.layers.dense({ inputShape: [48], units: 3 })] });
   const flatFiles = await layersFiles(flat, 1);
