@@ -2,7 +2,7 @@ import { assertCheckpointFitsDataset, inputShapeOf } from '@selftrain/checkpoint
 import { loadManifest, readSplit, splitOf, taskOf, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, requireId, requireKey } from '@selftrain/errors';
 import { EVALUATION_OPTIONS, resolveOption } from '@selftrain/options';
-import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, type CheckedTeacherModel } from '@selftrain/export';
+import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, TeacherModelCache, type CheckedTeacherModel } from '@selftrain/export';
 import { evaluateDetector, evaluateSegmenter } from '@selftrain/train';
 import type { DatasetManifest, EvaluateRequest, EvaluateResponse } from '@selftrain/proto';
 import { classificationEvaluator, scoreClassProbabilities } from './evaluate-classification';
@@ -34,7 +34,7 @@ const EVALUATORS: Record<Task, TaskEvaluator> = {
  * Scores a checkpoint on a labeled split with its dataset's task: top-1, per-class accuracy, confusion
  * and the confident predictions' accuracy (classification); COCO box AP (detection); mIoU
  * (segmentation). Detection and segmentation can write their predictions too (predictionsPrefix).
- * In place of a checkpoint, a user's model (teacher_model) on onnxruntime-node. A
+ * In place of a checkpoint, a user's model (teacher_model: ONNX on onnxruntime-node, or TF.js). A
  * classification checkpoint runs on onnxruntime too when deps.checkpointSessions is given (the default
  * on CPU: classificationEngine), else on TF.js.
  */
@@ -64,18 +64,20 @@ export async function evaluateCheckpoint(deps: EvaluatorDeps, input: EvaluateInp
 
 /**
  * A user's model (teacher_model) on the split, scored by the same figures as a checkpoint; the response's
- * checkpoint_sha256 is its file's; its classes mapped by name.
+ * checkpoint_sha256 is its model.sha256 (the ONNX file's, or the TF.js model's digest); its classes mapped by name.
  */
 async function evaluateTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, tm: CheckedTeacherModel, manifest: DatasetManifest): Promise<EvaluateResponse> {
   const task = taskOf(manifest);
   if (task !== 'classification') return evaluateDenseTeacherModel(deps, input, tm, manifest, task);
   const classMap = mapTeacherClasses(tm.classNames, manifest.classNames);
   // No shared cache (a one-off caller): the session lives for this call only.
-  const owned = deps.teacherModels ? undefined : new OnnxTeacherCache(deps.store, 1);
+  const owned = deps.teacherModels ? undefined : new TeacherModelCache(deps.store, 1);
   let probs: Float32Array;
   let records: ImageRecord[];
+  let engine: string | undefined;
   try {
     const model = await (deps.teacherModels ?? owned!).get(tm);
+    engine = model.engine;
     records = await readSplit(deps.store, manifest, input.split);
     probs = await model.classProbabilities(records, { batchSize: input.batchSize, classMap });
   } finally {
@@ -83,14 +85,14 @@ async function evaluateTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, t
   }
   const response: EvaluateResponse = {
     top1: 0, perClassAccuracy: [], confusion: [], numClasses: manifest.classNames.length, count: records.length, classNames: manifest.classNames,
-    checkpointSha256: tm.model.sha256, confidentCount: 0, confidentAccuracy: 0, backend: ONNX_BACKEND,
+    checkpointSha256: tm.model.sha256, confidentCount: 0, confidentAccuracy: 0, backend: engine ?? deps.backend,
   };
   return scoreClassProbabilities(probs, records, manifest, input.threshold, response);
 }
 
 /** A user's detector (COCO box AP) or segmenter (mIoU) on the split, scored as a checkpoint of the task is. */
 async function evaluateDenseTeacherModel(deps: EvaluatorDeps, input: EvaluateInput, tm: CheckedTeacherModel, manifest: DatasetManifest, task: 'detection' | 'segmentation'): Promise<EvaluateResponse> {
-  const owned = deps.teacherModels ? undefined : new OnnxTeacherCache(deps.store, 1);
+  const owned = deps.teacherModels ? undefined : new TeacherModelCache(deps.store, 1);
   try {
     const teacher = await (deps.teacherModels ?? owned!).getDense(tm, task);
     const records = await readSplit(deps.store, manifest, input.split);

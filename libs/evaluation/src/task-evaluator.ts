@@ -1,5 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import type { CheckedTeacherModel, OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
+import type { CheckedTeacherModel, OnnxCheckpointCache, TeacherModelCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord } from '@selftrain/data';
 import type { DatasetManifest, EvaluateResponse } from '@selftrain/proto';
@@ -9,7 +9,7 @@ export interface EvaluatorDeps {
   store: ObjectStore;
   models: ModelCache;
   /** Users' models (teacher_model), opened once for many calls; default: opened for each call. */
-  teacherModels?: OnnxTeacherCache;
+  teacherModels?: TeacherModelCache;
   /** Classification checkpoints on onnxruntime (the default on CPU, see classificationEngine); absent: on TF.js. */
   checkpointSessions?: OnnxCheckpointCache;
   backend: string;

@@ -11,13 +11,16 @@ export type { ExportSource, ExportTask } from './export-metadata';
 export { openOnnxSession, runOnnx, ONNX_BACKEND, type OnnxSessionOptions } from './onnx-session';
 export { exportCheckpoint, checkpointOfRun, checkpointKeyOf, parseExportFormat, EXPORT_FORMATS } from './export-checkpoint';
 export type { ExportFormat, ExportedModel } from './export-checkpoint';
-export { OnnxTeacher, openOnnxTeacher, writeTeacherInput } from './onnx-teacher';
-export type { PixelImage, ClassifyOptions, ClassTeacher } from './onnx-teacher';
-export { OnnxTeacherCache } from './onnx-teacher-cache';
+export { writeTeacherInput } from './class-teacher';
+export type { PixelImage, ClassifyOptions, ClassTeacher } from './class-teacher';
+export { OnnxTeacher, openOnnxTeacher } from './onnx-teacher';
+export { TfjsTeacher, readTfjsTeacherFiles } from './tfjs-teacher';
+export { TeacherModelCache } from './teacher-model-cache';
 export { OnnxDenseTeacher, type DenseTask } from './onnx-dense-teacher';
 export {
   checkTeacherModel, checkPreprocess, checkClassNames, mapTeacherClasses, teacherModelDigest, TEACHER_SOURCES, TEACHER_LAYOUTS, TEACHER_CHANNEL_ORDERS,
-  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS_BY_TASK, checkOutputKindForTask, mapDenseTeacherClasses,
+  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS_BY_TASK, TEACHER_SOURCE_TASKS, checkOutputKindForTask, checkSourceForTask,
+  mapDenseTeacherClasses,
 } from './teacher-contract';
 export type { CheckedTeacherModel } from './teacher-contract';
 export { OnnxCheckpointCache, OnnxCheckpointClassifier, openOnnxCheckpointClassifier } from './onnx-checkpoint-cache';

@@ -2,8 +2,9 @@ import * as ort from 'onnxruntime-node';
 import { tf } from '@selftrain/compute';
 import { InputError } from '@selftrain/errors';
 import type { DetectFn, SegmentationPredictFn } from '@selftrain/train';
-import { graphInputs, writeTeacherInput, type GraphInput, type PixelImage } from './onnx-teacher';
-import { openOnnxSession } from './onnx-session';
+import { writeTeacherInput, type ModelInput, type PixelImage } from './class-teacher';
+import { graphInputs } from './onnx-teacher';
+import { ONNX_BACKEND, openOnnxSession } from './onnx-session';
 import { checkOutputKindForTask, mapDenseTeacherClasses, type CheckedTeacherModel } from './teacher-contract';
 
 export type DenseTask = 'detection' | 'segmentation';
@@ -22,18 +23,20 @@ const DETECTION_OUTPUTS = ['boxes', 'scores', 'labels'] as const;
  * Each image gets the contract's preprocessing (writeTeacherInput: resize, channel order, scale, mean/std).
  */
 export class OnnxDenseTeacher {
+  readonly engine = ONNX_BACKEND;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly contract: CheckedTeacherModel,
     readonly task: DenseTask,
-    private readonly input: GraphInput,
+    private readonly input: ModelInput,
     private readonly channels: number,
     private readonly outputs: readonly string[],
   ) {}
 
   static async open(bytes: Uint8Array, contract: CheckedTeacherModel, task: DenseTask, field = 'teacher_model'): Promise<OnnxDenseTeacher> {
     checkOutputKindForTask(contract.output.kind, task, `${field}.output.kind`);
-    let inputs: GraphInput[];
+    let inputs: ModelInput[];
     try {
       inputs = graphInputs(bytes);
     } catch (err) {

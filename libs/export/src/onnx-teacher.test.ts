@@ -10,8 +10,9 @@ import * as path from 'node:path';
 import { CorruptDataError, InputError, NotFoundError } from '@selftrain/errors';
 import type { TeacherModel } from '@selftrain/proto';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
-import { OnnxTeacher, writeTeacherInput } from './onnx-teacher';
-import { OnnxTeacherCache } from './onnx-teacher-cache';
+import { writeTeacherInput } from './class-teacher';
+import { OnnxTeacher } from './onnx-teacher';
+import { TeacherModelCache } from './teacher-model-cache';
 import { checkTeacherModel, mapTeacherClasses, teacherModelDigest } from './teacher-contract';
 import { linearClassifierOnnx } from './testing/linear-onnx';
 
@@ -126,7 +127,7 @@ after(async () => {
 test('the cache checks the bucket on every call: missing is NOT_FOUND, other bytes are DATA_LOSS; the digest follows the bytes', async () => {
   const bytes = linearClassifierOnnx({ channels: C, height: H, width: W, weights, bias });
   const c = checkTeacherModel(contract(bytes));
-  const cache = new OnnxTeacherCache(store);
+  const cache = new TeacherModelCache(store);
   await assert.rejects(cache.get(c), (e: unknown) => e instanceof NotFoundError && e.message.includes(c.model.key));
   await store.put(c.model.key, bytes);
   const first = await cache.get(c);

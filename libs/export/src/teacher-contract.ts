@@ -2,8 +2,11 @@ import { createHash } from 'node:crypto';
 import { InputError, requireKey } from '@selftrain/errors';
 import type { TeacherModel, TeacherOutput, TeacherPreprocess } from '@selftrain/proto';
 
-/** The model file formats a TeacherModel may name; the spec's teacher.source offers these beside `zoo`. */
-export const TEACHER_SOURCES = ['onnx'] as const;
+/**
+ * The model formats a TeacherModel may name; the spec's teacher.source offers these beside `zoo`. onnx: one
+ * file; tfjs: a stock TF.js LayersModel or GraphModel (model.json + weight files). TeacherModelCache opens each.
+ */
+export const TEACHER_SOURCES = ['onnx', 'tfjs'] as const;
 export const TEACHER_LAYOUTS = ['NCHW', 'NHWC'] as const;
 export const TEACHER_CHANNEL_ORDERS = ['RGB', 'BGR'] as const;
 /**
@@ -19,6 +22,18 @@ export const TEACHER_OUTPUT_KINDS_BY_TASK: Record<(typeof TEACHER_MODEL_TASKS)[n
   detection: ['boxes'],
   segmentation: ['logits', 'probabilities'],
 };
+
+/** The tasks each source teaches: a TF.js model is read as a classifier only (detection and segmentation outputs are ONNX's). */
+export const TEACHER_SOURCE_TASKS: Record<(typeof TEACHER_SOURCES)[number], readonly string[]> = {
+  onnx: TEACHER_MODEL_TASKS,
+  tfjs: ['classification'],
+};
+
+/** A source that cannot teach the task is an InputError naming `field` (teacher.source, teacher_model.source). */
+export function checkSourceForTask(source: string, task: string, field: string): void {
+  const tasks = TEACHER_SOURCE_TASKS[source as keyof typeof TEACHER_SOURCE_TASKS] ?? [];
+  if (!tasks.includes(task)) throw new InputError(field, `a ${source} teacher labels ${tasks.join(', ')} datasets; the task is ${task}`);
+}
 
 /** An output kind the task cannot read is an InputError naming `field` (teacher.output.kind, teacher_model.output.kind). */
 export function checkOutputKindForTask(kind: string, task: (typeof TEACHER_MODEL_TASKS)[number], field: string): void {
@@ -114,8 +129,11 @@ export function mapDenseTeacherClasses(teacherClasses: readonly string[], datase
 }
 
 /**
- * What a TeacherModel's labels depend on: the file's bytes (its sha256) and the contract that reads them,
- * not where the file lies. The labeler's output keys digest it where a checkpoint's sha256 goes.
+ * What a TeacherModel's labels depend on: the model's bytes (model.sha256) and the contract that reads them,
+ * not where the model lies. model.sha256 is the ONNX file's sha256, or for a TF.js model its
+ * tfjsModelDigest (libs/storage): the sha256 of one line "<path> <sha256 of the file>" per file, model.json
+ * first, then every weight file in manifest order, so any byte of any file changes it. The labeler's output
+ * keys digest it where a checkpoint's sha256 goes.
  */
 export function teacherModelDigest(m: CheckedTeacherModel): string {
   const contract = { source: m.source, sha256: m.model.sha256, preprocess: m.preprocess, output: m.output, classNames: m.classNames };

@@ -1,7 +1,7 @@
 import { assertCheckpointFitsDataset, inputShapeOf } from '@selftrain/checkpoints';
 import { inlineShardCodec, loadManifest, taskOf, verifyShardBytes, verifyShardRecordCount, type ImageRecord, type Task } from '@selftrain/data';
 import { InputError, MAX_PREFIX_BYTES, NotFoundError, requireKey } from '@selftrain/errors';
-import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, OnnxTeacherCache, teacherModelDigest } from '@selftrain/export';
+import { checkTeacherModel, ONNX_BACKEND, mapTeacherClasses, TeacherModelCache, teacherModelDigest } from '@selftrain/export';
 import { LabelStats, TeacherModel, type DatasetManifest, type LabelShardRequest, type LabelShardResponse, type Shard } from '@selftrain/proto';
 import { assertOptionsFitTask, denseShardOptions } from './dense-shard-options';
 import { TooFewPseudoLabelsError } from './dense-pseudo-label-guards';
@@ -36,7 +36,7 @@ const LABELERS: Record<Task, TaskLabeler> = {
  * Pseudo-labels one unlabeled shard with its dataset's task (classes, boxes or masks) and writes it in
  * the human record format beside its statistics. The output key is a digest of the checkpoint, the
  * shard and the task's options, so a finished shard is reused and a retried one overwrites itself. A
- * teacher is a checkpoint or a user's ONNX model (teacher_model), whose file digest
+ * teacher is a checkpoint or a user's ONNX or TF.js model (teacher_model), whose digest
  * and contract take the checkpoint's place in the key. A shard that keeps nothing is written and
  * reported, not refused: the driver's guard looks at all shards.
  * The shard's bytes must be the ones its manifest lists (sha256, then record count): anything else is
@@ -45,7 +45,7 @@ const LABELERS: Record<Task, TaskLabeler> = {
 export async function labelShard(deps: LabelerDeps, input: LabelShardInput): Promise<LabelShardResponse> {
   if (input.teacherModel && !deps.teacherModels) {
     // No shared cache (a one-off caller): the session lives for this call only.
-    const teacherModels = new OnnxTeacherCache(deps.store, 1);
+    const teacherModels = new TeacherModelCache(deps.store, 1);
     try {
       return await labelShard({ ...deps, teacherModels }, input);
     } finally {
@@ -149,7 +149,7 @@ async function openTeacher(deps: LabelerDeps, input: LabelShardInput, manifest: 
   const o = input.options;
   return {
     digest: teacherModelDigest(tm),
-    backend: ONNX_BACKEND,
+    backend: model.engine ?? deps.backend,
     provenance: { checkpoint: { key: tm.model.key, sha256: tm.model.sha256 }, teacherModel: TeacherModel.toJSON(tm) },
     label: (records) => labelClassification((recs, temperature) => model.classProbabilities(recs, { batchSize: o.batchSize, temperature, classMap }), records, o, manifest.classNames.length),
   };

@@ -1,5 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import type { CheckedTeacherModel, OnnxCheckpointCache, OnnxDenseTeacher, OnnxTeacherCache } from '@selftrain/export';
+import type { CheckedTeacherModel, OnnxCheckpointCache, OnnxDenseTeacher, TeacherModelCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord, ShardCodec } from '@selftrain/data';
 import type { Logger } from '@selftrain/logger';
@@ -18,7 +18,7 @@ export interface LabelerDeps {
    */
   checkpointSessions?: OnnxCheckpointCache;
   /** Users' models (teacher_model), opened once for many shards; default: opened for each call. */
-  teacherModels?: OnnxTeacherCache;
+  teacherModels?: TeacherModelCache;
   backend: string;
   logger: Logger;
   /** Where shards are decoded and encoded (default: this thread). See sharedLabelerParts. */

@@ -10,7 +10,6 @@ import {
   type LabelShardResponse, type LabelStats, type RunRecord, type Shard, type Stage, type StartJobResponse,
   type StartStudentRequest, type StartTeacherRequest, type TeacherModel, type TrainResult,
 } from '@selftrain/proto';
-import { ONNX_BACKEND } from '@selftrain/export';
 import { call } from '@selftrain/rpc';
 import type { ObjectStore } from '@selftrain/storage';
 import { resolveReplicas, runOnReplicas } from './labeler-pool';
@@ -133,7 +132,8 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     return result.init.checkpoint ? [result.init.checkpoint] : [];
   };
   // A user's model as generation 0's teacher: in the bucket under its sha256, checked against the dataset.
-  const teacherModel = spec.teacher.source === 'zoo' ? undefined : await publishTeacherModel(store, spec, manifest);
+  const published = spec.teacher.source === 'zoo' ? undefined : await publishTeacherModel(store, spec, manifest, deps);
+  const teacherModel = published?.contract;
   const recorded = rec.generations[0]?.teacherModel?.model?.sha256;
   if (teacherModel && recorded && recorded !== teacherModel.model.sha256) {
     throw new ConflictError(`run ${spec.name} was labeled by teacher.model with sha256 ${recorded.slice(0, 12)}; ${spec.teacher.model} is now ${teacherModel.model.sha256.slice(0, 12)}: give this spec another name`);
@@ -147,11 +147,12 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     // Teacher: trained on human labels in generation 0 (or a user's model); afterwards the previous student.
     await stage(gen, 'teacher', async (s) => {
       if (g === 0 && teacherModel) {
-        // Nothing trains: the file, as uploaded, is the teacher; its digest is in every label key after it.
+        // Nothing trains: the model, as uploaded, is the teacher; its digest is in every label key after it.
+        // The engine is onnxruntime's for ONNX; a TF.js model runs on each service's backend, which they report.
         gen.teacherModel = teacherModel;
         gen.teacherCheckpoint = teacherModel.model;
-        Object.assign(s, { inputs: [teacherModel.model], outputs: [teacherModel.model], backend: ONNX_BACKEND });
-        display.finish(`gen ${g} teacher`, `${teacherModel.source} model ${spec.teacher.model} (sha256 ${teacherModel.model.sha256.slice(0, 12)})`);
+        Object.assign(s, { inputs: [teacherModel.model], outputs: [teacherModel.model], backend: published?.engine ?? '' });
+        display.finish(`gen ${g} teacher`, `${teacherModel.source} model ${spec.teacher.model} (${teacherModel.source === 'tfjs' ? 'digest' : 'sha256'} ${teacherModel.model.sha256.slice(0, 12)})`);
         return;
       }
       if (g > 0) {

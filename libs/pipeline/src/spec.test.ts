@@ -162,3 +162,22 @@ test('examples/cifar10-ceiling.yaml: every label of the same folder, with the sa
   assert.deepEqual([ceiling.dataset.labeled, ceiling.dataset.test], [semi.dataset.labeled, semi.dataset.test]);
   assert.deepEqual(ceiling.teacher, semi.teacher);
 });
+
+test('teacher.source tfjs: layout NHWC where the spec is silent; a URL or s3:// model kept as it is, a relative folder resolved against the spec file', () => {
+  const classes = { class_names: ['a', 'b'] };
+  assert.equal(validateSpec({ teacher: { source: 'tfjs', model: 's3://models/t/model.json', ...classes } }).teacher.preprocess.layout, 'NHWC');
+  assert.equal(validateSpec({ teacher: { source: 'tfjs', model: 's3://models/t/model.json', preprocess: { layout: 'NCHW' }, ...classes } }).teacher.preprocess.layout, 'NCHW');
+  assert.equal(validateSpec({ teacher: { source: 'onnx', model: 's3://models/t.onnx', ...classes } }).teacher.preprocess.layout, 'NCHW', 'ONNX keeps PyTorch\'s');
+  assert.throws(() => validateSpec({ task: 'detection', teacher: { source: 'tfjs', model: 's3://models/t/model.json', output: { kind: 'boxes' }, ...classes } }),
+    /teacher\.source: a tfjs teacher labels classification datasets; the task is detection/);
+  assert.throws(() => validateSpec({ teacher: { source: 'tfjs', ...classes } }), /teacher\.model: is required with teacher\.source tfjs: .*an http\(s\) URL of model\.json/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'spec-tfjs-'));
+  mkdirSync(path.join(dir, 'teacher'));
+  const file = (name: string, model: string) => {
+    writeFileSync(path.join(dir, name), `teacher:\n  source: tfjs\n  model: ${model}\n  class_names: [a, b]\n`);
+    return loadSpecFile(path.join(dir, name)).teacher.model;
+  };
+  assert.equal(file('url.yaml', 'https://models.example/t/model.json'), 'https://models.example/t/model.json');
+  assert.equal(file('folder.yaml', 'teacher'), path.join(dir, 'teacher'));
+  assert.throws(() => file('missing.yaml', 'nowhere/model.json'), /teacher\.model: .*nowhere\/model\.json does not exist/);
+});

@@ -4,7 +4,7 @@ import { DEFAULT_CLASSIFICATION_FIT, FIT_POLICIES } from '@selftrain/data';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
 import {
-  checkClassNames, checkOutputKindForTask, checkPreprocess, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
+  checkClassNames, checkOutputKindForTask, checkPreprocess, checkSourceForTask, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
 } from '@selftrain/export';
 import {
   defaultFor, LABELING_OPTIONS, modelsFor, RUN_TRAIN_OPTION_NAMES, STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS,
@@ -31,10 +31,12 @@ export { TASKS };
 export type SpecTask = Task;
 
 /**
- * teacher.source onnx: a user's model (e.g. a PyTorch model exported with torch.onnx.export) as generation
- * 0's teacher, in place of a trained zoo model. `model` is then the file (relative to the spec file, or
- * s3://KEY in the run's bucket); the rest say how its input is made and what its output is (README, "ONNX
- * teacher"; the gRPC TeacherModel carries the same).
+ * teacher.source onnx or tfjs: a user's model (e.g. a PyTorch model exported with torch.onnx.export, or a
+ * stock TF.js LayersModel or GraphModel) as generation 0's teacher, in place of a trained zoo model. `model`
+ * is then the ONNX file (relative to the spec file, or s3://BUCKET/KEY in the run's bucket) or the TF.js
+ * model.json or its folder (a path, s3://BUCKET/KEY or http(s) URL, as init_checkpoint takes); the rest say
+ * how its input is made and what its output is (README, "Models in and out"; the gRPC TeacherModel carries
+ * the same). preprocess.layout defaults to NCHW for onnx (PyTorch's) and NHWC for tfjs (TF.js's).
  */
 export const TEACHER_MODEL_FIELDS: Record<string, Field> = {
   source: str('zoo', ['zoo', ...TEACHER_SOURCES]),
@@ -136,7 +138,7 @@ export interface SceneSpec { labeled: number; unlabeled: number; val: number; te
  */
 export interface ImageFoldersSpec { labeled: string; unlabeled: string[]; test: string; image_size: number; resize: string; skip_bad: boolean }
 
-/** teacher.source onnx: the model file and its contract (TEACHER_MODEL_FIELDS). */
+/** teacher.source onnx or tfjs: the model and its contract (TEACHER_MODEL_FIELDS). */
 export interface TeacherModelSpec {
   source: string;
   preprocess: { input: string; layout: string; size: number; channel_order: string; scale: number; mean: number[]; std: number[] };
@@ -149,7 +151,7 @@ export interface RunSpec {
   task: SpecTask;
   generations: number;
   dataset: { source: string; source_dir: string; prefix: string; labels_per_class: number; val_per_class: number; seed: number; shard_size: number; limit_train: number; limit_test: number; scenes: SceneSpec } & ImageFoldersSpec;
-  /** With teacher.source onnx, `model` is the ONNX file (a path resolved against the spec file, or s3://KEY). */
+  /** With teacher.source onnx or tfjs, `model` is the user's model (a path resolved against the spec file, s3://, or for tfjs a URL). */
   teacher: TrainSpec & TeacherModelSpec;
   labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number; soft_nms: boolean; drop_empty_images: boolean };
   student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean };
@@ -194,14 +196,18 @@ function applyTeacherModelRules(raw: Spec, out: RunSpec, problems: InputError[])
     return;
   }
   if (!(TEACHER_MODEL_TASKS as readonly string[]).includes(out.task)) problems.push(new InputError('teacher.source', `a ${t.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; task is ${out.task}`));
-  else attemptCheck(problems, () => checkOutputKindForTask(t.output.kind, out.task, 'teacher.output.kind'));
-  if (typeof t.model !== 'string' || !t.model) problems.push(new InputError('teacher.model', `is required with teacher.source ${t.source}: the model file (a path relative to the spec file, or s3://KEY)`));
+  else attemptCheck(problems, () => {
+    checkSourceForTask(t.source, out.task, 'teacher.source');
+    checkOutputKindForTask(t.output.kind, out.task, 'teacher.output.kind');
+  });
+  if (typeof t.model !== 'string' || !t.model) problems.push(new InputError('teacher.model', `is required with teacher.source ${t.source}: the model (a path relative to the spec file, or s3://BUCKET/KEY${t.source === 'tfjs' ? ', or an http(s) URL of model.json' : ''})`));
   const trainDefaults = trainFields('teacher', out.task);
   for (const [k, f] of Object.entries(trainDefaults)) {
     if (k === 'model' || f.kind === 'section') continue;
     if (given[k] !== undefined && JSON.stringify(given[k]) !== JSON.stringify(f.default)) problems.push(new InputError(`teacher.${k}`, `trains a zoo teacher; teacher.source is ${t.source} (nothing trains it)`));
   }
   const p = t.preprocess;
+  if (t.source === 'tfjs' && ((given.preprocess ?? {}) as Spec).layout === undefined) p.layout = 'NHWC';
   attemptCheck(problems, () => checkPreprocess({ ...p, height: p.size || 1, width: p.size || 1, channelOrder: p.channel_order }, 'teacher.preprocess'));
   attemptCheck(problems, () => checkClassNames(t.class_names, 'teacher.class_names'));
 }
@@ -313,10 +319,10 @@ function resolveInitPaths(spec: RunSpec, specFile: string, problems: InputError[
   }
 }
 
-/** teacher.source onnx: the model file relative to the spec file (s3:// keys as they are); it must exist. */
+/** teacher.source onnx or tfjs: the model file relative to the spec file (s3:// keys and tfjs URLs as they are); it must exist. */
 function resolveTeacherModelFile(spec: RunSpec, specFile: string, problems: InputError[]): void {
   const t = spec.teacher;
-  if (t.source === 'zoo' || t.model.startsWith('s3://')) return;
+  if (t.source === 'zoo' || t.model.startsWith('s3://') || (t.source === 'tfjs' && /^(https?|file):\/\//i.test(t.model))) return;
   t.model = nodePath.resolve(nodePath.dirname(nodePath.resolve(specFile)), t.model);
   if (!existsSync(t.model)) problems.push(new InputError('teacher.model', `${t.model} does not exist (paths are relative to ${specFile})`));
 }

@@ -75,10 +75,22 @@ export async function stageInitModel(store: ObjectStore, value: string, field: s
   if (!value) return undefined;
   const src = parseInitSource(value, field);
   if (src.kind === 'key') return { key: src.key, source: '' };
+  const { files, where } = await readModelSource(store, src, field, opts);
+  refuseGraphModelInit(where, files.modelJson, field);
+  return { key: await copyModelFiles(store, `${INITS_PREFIX}/${files.digest}`, files), source: where };
+}
+
+/**
+ * Reads and checks the TF.js model a path, URL or s3:// value names (`readFiles`: readTfjsModelFiles, or a
+ * caller's stricter reader over it). `where` names its model.json in messages and records (URLs without
+ * credentials or query). A model that is not usable is an InputError naming `field`; a missing file NOT_FOUND.
+ */
+export async function readModelSource(
+  store: ObjectStore, src: Exclude<InitSource, { kind: 'key' }>, field: string, opts: StageInitOptions = {}, readFiles = readTfjsModelFiles,
+): Promise<{ files: TfjsModelFiles; where: string }> {
   const reader = await openSource(store, src, field, opts);
-  let files: TfjsModelFiles;
   try {
-    files = await readTfjsModelFiles(reader.read, reader.where);
+    return { files: await readFiles(reader.read, reader.where), where: reader.where };
   } catch (err) {
     // The user's file, not the bucket, is what is wrong: the spec's field says which.
     if (err instanceof CorruptDataError || err instanceof FailedPreconditionError) throw new InputError(field, err.message, { cause: err });
@@ -86,15 +98,20 @@ export async function stageInitModel(store: ObjectStore, value: string, field: s
   } finally {
     reader.close();
   }
-  refuseGraphModelInit(reader.where, files.modelJson, field);
-  const dir = `${INITS_PREFIX}/${files.digest}`;
+}
+
+/**
+ * Copies read model files into the run's bucket under `dir` (named by their digest, so a changed model is a
+ * new folder, never a changed one), unless its model.json is there already; returns model.json's key.
+ */
+export async function copyModelFiles(store: ObjectStore, dir: string, files: TfjsModelFiles): Promise<string> {
   const key = `${dir}/${MODEL_JSON_FILE}`;
   if (!(await store.exists(key))) {
     // Weights first, model.json last: a model.json in the bucket always has its weights beside it.
     for (const f of files.files.slice(1)) await store.put(`${dir}/${f.path}`, f.bytes);
     await store.put(key, files.files[0].bytes, 'application/json');
   }
-  return { key, source: reader.where };
+  return key;
 }
 
 interface SourceReader {

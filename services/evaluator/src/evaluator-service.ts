@@ -1,6 +1,6 @@
 import { ModelCache } from '@selftrain/checkpoints';
 import { classificationEngine } from '@selftrain/compute';
-import { OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
+import { OnnxCheckpointCache, TeacherModelCache } from '@selftrain/export';
 import { evaluateCheckpoint, validateEvaluateRequest } from '@selftrain/evaluation';
 import type { EvaluateRequest, EvaluateResponse, EvaluatorServer } from '@selftrain/proto';
 import { unary } from '@selftrain/rpc';
@@ -9,7 +9,7 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 /** Evaluator: scores any checkpoint on a labeled split. */
 export function createEvaluator(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
-  const teacherModels = new OnnxTeacherCache(deps.store);
+  const teacherModels = new TeacherModelCache(deps.store);
   const checkpointSessions = classificationEngine(deps.config.inferenceEngine, deps.backend) === 'onnxruntime' ? new OnnxCheckpointCache(deps.store, { logger: deps.logger }) : undefined;
   const implementation: EvaluatorServer = {
     evaluate: unary<EvaluateRequest, EvaluateResponse>(deps.scope, 'Evaluate', async (request) => {

@@ -1,6 +1,6 @@
 import { ModelCache } from '@selftrain/checkpoints';
 import { classificationEngine } from '@selftrain/compute';
-import { OnnxCheckpointCache, OnnxTeacherCache } from '@selftrain/export';
+import { OnnxCheckpointCache, TeacherModelCache } from '@selftrain/export';
 import { labelShard, sharedLabelerParts, validateLabelShardRequest } from '@selftrain/labeling';
 import type { LabelerServer, LabelShardRequest, LabelShardResponse } from '@selftrain/proto';
 import { unary } from '@selftrain/rpc';
@@ -9,7 +9,7 @@ import { getInfoHandler, type ServiceDeps, type ServiceParts } from '@selftrain/
 /** Labeler: one unlabeled shard per call, teacher checkpoint loaded once and cached. */
 export function createLabeler(deps: ServiceDeps): ServiceParts {
   const models = new ModelCache(deps.store);
-  const teacherModels = new OnnxTeacherCache(deps.store);
+  const teacherModels = new TeacherModelCache(deps.store);
   const checkpointSessions = classificationEngine(deps.config.inferenceEngine, deps.backend) === 'onnxruntime' ? new OnnxCheckpointCache(deps.store, { logger: deps.logger }) : undefined;
   const shared = sharedLabelerParts();
   const implementation: LabelerServer = {
