@@ -16,7 +16,8 @@ export type { PixelImage, ClassifyOptions, ClassTeacher } from './class-teacher'
 export { OnnxTeacher, openOnnxTeacher } from './onnx-teacher';
 export { TfjsTeacher, readTfjsTeacherFiles } from './tfjs-teacher';
 export { TeacherModelCache } from './teacher-model-cache';
-export { OnnxDenseTeacher, type DenseTask } from './onnx-dense-teacher';
+export { DenseTeacher, type DenseTask, type DenseTeacherGraph } from './dense-teacher';
+export { onnxDenseGraph, openOnnxDenseTeacher } from './onnx-dense-teacher';
 export {
   checkTeacherModel, checkPreprocess, checkClassNames, mapTeacherClasses, teacherModelDigest, TEACHER_SOURCES, TEACHER_LAYOUTS, TEACHER_CHANNEL_ORDERS,
   TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS_BY_TASK, TEACHER_SOURCE_TASKS, checkOutputKindForTask, checkSourceForTask,
@@ -24,3 +25,4 @@ export {
 } from './teacher-contract';
 export type { CheckedTeacherModel } from './teacher-contract';
 export { OnnxCheckpointCache, OnnxCheckpointClassifier, openOnnxCheckpointClassifier } from './onnx-checkpoint-cache';
+export { tfjsDenseGraph } from './tfjs-teacher';

@@ -10,7 +10,7 @@ import { InputError } from '@selftrain/errors';
 import { onnx, type TeacherModel } from '@selftrain/proto';
 import { segmentationPredictor, TEACHER_DEFAULTS } from '@selftrain/train';
 import { encodeOnnx, exportOnnx } from './export-onnx';
-import { OnnxDenseTeacher } from './onnx-dense-teacher';
+import { openOnnxDenseTeacher } from './onnx-dense-teacher';
 import { OnnxGraphBuilder, onnxModel } from './onnx-graph-builder';
 import { checkTeacherModel, mapDenseTeacherClasses } from './teacher-contract';
 
@@ -57,7 +57,7 @@ before(async () => {
 
 test('a torchvision-style detector: boxes scaled from its input to normalized corners, labels mapped by name, other classes dropped', async () => {
   const bytes = handBuiltDetector();
-  const teacher = await OnnxDenseTeacher.open(bytes, checkTeacherModel(contract(bytes, { classNames: TEACHER_CLASSES })), 'detection');
+  const teacher = await openOnnxDenseTeacher(bytes, checkTeacherModel(contract(bytes, { classNames: TEACHER_CLASSES })), 'detection');
   // Two 32x32 grey images (the model takes RGB at 64x64: grey repeated, resized): one bright, one dim.
   const images = tf.tidy(() => tf.concat([tf.fill([1, 32, 32, 1], 1), tf.fill([1, 32, 32, 1], 100 / 255)]) as tf.Tensor4D);
   const found = await teacher.detector(['background', 'car', 'person'])(images);
@@ -78,7 +78,7 @@ test('a segmenter exported to ONNX gives the TF.js checkpoint\'s probabilities, 
   const bytes = encodeOnnx(exportOnnx(model, {}));
   // The model's outputs listed in another order than the dataset's: the teacher names them.
   const teacherClasses = ['dog', 'background', 'cat'];
-  const teacher = await OnnxDenseTeacher.open(bytes, checkTeacherModel(contract(bytes, {
+  const teacher = await openOnnxDenseTeacher(bytes, checkTeacherModel(contract(bytes, {
     pre: { layout: 'NHWC', height: 32, width: 32 }, output: { kind: 'logits', name: '' }, classNames: teacherClasses,
   })), 'segmentation');
   const images = tf.tidy(() => tf.div(tf.floor(tf.randomUniform([2, 32, 32, 3], 0, 256, 'float32', 11)), 255) as tf.Tensor4D);
@@ -97,9 +97,9 @@ test('a segmenter exported to ONNX gives the TF.js checkpoint\'s probabilities, 
 
 test('contract problems name the field: an output kind the task cannot read, missing outputs, a dataset class the teacher lacks', async () => {
   const bytes = handBuiltDetector();
-  await assert.rejects(OnnxDenseTeacher.open(bytes, checkTeacherModel(contract(bytes, { output: { kind: 'logits', name: '' }, classNames: TEACHER_CLASSES })), 'detection'),
+  await assert.rejects(openOnnxDenseTeacher(bytes, checkTeacherModel(contract(bytes, { output: { kind: 'logits', name: '' }, classNames: TEACHER_CLASSES })), 'detection'),
     (e: unknown) => e instanceof InputError && e.field === 'teacher_model.output.kind' && /a detection teacher's output is boxes/.test(e.message));
-  await assert.rejects(OnnxDenseTeacher.open(bytes, checkTeacherModel(contract(bytes, { output: { kind: 'boxes', name: 'boxes,confidence,labels' }, classNames: TEACHER_CLASSES })), 'detection'),
+  await assert.rejects(openOnnxDenseTeacher(bytes, checkTeacherModel(contract(bytes, { output: { kind: 'boxes', name: 'boxes,confidence,labels' }, classNames: TEACHER_CLASSES })), 'detection'),
     (e: unknown) => e instanceof InputError && e.field === 'teacher_model.output.name' && /boxes, scores and labels/.test(e.message));
   assert.throws(() => mapDenseTeacherClasses(TEACHER_CLASSES, ['background', 'car', 'zebra'], 'detection'),
     (e: unknown) => e instanceof InputError && e.field === 'teacher_model.class_names' && e.message.includes('"zebra"') && e.message.includes('toaster'));

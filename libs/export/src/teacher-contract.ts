@@ -23,10 +23,10 @@ export const TEACHER_OUTPUT_KINDS_BY_TASK: Record<(typeof TEACHER_MODEL_TASKS)[n
   segmentation: ['logits', 'probabilities'],
 };
 
-/** The tasks each source teaches: a TF.js model is read as a classifier only (detection and segmentation outputs are ONNX's). */
+/** The tasks each source teaches (every source every task today; a source added later may teach fewer). */
 export const TEACHER_SOURCE_TASKS: Record<(typeof TEACHER_SOURCES)[number], readonly string[]> = {
   onnx: TEACHER_MODEL_TASKS,
-  tfjs: ['classification'],
+  tfjs: TEACHER_MODEL_TASKS,
 };
 
 /** A source that cannot teach the task is an InputError naming `field` (teacher.source, teacher_model.source). */

@@ -1,10 +1,11 @@
 import { CorruptDataError, NotFoundError } from '@selftrain/errors';
 import { checkModelJson, MODEL_JSON_FILE, sha256Hex, weightPaths, type ObjectStore } from '@selftrain/storage';
 import type { ClassTeacher } from './class-teacher';
-import { OnnxDenseTeacher, type DenseTask } from './onnx-dense-teacher';
+import { DenseTeacher, type DenseTask } from './dense-teacher';
+import { onnxDenseGraph } from './onnx-dense-teacher';
 import { OnnxTeacher } from './onnx-teacher';
 import { checkSourceForTask, type CheckedTeacherModel } from './teacher-contract';
-import { readTfjsTeacherFiles, TfjsTeacher } from './tfjs-teacher';
+import { readTfjsTeacherFiles, tfjsDenseGraph, TfjsTeacher } from './tfjs-teacher';
 
 /**
  * Opened teacher models, so a labeler opens its teacher once for many shards; the one place that knows how
@@ -33,10 +34,13 @@ export class TeacherModelCache {
     });
   }
 
-  /** A detection or segmentation teacher (OnnxDenseTeacher; a TF.js model teaches classification only). */
-  getDense(contract: CheckedTeacherModel, task: DenseTask, field = 'teacher_model'): Promise<OnnxDenseTeacher> {
+  /** A detection or segmentation teacher (DenseTeacher, over an ONNX or a TF.js model). */
+  getDense(contract: CheckedTeacherModel, task: DenseTask, field = 'teacher_model'): Promise<DenseTeacher> {
     checkSourceForTask(contract.source, task, `${field}.source`);
-    return this.cached(contract, field, task, async () => OnnxDenseTeacher.open(await this.readOnnx(contract), contract, task, field));
+    return this.cached(contract, field, task, async () => {
+      const graph = contract.source === 'tfjs' ? await tfjsDenseGraph(await this.readTfjs(contract, field), field) : await onnxDenseGraph(await this.readOnnx(contract), field);
+      return DenseTeacher.open(graph, contract, task, field);
+    });
   }
 
   /** Releases every opened model (a cache made for one call; a service's lives as long as it does). */

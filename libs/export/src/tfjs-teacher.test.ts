@@ -12,6 +12,9 @@ import { writeTeacherInput, type PixelImage } from './class-teacher';
 import { checkTeacherModel, teacherModelDigest, type CheckedTeacherModel } from './teacher-contract';
 import { TeacherModelCache } from './teacher-model-cache';
 import { TfjsTeacher } from './tfjs-teacher';
+import { exportStockTfjs } from './export-tfjs';
+import { buildTaskModel } from '@selftrain/checkpoints';
+import { segmentationPredictor, TEACHER_DEFAULTS } from '@selftrain/train';
 import { linearGraphModel } from './testing/linear-graph-model';
 
 before(async () => {
@@ -195,8 +198,8 @@ test('a TF.js model that is not what its contract says is an InputError naming t
   await refused(contract(key, files, {}, { output: { kind: 'logits', name: 'probs' } }), 'teacher_model.output.name');
   await refused(contract(key, files, {}, { classNames: ['a', 'b', 'c', 'd'] }), 'teacher_model.class_names', /lists 4 classes; the model's output \S+ has shape \[batch, 3\]/);
   await refused(contract(key, files, { mean: [0.5, 0.5] }), 'teacher_model.preprocess.mean');
-  // A TF.js model teaches classification only.
-  await assert.rejects(async () => cache.getDense(contract(key, files), 'segmentation'), (e: unknown) => e instanceof InputError && e.field === 'teacher_model.source' && /a tfjs teacher labels classification datasets; the task is segmentation/.test(e.message));
+  // As a segmenter: an output kind the task cannot read names the field.
+  await assert.rejects(async () => cache.getDense(contract(key, files, {}, { output: { kind: 'boxes', name: '' } }), 'segmentation'), (e: unknown) => e instanceof InputError && e.field === 'teacher_model.output.kind' && /a segmentation teacher's output is logits or probabilities/.test(e.message));
   // Another rank: a model over flat vectors.
   const flat = tf.sequential({ layers: [tf.layers.dense({ inputShape: [48], units: 3 })] });
   const flatFiles = await layersFiles(flat, 1);
@@ -226,3 +229,62 @@ test('a TF.js model that is not what its contract says is an InputError naming t
   await assert.rejects(teacher.classProbabilities(images(1, 4, 4, 3, 1)), (e: unknown) => e instanceof InputError && e.field === 'teacher_model.class_names' && /\[1, 2\] for 1 image\(s\), expected \[1, 3\]/.test(e.message));
   await cache.close();
 });
+
+test('a stock TF.js segmenter (selftrain\'s, exported stock) teaches segmentation: the checkpoint\'s probabilities, its classes mapped by name', async () => {
+  const model = buildTaskModel({ ...TEACHER_DEFAULTS, model: 'segmenter', width: 0.25, seed: 4 }, { height: 32, width: 32, channels: 3 }, 3, 'segmentation');
+  const stock = await exportStockTfjs(model, {}, [32, 32]);
+  const files: Files = [{ path: 'model.json', bytes: Buffer.from(JSON.stringify(stock.modelJson)) }, { path: 'weights.bin', bytes: Buffer.from(stock.weightData) }];
+  const store = new MemoryObjectStore();
+  const cache = new TeacherModelCache(store, 1);
+  const key = await putFiles(store, 'teachers/seg', files);
+  const teacherClasses = ['dog', 'background', 'cat'];
+  const teacher = await cache.getDense(contract(key, files, { height: 32, width: 32 }, { classNames: teacherClasses }), 'segmentation');
+  const batch = tf.tidy(() => tf.div(tf.floor(tf.randomUniform([2, 32, 32, 3], 0, 256, 'float32', 11)), 255) as tf.Tensor4D);
+  const classes = ['background', 'cat', 'dog'];
+  const got = await teacher.segmenter(classes)(batch);
+  const want = segmentationPredictor(model)(batch) as tf.Tensor4D;
+  const [g, w] = [await got.data(), await want.data()];
+  tf.dispose([batch, got, want]);
+  model.dispose();
+  await cache.close();
+  const column = classes.map((c) => teacherClasses.indexOf(c));
+  let max = 0;
+  for (let p = 0; p < g.length / 3; p++) for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(g[p * 3 + c] - w[p * 3 + column[c]]));
+  assert.ok(max < 1e-5, `max abs diff ${max}`);
+});
+
+test('a TF.js model with torchvision\'s three detector outputs teaches detection: boxes scaled to normalized corners, labels mapped by name', async () => {
+  // Input [64, 64, 3]; boxes [3, 4] (pixels of the input), scores [3], labels [3]: dense layers with zero
+  // kernels, their biases the outputs, so each is fixed.
+  const x = tf.input({ shape: [64, 64, 3] });
+  const flat = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  const fixed = (name: string, values: number[]) => tf.layers.dense({ name: `${name}_dense`, units: values.length, kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: 0 }) }).apply(flat) as tf.SymbolicTensor;
+  const boxesFlat = fixed('boxes', BOX_VALUES);
+  const boxes = tf.layers.reshape({ name: 'boxes', targetShape: [3, 4] }).apply(boxesFlat) as tf.SymbolicTensor;
+  const scores = tf.layers.activation({ name: 'scores', activation: 'linear' }).apply(fixed('scores', [0.9, 0.3, 0.8])) as tf.SymbolicTensor;
+  const labels = tf.layers.activation({ name: 'labels', activation: 'linear' }).apply(fixed('labels', [3, 7, 1])) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: x, outputs: [boxes, scores, labels] });
+  for (const [name, values] of [['boxes_dense', BOX_VALUES], ['scores_dense', [0.9, 0.3, 0.8]], ['labels_dense', [3, 7, 1]]] as const) {
+    const layer = model.getLayer(name);
+    const [kernel] = layer.getWeights();
+    layer.setWeights([kernel, tf.tensor1d(values as number[])]);
+  }
+  const files = await layersFiles(model, 1);
+  model.dispose();
+  const store = new MemoryObjectStore();
+  const cache = new TeacherModelCache(store, 1);
+  const key = await putFiles(store, 'teachers/det', files);
+  const teacherClasses = ['__background__', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'toaster'];
+  const teacher = await cache.getDense(contract(key, files, { height: 64, width: 64 }, { output: { kind: 'boxes', name: '' }, classNames: teacherClasses }), 'detection');
+  const batch = tf.fill([2, 32, 32, 3], 0.5) as tf.Tensor4D;
+  const found = await teacher.detector(['background', 'car', 'person'])(batch);
+  batch.dispose();
+  await cache.close();
+  const box = (i: number) => ({ xmin: BOX_VALUES[i * 4] / 64, ymin: BOX_VALUES[i * 4 + 1] / 64, xmax: BOX_VALUES[i * 4 + 2] / 64, ymax: BOX_VALUES[i * 4 + 3] / 64 });
+  for (const image of found) {
+    assert.deepEqual(image.map(({ score, ...b }) => b), [{ ...box(0), label: 1 }, { ...box(2), label: 2 }], 'car -> 1, person -> 2, toaster dropped');
+    assert.deepEqual(image.map((d) => +d.score.toFixed(5)), [0.9, 0.8]);
+  }
+});
+
+const BOX_VALUES = [8, 8, 40, 24, 0, 0, 10, 10, 2, 4, 30, 60];

@@ -2,6 +2,7 @@ import { tf } from '@selftrain/compute';
 import { CorruptDataError, FailedPreconditionError, InputError, NotFoundError } from '@selftrain/errors';
 import { isGraphModelJson, MODEL_JSON_FILE, readTfjsModelFiles, weightBuffer, type TfjsModelFiles } from '@selftrain/storage';
 import { classifyInBatches, fitTeacherInput, type ClassifyOptions, type ClassTeacher, type ModelInput, type PixelImage, type TeacherInput } from './class-teacher';
+import type { DenseTeacherGraph } from './dense-teacher';
 import type { CheckedTeacherModel } from './teacher-contract';
 
 type Loaded = { format: 'LayersModel'; model: tf.LayersModel } | { format: 'GraphModel'; model: tf.GraphModel };
@@ -21,6 +22,62 @@ function outputsOf(m: Loaded): { name: string; dims?: (number | undefined)[] }[]
   return m.format === 'LayersModel'
     ? m.model.outputs.map((t) => ({ name: t.sourceLayer.name, dims: dimsOf(t.shape) }))
     : m.model.outputs.map((t) => ({ name: t.name, dims: t.shape ? dimsOf(t.shape) : undefined }));
+}
+
+/** model.json's kind decides the loader: tf.loadGraphModel for a GraphDef, tf.loadLayersModel otherwise; what TF.js refuses names `${field}.model`. */
+async function loadTfjsModel(files: TfjsModelFiles, field: string): Promise<Loaded> {
+  const specs = files.modelJson.weightsManifest.flatMap((g) => g.weights);
+  const handler: tf.io.IOHandler = { load: () => tf.io.getModelArtifactsForJSON(files.modelJson, async () => [specs, weightBuffer(files)]) };
+  const format = isGraphModelJson(files.modelJson) ? 'GraphModel' : 'LayersModel';
+  try {
+    return format === 'GraphModel' ? { format, model: await tf.loadGraphModel(handler) } : { format, model: await tf.loadLayersModel(handler) };
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+    throw new InputError(`${field}.model`, `TF.js cannot load it as a ${format}: ${why}`, { cause: err });
+  }
+}
+
+/**
+ * A stock TF.js model as a DenseTeacher runs it (detection, segmentation): every named output of one call,
+ * a GraphModel through execute (executeAsync where TF.js asks for it), a LayersModel through predict.
+ */
+export async function tfjsDenseGraph(files: TfjsModelFiles, field: string): Promise<DenseTeacherGraph> {
+  const loaded = await loadTfjsModel(files, field);
+  return {
+    inputs: inputsOf(loaded), outputNames: outputsOf(loaded).map((o) => o.name), noun: 'model',
+    async run(input, outputs) {
+      const x = tf.tensor(input.data, input.shape, 'float32');
+      let ys: tf.Tensor[];
+      try {
+        if (loaded.format === 'GraphModel') {
+          const feeds = { [input.name]: x };
+          let out: tf.Tensor | tf.Tensor[];
+          try {
+            out = loaded.model.execute(feeds, [...outputs]);
+          } catch (err) {
+            if (!/executeAsync/.test(err instanceof Error ? err.message : String(err))) throw err;
+            out = await loaded.model.executeAsync(feeds, [...outputs]);
+          }
+          ys = Array.isArray(out) ? out : [out];
+        } else {
+          const m = loaded.model;
+          const out = m.predict(x);
+          const all = Array.isArray(out) ? out : [out];
+          ys = outputs.map((name) => all[m.outputs.findIndex((t) => t.sourceLayer.name === name)]);
+          tf.dispose(all.filter((t) => !ys.includes(t)));
+        }
+      } finally {
+        x.dispose();
+      }
+      try {
+        const datas = await Promise.all(ys.map((y) => y.data()));
+        return Object.fromEntries(outputs.map((name, i) => [name, { data: datas[i] as ArrayLike<number>, dims: [...ys[i].shape] }]));
+      } finally {
+        tf.dispose(ys);
+      }
+    },
+    release: async () => { loaded.model.dispose(); },
+  };
 }
 
 /**
@@ -58,16 +115,7 @@ export class TfjsTeacher implements ClassTeacher {
    * output that is not [batch, class_names.length]), is an InputError naming the contract's field under `field`.
    */
   static async open(files: TfjsModelFiles, contract: CheckedTeacherModel, field = 'teacher_model'): Promise<TfjsTeacher> {
-    const specs = files.modelJson.weightsManifest.flatMap((g) => g.weights);
-    const handler: tf.io.IOHandler = { load: () => tf.io.getModelArtifactsForJSON(files.modelJson, async () => [specs, weightBuffer(files)]) };
-    const format = isGraphModelJson(files.modelJson) ? 'GraphModel' : 'LayersModel';
-    let loaded: Loaded;
-    try {
-      loaded = format === 'GraphModel' ? { format, model: await tf.loadGraphModel(handler) } : { format, model: await tf.loadLayersModel(handler) };
-    } catch (err) {
-      const why = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
-      throw new InputError(`${field}.model`, `TF.js cannot load it as a ${format}: ${why}`, { cause: err });
-    }
+    const loaded = await loadTfjsModel(files, field);
     try {
       const input = fitTeacherInput(inputsOf(loaded), contract, field, 'model');
       const dtype = loaded.format === 'GraphModel' ? loaded.model.inputs.find((t) => t.name === input.name)?.dtype : 'float32';

@@ -1,5 +1,5 @@
 import type { ModelCache } from '@selftrain/checkpoints';
-import type { CheckedTeacherModel, OnnxCheckpointCache, OnnxDenseTeacher, TeacherModelCache } from '@selftrain/export';
+import type { CheckedTeacherModel, OnnxCheckpointCache, DenseTeacher, TeacherModelCache } from '@selftrain/export';
 import type { tf } from '@selftrain/compute';
 import type { ImageRecord, ShardCodec } from '@selftrain/data';
 import type { Logger } from '@selftrain/logger';
@@ -61,7 +61,7 @@ export interface ShardLabeling {
   options: { threshold: number };
   label(model: tf.LayersModel, records: ImageRecord[]): Promise<TaskLabels>;
   /** Detection and segmentation: the same labels from a user's model (teacher_model) in place of the checkpoint. */
-  labelWith?(teacher: OnnxDenseTeacher, records: ImageRecord[]): Promise<TaskLabels>;
+  labelWith?(teacher: DenseTeacher, records: ImageRecord[]): Promise<TaskLabels>;
 }
 
 /** One task's part of labelShard: classification, detection or segmentation. */

@@ -5,13 +5,13 @@
 // listed in another order. Each pseudo-labels, a student trains, and the same evaluator scores both.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildTaskModel } from '@selftrain/checkpoints';
 import { initBackend } from '@selftrain/compute';
 import { FASHION_MNIST_CLASS_NAMES, SCENE_CLASS_NAMES } from '@selftrain/data';
-import { encodeOnnx, exportOnnx, OnnxGraphBuilder, onnxModel } from '@selftrain/export';
+import { encodeOnnx, exportOnnx, exportStockTfjs, OnnxGraphBuilder, onnxModel } from '@selftrain/export';
 import { silentLogger } from '@selftrain/logger';
 import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
 import { TEACHER_DEFAULTS } from '@selftrain/train';
@@ -109,4 +109,24 @@ test('selftrain\'s segmenter exported to ONNX teaches a segmentation run: every 
   assert.equal(g.labelStats?.pixels, SCENES.unlabeled * 64 * 64);
   assert.equal(g.teacherEval?.backend, 'onnxruntime-node (cpu)');
   assert.ok(g.teacherEval?.segmentation && g.studentEval?.segmentation, 'teacher and student scored by mIoU');
+});
+
+test('the same segmenter as a stock TF.js model (selftrain export --format tfjs) teaches the same run: its labels and teacher mIoU are the ONNX file\'s', async () => {
+  const model = buildTaskModel({ ...TEACHER_DEFAULTS, model: 'segmenter', width: 0.25, seed: 2 }, { height: 64, width: 64, channels: 1 }, SCENE_CLASS_NAMES.length, 'segmentation');
+  const dir = path.join(home, 'segmenter-tfjs');
+  mkdirSync(dir);
+  const stock = await exportStockTfjs(model, {}, [64, 64]);
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(stock.modelJson));
+  writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(stock.weightData));
+  model.dispose();
+  const record = await runPipeline(spec('tfjs-segmenter', 'segmentation', {
+    source: 'tfjs', model: path.join(dir, 'model.json'), preprocess: { layout: 'NHWC', scale: 1 / 255 }, output: { kind: 'logits' }, class_names: SCENE_CLASS_NAMES,
+  }), deps);
+  assert.equal(record.state, 'succeeded');
+  const onnx = (await store.getJson<{ generations: { labelStats: { pixels: number; ignoredPixels: number }; teacherEval: { segmentation: { meanIou: number } } }[] }>('runs/onnx-segmenter/run.json')).generations[0];
+  const g = record.generations[0];
+  assert.equal(g.labelStats?.pixels, SCENES.unlabeled * 64 * 64);
+  // The same weights on TF.js and onnxruntime: the same pixels ignored (a pixel at the threshold may flip), the same teacher mIoU.
+  assert.ok(Math.abs((g.labelStats?.ignoredPixels ?? 0) - onnx.labelStats.ignoredPixels) <= 5, `ignored ${g.labelStats?.ignoredPixels} vs ${onnx.labelStats.ignoredPixels}`);
+  assert.ok(Math.abs((g.teacherEval?.segmentation?.meanIou ?? 0) - onnx.teacherEval.segmentation.meanIou) < 1e-3, `mIoU ${g.teacherEval?.segmentation?.meanIou} vs ${onnx.teacherEval.segmentation.meanIou}`);
 });

@@ -3,7 +3,7 @@ import * as nodePath from 'node:path';
 import { parseS3Url, taskOf, type Task } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import {
-  checkSourceForTask, checkTeacherModel, mapDenseTeacherClasses, mapTeacherClasses, OnnxDenseTeacher, OnnxTeacher, readTfjsTeacherFiles, TfjsTeacher,
+  checkSourceForTask, checkTeacherModel, DenseTeacher, mapDenseTeacherClasses, mapTeacherClasses, OnnxTeacher, openOnnxDenseTeacher, readTfjsTeacherFiles, tfjsDenseGraph, TfjsTeacher,
   type CheckedTeacherModel,
 } from '@selftrain/export';
 import type { Artifact, DatasetManifest, TeacherModel } from '@selftrain/proto';
@@ -52,8 +52,10 @@ async function uploadTfjsModel(store: ObjectStore, value: string, opts: StageIni
   const key = teacherModelKey('tfjs', files.digest);
   await copyModelFiles(store, key.slice(0, key.lastIndexOf('/')), files);
   const sizeBytes = files.files.reduce((n, f) => n + f.bytes.length, 0);
-  // Classification only (checkSourceForTask).
-  return { model: { key, sha256: files.digest, sizeBytes }, open: (contract) => TfjsTeacher.open(files, contract, 'teacher') };
+  return {
+    model: { key, sha256: files.digest, sizeBytes },
+    open: async (contract, task) => (task === 'classification' ? TfjsTeacher.open(files, contract, 'teacher') : DenseTeacher.open(await tfjsDenseGraph(files, 'teacher'), contract, task, 'teacher')),
+  };
 }
 
 async function uploadOnnxModel(store: ObjectStore, file: string): Promise<UploadedModel> {
@@ -62,7 +64,7 @@ async function uploadOnnxModel(store: ObjectStore, file: string): Promise<Upload
   const key = teacherModelKey('onnx', sha256);
   const there = await store.stat(key);
   const model = there?.sha256 === sha256 ? { key, sha256, sizeBytes: there.sizeBytes } : await store.put(key, bytes, 'application/octet-stream');
-  return { model, open: (contract, task) => (task === 'classification' ? OnnxTeacher.open(bytes, contract, 'teacher') : OnnxDenseTeacher.open(bytes, contract, task, 'teacher')) };
+  return { model, open: (contract, task) => (task === 'classification' ? OnnxTeacher.open(bytes, contract, 'teacher') : openOnnxDenseTeacher(bytes, contract, task, 'teacher')) };
 }
 
 /** The user's model, checked against the spec, as the run sends it; `engine` runs it where not the services' TF.js backend. */
