@@ -5,30 +5,25 @@
 // listed in another order. Each pseudo-labels, a student trains, and the same evaluator scores both.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildTaskModel } from '@selftrain/checkpoints';
 import { initBackend } from '@selftrain/compute';
 import { FASHION_MNIST_CLASS_NAMES, SCENE_CLASS_NAMES } from '@selftrain/data';
 import { encodeOnnx, exportOnnx, exportStockTfjs, OnnxGraphBuilder, onnxModel } from '@selftrain/export';
-import { silentLogger } from '@selftrain/logger';
-import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
+import type { S3ObjectStore } from '@selftrain/storage';
 import { TEACHER_DEFAULTS } from '@selftrain/train';
 import { runPipeline, type DriverDeps } from './driver';
-import { startLocalStack, type LocalStack } from './local-stack';
-import { ProgressDisplay } from './progress-display';
-import { connectServices, type ServiceClients } from './service-clients';
+import type { ServiceClients } from './service-clients';
 import { validateSpec } from './spec';
+import { quietDisplay, startLoopbackStack, type LoopbackStack } from './testing/loopback-stack';
 
+let it: LoopbackStack;
 let home: string;
-let s3: EmbeddedS3;
 let store: S3ObjectStore;
-let stack: LocalStack;
 let clients: ServiceClients;
 let deps: DriverDeps;
 
-const quietDisplay = new ProgressDisplay({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 const SCENES = { labeled: 16, unlabeled: 24, val: 8, test: 16, canvas: 64 };
 const STUDENT = { max_steps: 4, eval_every: 4, checkpoint_every: 4, batch_size: 4, warmup_steps: 1, width: 0.25 };
 const spec = (name: string, task: string, teacher: Record<string, unknown>) => validateSpec({
@@ -38,20 +33,12 @@ const spec = (name: string, task: string, teacher: Record<string, unknown>) => v
 
 before(async () => {
   await initBackend({ purpose: 'infer' });
-  home = mkdtempSync(path.join(tmpdir(), 'selftrain-onnx-dense-it-'));
-  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
-  store = await S3ObjectStore.connect(s3.config);
-  stack = await startLocalStack({ home, labelers: 1, logger: silentLogger, storage: s3.config });
-  clients = connectServices(stack.addresses);
-  deps = { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'onnx-dense-it' };
+  it = await startLoopbackStack('onnx-dense-it');
+  ({ home, store, clients, deps } = it);
 });
 
 after(async () => {
-  clients?.close();
-  await stack?.stop();
-  store?.close();
-  await s3?.close();
-  rmSync(home, { recursive: true, force: true });
+  await it?.close();
 });
 
 /** torchvision-style label ids: the scenes' ten classes, with a class the dataset lacks at id 7. */

@@ -6,36 +6,31 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { readSplit } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import { exportCheckpoint, OnnxGraphBuilder, onnxModel, encodeOnnx } from '@selftrain/export';
-import { silentLogger } from '@selftrain/logger';
 import { EvaluateRequest, LabelShardRequest, type DatasetManifest, type RunRecord, type TeacherModel } from '@selftrain/proto';
 import { call, RpcError } from '@selftrain/rpc';
-import { S3ObjectStore, startEmbeddedS3, type EmbeddedS3 } from '@selftrain/storage';
+import type { S3ObjectStore } from '@selftrain/storage';
 import { runPipeline, type DriverDeps } from './driver';
 import { ingestRunDataset } from './ingest-spec-dataset';
-import { startLocalStack, type LocalStack } from './local-stack';
-import { ProgressDisplay } from './progress-display';
 import { resultsTable } from './results-table';
-import { connectServices, type ServiceClients } from './service-clients';
+import type { ServiceClients } from './service-clients';
 import { validateSpec } from './spec';
+import { quietDisplay, startLoopbackStack, type LoopbackStack } from './testing/loopback-stack';
 import { teacherModelKey } from './teacher-model-file';
 
+let it: LoopbackStack;
 let home: string;
-let s3: EmbeddedS3;
 let store: S3ObjectStore;
-let stack: LocalStack;
 let clients: ServiceClients;
 let deps: DriverDeps;
 let manifest: DatasetManifest;
 let handmade: { file: string; bytes: Uint8Array; classNames: string[]; record?: RunRecord; testTop1: number };
 
-const quietDisplay = new ProgressDisplay({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const DATASET = { prefix: 'datasets/fmnist-onnx', limit_train: 700, limit_test: 200, labels_per_class: 10, val_per_class: 5, shard_size: 300 };
 const TRAIN = { max_steps: 8, eval_every: 8, checkpoint_every: 8, batch_size: 16, warmup_steps: 2, width: 1 };
@@ -46,21 +41,13 @@ const spec = (name: string, teacher: Record<string, unknown>) => validateSpec({
 });
 
 before(async () => {
-  home = mkdtempSync(path.join(tmpdir(), 'selftrain-onnx-it-'));
-  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
-  store = await S3ObjectStore.connect(s3.config);
-  stack = await startLocalStack({ home, labelers: 1, logger: silentLogger, storage: s3.config });
-  clients = connectServices(stack.addresses);
-  deps = { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'onnx-it' };
+  it = await startLoopbackStack('onnx-it');
+  ({ home, store, clients, deps } = it);
   manifest = (await ingestRunDataset(store, spec('ingest', { ...TRAIN }), quietDisplay)).manifest;
 });
 
 after(async () => {
-  clients?.close();
-  await stack?.stop();
-  store?.close();
-  await s3?.close();
-  rmSync(home, { recursive: true, force: true });
+  await it?.close();
 });
 
 /**

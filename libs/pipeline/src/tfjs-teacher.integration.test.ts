@@ -6,30 +6,26 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import { exportCheckpoint, ONNX_BACKEND } from '@selftrain/export';
-import { silentLogger } from '@selftrain/logger';
 import { EvaluateRequest, LabelShardRequest, type DatasetManifest, type EvaluateResponse, type RunRecord, type TeacherModel } from '@selftrain/proto';
 import { call, RpcError } from '@selftrain/rpc';
-import { readTfjsModelFiles, S3ObjectStore, startEmbeddedS3, tfjsModelDigest, type EmbeddedS3 } from '@selftrain/storage';
+import { readTfjsModelFiles, tfjsModelDigest, type S3ObjectStore } from '@selftrain/storage';
 import { runPipeline, type DriverDeps } from './driver';
 import { ingestRunDataset } from './ingest-spec-dataset';
-import { startLocalStack, type LocalStack } from './local-stack';
-import { ProgressDisplay } from './progress-display';
 import { resultsTable } from './results-table';
-import { connectServices, type ServiceClients } from './service-clients';
+import type { ServiceClients } from './service-clients';
 import { validateSpec } from './spec';
+import { quietDisplay, startLoopbackStack, type LoopbackStack } from './testing/loopback-stack';
 import { publishTeacherModel, teacherModelKey } from './teacher-model-file';
 
+let it: LoopbackStack;
 let home: string;
-let s3: EmbeddedS3;
 let store: S3ObjectStore;
-let stack: LocalStack;
 let clients: ServiceClients;
 let deps: DriverDeps;
 let manifest: DatasetManifest;
@@ -40,7 +36,6 @@ let zoo: { key: string; top1: number };
 let exported: { dir: string; files: { path: string; bytes: Buffer }[]; teacher: Record<string, unknown> };
 let record: RunRecord;
 
-const quietDisplay = new ProgressDisplay({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 const DATASET = { prefix: 'datasets/fmnist-tfjs', limit_train: 700, limit_test: 200, labels_per_class: 10, val_per_class: 5, shard_size: 300 };
 const TRAIN = { max_steps: 8, eval_every: 8, checkpoint_every: 8, batch_size: 16, warmup_steps: 2, width: 1 };
 // A threshold of 0.1 keeps every record (ten classes): the plumbing is tested, not how well 8 steps learn.
@@ -50,12 +45,8 @@ const spec = (name: string, teacher: Record<string, unknown>) => validateSpec({
 });
 
 before(async () => {
-  home = mkdtempSync(path.join(tmpdir(), 'selftrain-tfjs-it-'));
-  s3 = await startEmbeddedS3({ directory: path.join(home, 's3'), port: 0 });
-  store = await S3ObjectStore.connect(s3.config);
-  stack = await startLocalStack({ home, labelers: 1, logger: silentLogger, storage: s3.config });
-  clients = connectServices(stack.addresses);
-  deps = { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'tfjs-it' };
+  it = await startLoopbackStack('tfjs-it');
+  ({ home, store, clients, deps } = it);
   manifest = (await ingestRunDataset(store, spec('ingest', { ...TRAIN }), quietDisplay)).manifest;
 
   const base = await runPipeline(spec('tfjs-zoo-base', { ...TRAIN, max_steps: 16, eval_every: 16, checkpoint_every: 16, augment: 's1' }), { ...deps, teacherOnly: true });
@@ -88,11 +79,7 @@ before(async () => {
 
 after(async () => {
   await new Promise((resolve) => web?.close(resolve));
-  clients?.close();
-  await stack?.stop();
-  store?.close();
-  await s3?.close();
-  rmSync(home, { recursive: true, force: true });
+  await it?.close();
 });
 
 test('selftrain\'s stock TF.js export of a trained checkpoint teaches: it pseudo-labels, a student trains, the evaluator scores both', async () => {
