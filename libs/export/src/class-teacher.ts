@@ -104,7 +104,7 @@ export async function classifyInBatches(
 }
 
 /** softmax(z / T) for logits; for probabilities p itself (T = 1) or softmax(log p / T). */
-function toProbabilities(row: Float32Array, logits: boolean, temperature: number, out: Float32Array): void {
+export function toProbabilities(row: Float32Array, logits: boolean, temperature: number, out: Float32Array): void {
   if (!logits && temperature === 1) {
     out.set(row);
     return;

@@ -149,6 +149,8 @@ export class DenseTeacher {
         throw new InputError('teacher_model.output.name', `${this.outputs[0]} has shape [${r.dims.join(', ')}]; a segmentation teacher of ${kt} classes gives [${n}, ${nchw ? `${kt}, h, w` : `h, w, ${kt}`}] (layout ${this.contract.preprocess.layout})`);
       }
       const probs = new Float32Array(n * h * w * kd);
+      // Per pixel, in place (a softmax per row, as toProbabilities does, without its allocations: a mask has
+      // H x W rows), each teacher class added to its dataset column.
       const row = new Float64Array(kt);
       for (let i = 0; i < n * h * w; i++) {
         const [img, pix] = [Math.floor(i / (h * w)), i % (h * w)];

@@ -1,6 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ObjectStore } from '@selftrain/storage';
 import { writeModelInput, type ImageShape } from '@selftrain/train';
+import { toProbabilities } from './class-teacher';
 import { exportCheckpoint } from './export-checkpoint';
 import { openOnnxSession, runOnnx } from './onnx-session';
 
@@ -26,23 +27,13 @@ export class OnnxCheckpointClassifier {
       const { logits } = await runOnnx(this.session, { name: this.inputName, data, shape: [batch.length, shape.height, shape.width, shape.channels] });
       const k = logits.dims[1];
       if (from === 0) out = new Float32Array(images.length * k);
-      softmaxInto(out, from * k, logits.data, k, temperature);
+      for (let i = 0; i < batch.length; i++) toProbabilities(logits.data.subarray(i * k, (i + 1) * k), true, temperature, out.subarray((from + i) * k, (from + i + 1) * k));
     }
     return out;
   }
 
   release(): Promise<void> {
     return this.session.release();
-  }
-}
-
-function softmaxInto(out: Float32Array, offset: number, logits: Float32Array, k: number, temperature: number): void {
-  for (let at = 0; at < logits.length; at += k) {
-    let max = -Infinity;
-    for (let j = 0; j < k; j++) max = Math.max(max, logits[at + j]);
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += out[offset + at + j] = Math.exp((logits[at + j] - max) / temperature);
-    for (let j = 0; j < k; j++) out[offset + at + j] /= sum;
   }
 }
 
