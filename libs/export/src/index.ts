@@ -20,7 +20,7 @@ export { DenseTeacher, type DenseTask, type DenseTeacherGraph } from './dense-te
 export { onnxDenseGraph, openOnnxDenseTeacher } from './onnx-dense-teacher';
 export {
   checkTeacherModel, checkPreprocess, checkClassNames, mapTeacherClasses, teacherModelDigest, TEACHER_SOURCES, TEACHER_LAYOUTS, TEACHER_CHANNEL_ORDERS,
-  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS_BY_TASK, TEACHER_SOURCE_TASKS, checkOutputKindForTask, checkSourceForTask,
+  TEACHER_OUTPUT_KINDS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS_BY_TASK, checkOutputKindForTask,
   mapDenseTeacherClasses,
 } from './teacher-contract';
 export type { CheckedTeacherModel } from './teacher-contract';

@@ -23,18 +23,6 @@ export const TEACHER_OUTPUT_KINDS_BY_TASK: Record<(typeof TEACHER_MODEL_TASKS)[n
   segmentation: ['logits', 'probabilities'],
 };
 
-/** The tasks each source teaches (every source every task today; a source added later may teach fewer). */
-export const TEACHER_SOURCE_TASKS: Record<(typeof TEACHER_SOURCES)[number], readonly string[]> = {
-  onnx: TEACHER_MODEL_TASKS,
-  tfjs: TEACHER_MODEL_TASKS,
-};
-
-/** A source that cannot teach the task is an InputError naming `field` (teacher.source, teacher_model.source). */
-export function checkSourceForTask(source: string, task: string, field: string): void {
-  const tasks = TEACHER_SOURCE_TASKS[source as keyof typeof TEACHER_SOURCE_TASKS] ?? [];
-  if (!tasks.includes(task)) throw new InputError(field, `a ${source} teacher labels ${tasks.join(', ')} datasets; the task is ${task}`);
-}
-
 /** An output kind the task cannot read is an InputError naming `field` (teacher.output.kind, teacher_model.output.kind). */
 export function checkOutputKindForTask(kind: string, task: (typeof TEACHER_MODEL_TASKS)[number], field: string): void {
   const fits = TEACHER_OUTPUT_KINDS_BY_TASK[task];

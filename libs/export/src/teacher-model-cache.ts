@@ -4,7 +4,7 @@ import type { ClassTeacher } from './class-teacher';
 import { DenseTeacher, type DenseTask } from './dense-teacher';
 import { onnxDenseGraph } from './onnx-dense-teacher';
 import { OnnxTeacher } from './onnx-teacher';
-import { checkSourceForTask, type CheckedTeacherModel } from './teacher-contract';
+import type { CheckedTeacherModel } from './teacher-contract';
 import { readTfjsTeacherFiles, tfjsDenseGraph, TfjsTeacher } from './tfjs-teacher';
 
 /**
@@ -36,7 +36,6 @@ export class TeacherModelCache {
 
   /** A detection or segmentation teacher (DenseTeacher, over an ONNX or a TF.js model). */
   getDense(contract: CheckedTeacherModel, task: DenseTask, field = 'teacher_model'): Promise<DenseTeacher> {
-    checkSourceForTask(contract.source, task, `${field}.source`);
     return this.cached(contract, field, task, async () => {
       const graph = contract.source === 'tfjs' ? await tfjsDenseGraph(await this.readTfjs(contract, field), field) : await onnxDenseGraph(await this.readOnnx(contract), field);
       return DenseTeacher.open(graph, contract, task, field);

@@ -4,7 +4,7 @@ import { DEFAULT_CLASSIFICATION_FIT, FIT_POLICIES } from '@selftrain/data';
 import { parse as parseYaml } from 'yaml';
 import { InputError, InputErrors } from '@selftrain/errors';
 import {
-  checkClassNames, checkOutputKindForTask, checkPreprocess, checkSourceForTask, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
+  checkClassNames, checkOutputKindForTask, checkPreprocess, TEACHER_CHANNEL_ORDERS, TEACHER_LAYOUTS, TEACHER_MODEL_TASKS, TEACHER_OUTPUT_KINDS, TEACHER_SOURCES,
 } from '@selftrain/export';
 import {
   defaultFor, LABELING_OPTIONS, modelsFor, RUN_TRAIN_OPTION_NAMES, STUDENT_OPTIONS, TASKS, TRAIN_OPTIONS,
@@ -196,10 +196,7 @@ function applyTeacherModelRules(raw: Spec, out: RunSpec, problems: InputError[])
     return;
   }
   if (!(TEACHER_MODEL_TASKS as readonly string[]).includes(out.task)) problems.push(new InputError('teacher.source', `a ${t.source} teacher labels ${TEACHER_MODEL_TASKS.join(', ')} datasets; task is ${out.task}`));
-  else attemptCheck(problems, () => {
-    checkSourceForTask(t.source, out.task, 'teacher.source');
-    checkOutputKindForTask(t.output.kind, out.task, 'teacher.output.kind');
-  });
+  else attemptCheck(problems, () => checkOutputKindForTask(t.output.kind, out.task, 'teacher.output.kind'));
   if (typeof t.model !== 'string' || !t.model) problems.push(new InputError('teacher.model', `is required with teacher.source ${t.source}: the model (a path relative to the spec file, or s3://BUCKET/KEY${t.source === 'tfjs' ? ', or an http(s) URL of model.json' : ''})`));
   const trainDefaults = trainFields('teacher', out.task);
   for (const [k, f] of Object.entries(trainDefaults)) {

@@ -3,7 +3,7 @@ import * as nodePath from 'node:path';
 import { parseS3Url, taskOf, type Task } from '@selftrain/data';
 import { InputError, NotFoundError } from '@selftrain/errors';
 import {
-  checkSourceForTask, checkTeacherModel, DenseTeacher, mapDenseTeacherClasses, mapTeacherClasses, OnnxTeacher, openOnnxDenseTeacher, readTfjsTeacherFiles, tfjsDenseGraph, TfjsTeacher,
+  checkTeacherModel, DenseTeacher, mapDenseTeacherClasses, mapTeacherClasses, OnnxTeacher, openOnnxDenseTeacher, readTfjsTeacherFiles, tfjsDenseGraph, TfjsTeacher,
   type CheckedTeacherModel,
 } from '@selftrain/export';
 import type { Artifact, DatasetManifest, TeacherModel } from '@selftrain/proto';
@@ -93,7 +93,6 @@ export async function publishTeacherModel(store: ObjectStore, spec: RunSpec, man
   if (!p.size && !(manifest.height && manifest.width)) throw new InputError('teacher.preprocess.size', 'is required: the dataset\'s images differ in size');
   const contract = checkTeacherModel(request, 'teacher');
   const task = taskOf(manifest);
-  checkSourceForTask(contract.source, task, 'teacher.source');
   if (task === 'classification') mapTeacherClasses(contract.classNames, manifest.classNames, 'teacher.class_names');
   else mapDenseTeacherClasses(contract.classNames, manifest.classNames, task, 'teacher.class_names');
   const opened = await uploaded.open(contract, task);
