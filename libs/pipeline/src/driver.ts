@@ -43,7 +43,7 @@ export function specDigest(spec: RunSpec): string {
 
 /** Keys added after runs existed: at their default they leave the digest as it was, so old runs still match. */
 const LATER_DEFAULTS: Record<string, unknown> = {
-  init_checkpoint: '', auxiliary_dataset: '', auxiliary_weight: 1, task: 'classification', soft_nms: false, drop_empty_images: false, scenes: SCENE_DEFAULTS,
+  init_checkpoint: '', init_from_teacher: false, auxiliary_dataset: '', auxiliary_weight: 1, task: 'classification', soft_nms: false, drop_empty_images: false, scenes: SCENE_DEFAULTS,
   pixel_class_balance: 0, labeled: '', unlabeled: [], test: '', image_size: 0, resize: DEFAULT_CLASSIFICATION_FIT, skip_bad: false,
   ...TEACHER_MODEL_DEFAULTS,
 };
@@ -198,7 +198,8 @@ export async function runPipeline(spec: RunSpec, deps: DriverDeps): Promise<RunR
     await stage(gen, 'student', async (s) => {
       await verifyPseudoLabelSet(store, unlabeled.shards, gen.labeling!.outputs.filter((a) => a.key.endsWith('.stats.json')), gen.pseudoShards);
       const st = spec.student;
-      const init = await stagedInit(st.init_checkpoint, 'student.init_checkpoint');
+      // init_from_teacher: the generation's teacher checkpoint (the spec checked the student can load it).
+      const init = st.init_from_teacher ? { key: teacherCkpt.key, source: '' } : await stagedInit(st.init_checkpoint, 'student.init_checkpoint');
       const request: StartStudentRequest = {
         jobId: jobId('student'), dataset, trainSplit: 'labeled', validationSplit: 'val', pseudoShards: gen.pseudoShards,
         options: trainOptionsFromSpec(st, init?.key), outputPrefix: `runs/${spec.name}/gen${g}/student`,

@@ -148,6 +148,26 @@ test('rerunning the same spec reuses every finished stage', async () => {
   assert.equal(again.output.key, g1.pseudoShards[0].key);
 });
 
+test('student.init_from_teacher: the student starts from its teacher\'s checkpoint, every layer loaded, and the lineage says so', async () => {
+  // One step at the smallest learning rate: a student that loaded its teacher scores what the teacher scores;
+  // one from a random init would score near chance (10 classes).
+  const warm = validateSpec({
+    ...JSON.parse(JSON.stringify(spec)), name: 'it-warm', generations: 1,
+    student: { ...spec.student, max_steps: 1, eval_every: 1, checkpoint_every: 1, warmup_steps: 0, learning_rate: 1e-7, init_from_teacher: true },
+  });
+  const rec = await runPipeline(warm, { store, clients, logger: silentLogger, display: quietDisplay, requestId: 'it-warm' });
+  const g = rec.generations[0];
+  assert.equal(rec.state, 'succeeded');
+  assert.ok(g.student?.inputs.some((a) => a.key === g.teacherCheckpoint?.key), 'the teacher checkpoint is among the student\'s inputs');
+  const init = g.studentTrain?.init;
+  assert.equal(init?.checkpoint?.key, g.teacherCheckpoint?.key);
+  assert.ok((init?.matched.length ?? 0) > 0);
+  assert.deepEqual([init?.skipped.length, init?.unmatched.length, init?.unused.length], [0, 0, 0], 'every layer came from the teacher');
+  const [teacherTop1, studentTop1] = [g.teacherEval?.top1 ?? 0, g.studentEval?.top1 ?? 0];
+  assert.ok(teacherTop1 > 0.3, `teacher top-1 ${teacherTop1}`);
+  assert.ok(Math.abs(studentTop1 - teacherTop1) <= 0.02, `student ${studentTop1} vs teacher ${teacherTop1}`);
+});
+
 test('bad requests: INVALID_ARGUMENT naming the field, NOT_FOUND for unknown artifacts', async () => {
   const { teacher, evaluator, labelers } = clients;
   await assert.rejects(call(teacher, teacher.startTraining as never, 'StartTraining', StartTeacherRequest.fromPartial({ jobId: '', dataset: spec.dataset.prefix, outputPrefix: 'x' })),

@@ -129,6 +129,27 @@ test('dataset.source images: folders relative to the spec file, the photos defau
   assert.equal(validateSpec({}).teacher.model, 'cnn-small');
 });
 
+test('student.init_from_teacher: a photos student starts from its teacher; where it cannot load the teacher, the default gives way and a set value is an error', () => {
+  const photos = (extra: Record<string, unknown> = {}) => validateSpec({ dataset: { source: 'images', labeled: '/a', test: '/b', unlabeled: ['/c'] }, ...extra });
+  const problem = (raw: unknown) => {
+    try { validateSpec(raw); return ''; } catch (e) { return (e as SpecError).problems.map((p) => p.message).join('\n'); }
+  };
+  assert.equal(photos().student.init_from_teacher, true);
+  assert.equal(validateSpec({}).student.init_from_teacher, false, 'Fashion-MNIST keeps the random init it was tuned with');
+  // The default gives way: a wider student, a student init of its own, a user's teacher model.
+  assert.equal(photos({ student: { width: 1 } }).student.init_from_teacher, false);
+  assert.equal(photos({ student: { init_checkpoint: 'inits/x/model.json' } }).student.init_from_teacher, false);
+  assert.equal(photos({ teacher: { source: 'onnx', model: 's3://models/t.onnx', class_names: ['a', 'b'] } }).student.init_from_teacher, false);
+  // Set in the spec where it cannot hold: an error naming the field and why.
+  assert.match(problem({ student: { init_from_teacher: true } }), /^student\.init_from_teacher: .*model and width \(teacher cnn-small width 0\.5, student cnn-small width 0\.75\): set init_from_teacher: false$/);
+  assert.match(problem({ student: { init_from_teacher: true, init_checkpoint: 'inits/x/model.json', width: 0.5 } }), /^student\.init_from_teacher: student\.init_checkpoint already names/);
+  assert.match(problem({ teacher: { source: 'tfjs', model: 's3://models/t/model.json', class_names: ['a', 'b'] }, student: { init_from_teacher: true } }), /^student\.init_from_teacher: the teacher is a user's tfjs model/);
+  assert.equal(validateSpec({ student: { init_from_teacher: true, width: 0.5 } }).student.init_from_teacher, true);
+  // A completed spec validates again as it is (a resumed run reads it back from its record).
+  const wider = photos({ student: { width: 1 } });
+  assert.deepEqual(validateSpec(JSON.parse(JSON.stringify(wider))), wider);
+});
+
 test('dataset.source images: a missing or misplaced folder is an error naming its field', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'spec-images-'));
   const file = path.join(dir, 'a.yaml');

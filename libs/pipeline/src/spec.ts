@@ -154,7 +154,7 @@ export interface RunSpec {
   /** With teacher.source onnx or tfjs, `model` is the user's model (a path resolved against the spec file, s3://, or for tfjs a URL). */
   teacher: TrainSpec & TeacherModelSpec;
   labeling: { threshold: number; soft: boolean; temperature: number; balance: boolean; per_class_cap: number; balance_min_confidence: number; concurrency: number; min_kept_fraction: number; soft_nms: boolean; drop_empty_images: boolean };
-  student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean };
+  student: TrainSpec & { alpha: number; pseudo_fraction: number; loss_normalization: boolean; init_from_teacher: boolean };
   services: { teacher: string; student: string; evaluator: string; labelers: string[] };
   local: { labelers: number };
 }
@@ -248,6 +248,23 @@ function applyTaskDefaults(raw: Spec, out: RunSpec, problems: InputError[], inpu
     }
   }
   if (out.dataset.scenes.max_items < out.dataset.scenes.min_items) problems.push(new InputError('dataset.scenes.max_items', `${out.dataset.scenes.max_items} is below min_items ${out.dataset.scenes.min_items}`));
+  applyStudentInitRules(section('student'), out, problems);
+}
+
+/**
+ * student.init_from_teacher needs a teacher checkpoint the student can load. Where it cannot, a default
+ * gives way (the student starts as it would without it) and a value the spec sets is an error.
+ */
+function applyStudentInitRules(given: Spec, out: RunSpec, problems: InputError[]): void {
+  const { teacher: t, student: st } = out;
+  if (!st.init_from_teacher) return;
+  const why = st.init_checkpoint ? 'student.init_checkpoint already names where the student starts'
+    : t.source !== 'zoo' ? `the teacher is a user's ${t.source} model, not a checkpoint of student.model`
+    : t.model !== st.model || t.width !== st.width ? `the student loads the teacher's weights only with its model and width (teacher ${t.model} width ${t.width}, student ${st.model} width ${st.width})`
+    : undefined;
+  if (!why) return;
+  if (given.init_from_teacher === true) problems.push(new InputError('student.init_from_teacher', `${why}: set init_from_teacher: false`));
+  st.init_from_teacher = false;
 }
 
 /**
