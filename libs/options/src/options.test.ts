@@ -50,8 +50,10 @@ test('photos: a classifier of a user\'s images defaults to the residual model, i
   for (const role of ROLES) assert.equal(defaultFor(TRAIN_OPTIONS.model, 'classification', role, 'photos'), 'resnet18');
   assert.ok(defaultFor(TRAIN_OPTIONS.width, 'classification', 'student', 'photos') >= defaultFor(TRAIN_OPTIONS.width, 'classification', 'teacher', 'photos'));
   assert.ok(defaultFor(TRAIN_OPTIONS.stochasticDepth, 'classification', 'student', 'photos') > 0);
-  // Measured on CIFAR-10 (README): at the photos budget the student learns under FlipCrop, not RandAugment.
-  assert.equal(defaultFor(TRAIN_OPTIONS.augment, 'classification', 'student', 'photos'), 's1');
+  // Measured on CIFAR-10 (README, ADR 0011): a student that starts from its teacher learns under RandAugment.
+  assert.equal(defaultFor(TRAIN_OPTIONS.augment, 'classification', 'student', 'photos'), 's2');
+  assert.equal(defaultFor(STUDENT_OPTIONS.initFromTeacher, 'classification', 'student', 'photos'), true);
+  assert.equal(defaultFor(STUDENT_OPTIONS.initFromTeacher, 'classification', 'student'), false);
   assert.equal(defaultFor(TRAIN_OPTIONS.augment, 'classification', 'student'), 's2');
   assert.equal(defaultFor(TRAIN_OPTIONS.model, 'detection', 'teacher', 'photos'), 'retinanet');
   // Without the input, Fashion-MNIST's defaults as before.
