@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { specDigest } from './driver';
 import { loadGridFile } from './experiment-grid';
-import { loadSpecFile, SpecError, validateSpec } from './spec';
+import { loadSpecFile, SpecError, trainFields, validateSpec, type TrainSpec } from './spec';
 
 test('an empty spec is the default Fashion-MNIST loop', () => {
   const s = validateSpec({});
@@ -182,6 +182,16 @@ test('examples/cifar10-ceiling.yaml: every label of the same folder, with the sa
   assert.deepEqual([ceiling.dataset.labels_per_class, ceiling.dataset.val_per_class, ceiling.dataset.unlabeled], [4950, semi.dataset.val_per_class, []]);
   assert.deepEqual([ceiling.dataset.labeled, ceiling.dataset.test], [semi.dataset.labeled, semi.dataset.test]);
   assert.deepEqual(ceiling.teacher, semi.teacher);
+});
+
+test('examples/cifar10-ceiling-student.yaml: every label, from the ceiling teacher, with the training options of cifar10.yaml\'s student', () => {
+  const load = (name: string) => validateSpec(parseYaml(readFileSync(path.join(__dirname, '../../../examples', name), 'utf8')));
+  const [ceiling, longer, semi] = [load('cifar10-ceiling.yaml'), load('cifar10-ceiling-student.yaml'), load('cifar10.yaml')];
+  assert.deepEqual(longer.dataset, ceiling.dataset);
+  assert.equal(longer.teacher.init_checkpoint, `runs/${ceiling.name}/gen0/teacher/checkpoints/best/model.json`);
+  for (const key of Object.keys(trainFields('student')).filter((k) => k !== 'init_checkpoint')) {
+    assert.deepEqual(longer.teacher[key as keyof TrainSpec], semi.student[key as keyof TrainSpec], key);
+  }
 });
 
 test('teacher.source tfjs: layout NHWC where the spec is silent; a URL or s3:// model kept as it is, a relative folder resolved against the spec file', () => {
