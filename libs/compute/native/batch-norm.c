@@ -28,7 +28,7 @@ typedef struct {
 } Pass;
 
 /* y = x a + b per channel over the part's rows: the one pass both forwards end with */
-static void affine_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void affine_part(void *ctx, int part, int parts) {
   const Pass *p = (const Pass *)ctx;
   const int c = p->c;
   for (long r = part_start(p->rows, part, parts), end = part_start(p->rows, part + 1, parts); r < end; r++) {
@@ -44,7 +44,7 @@ static void affine(const float *x, const float *a, const float *b, long rows, in
 }
 
 /* sum x and sum x^2 per channel over the part's rows */
-static void moments_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void moments_part(void *ctx, int part, int parts) {
   const Pass *p = (const Pass *)ctx;
   const int c = p->c;
   double *sum = p->acc + (size_t)part * 2 * c, *sq = sum + c;
@@ -55,7 +55,7 @@ static void moments_part(void *ctx, int part, int parts) {
 }
 
 /* sum dy and sum dy (x - mean) per channel over the part's rows */
-static void grad_sums_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void grad_sums_part(void *ctx, int part, int parts) {
   const Pass *p = (const Pass *)ctx;
   const int c = p->c;
   double *sdy = p->acc + (size_t)part * 2 * c, *sdyx = sdy + c;
@@ -66,7 +66,7 @@ static void grad_sums_part(void *ctx, int part, int parts) {
 }
 
 /* dx = dy p + x q + s per channel over the part's rows */
-static void grad_out_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void grad_out_part(void *ctx, int part, int parts) {
   const Pass *p = (const Pass *)ctx;
   const int c = p->c;
   for (long r = part_start(p->rows, part, parts), end = part_start(p->rows, part + 1, parts); r < end; r++) {

@@ -39,7 +39,7 @@ if (!withDnnl) {
 mkdirSync(dirname(out), { recursive: true });
 rmSync(out, { force: true }); // never leave a stale addon behind a failed build
 const cc = process.env.CC ?? 'cc';
-const args = ['-O3', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', headers, ...flags, ...sources, '-o', out, '-ldl', '-lm', '-lpthread'];
+const args = ['-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', headers, ...flags, ...sources, '-o', out, '-ldl', '-lm', '-lpthread'];
 const run = spawnSync(cc, args, { stdio: 'inherit' });
 if (run.error != null) skip(`${cc}: ${run.error.message}`);
 if (run.status !== 0) skip(`${cc} exited with ${run.status}`);

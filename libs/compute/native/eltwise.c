@@ -12,7 +12,7 @@ typedef struct { const float *a, *b; float *out; long n; } Args;
 
 static long start(long n, int part, int parts) { return (long)((double)n * part / parts); }
 
-static void relu_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void relu_part(void *ctx, int part, int parts) {
   const Args *p = (const Args *)ctx;
   for (long i = start(p->n, part, parts), end = start(p->n, part + 1, parts); i < end; i++) {
     const float v = p->a[i];
@@ -20,7 +20,7 @@ static void relu_part(void *ctx, int part, int parts) {
   }
 }
 
-static void add_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void add_part(void *ctx, int part, int parts) {
   const Args *p = (const Args *)ctx;
   for (long i = start(p->n, part, parts), end = start(p->n, part + 1, parts); i < end; i++) p->out[i] = p->a[i] + p->b[i];
 }
@@ -49,7 +49,7 @@ typedef struct { const float *a, *b; float *out; long n; int op, a_one, b_one; }
   else if (p->b_one) { const float y = p->b[0]; BIN_LOOP(p->a[i] OP y) } \
   else { BIN_LOOP(p->a[i] OP p->b[i]) }
 
-static void binary_part(void *ctx, int part, int parts) {
+SIMD_CLONES static void binary_part(void *ctx, int part, int parts) {
   const BinArgs *p = (const BinArgs *)ctx;
   if (p->op == BINARY_ADD) { BIN_CASES(+) }
   else if (p->op == BINARY_SUB) { BIN_CASES(-) }

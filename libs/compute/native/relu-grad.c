@@ -8,7 +8,7 @@
 
 typedef struct { const float *dy, *x; float *dx; long n; } Args;
 
-static void part_body(void *ctx, int part, int parts) {
+SIMD_CLONES static void part_body(void *ctx, int part, int parts) {
   const Args *a = (const Args *)ctx;
   const long end = (long)((double)a->n * (part + 1) / parts);
   for (long i = (long)((double)a->n * part / parts); i < end; i++) {
