@@ -7,9 +7,8 @@
  * For each net, at 32 and 96 px, batch 128 and 32: train and inference img/s (inference also on
  * onnxruntime-node, the labeler's and evaluator's engine for classification) on 1 native thread, on 2
  * (oneDNN's team and the batch norm passes inside one step), with BENCH_RESNET_REPLICAS=1 also on 2
- * replicas of 1 thread (half the batch each on a worker thread, gradients summed: how the trainer's
- * TRAIN_THREADS splits a batch; opt-in: under a load average of ~15 its worker ran 5-15x slower than the
- * same step on the main thread, unexplained, see docs/adr/0007), and a per-kernel profile of one training step. Where /usr/bin/python3 has torch (Debian's python3-torch), the
+ * replicas of 1 thread (half the batch each on a worker thread, gradients summed: how the trainer
+ * splits a batch where the convs are not on oneDNN; opt-in, docs/adr/0012), and a per-kernel profile of one training step. Where /usr/bin/python3 has torch (Debian's python3-torch), the
  * same nets run in PyTorch in the same run, the engines taking turns, and the ratios are printed; without
  * torch that part is skipped with a note.
  * Standalone: `node tools/bench/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only, shorter
@@ -218,11 +217,15 @@ async function replicaWorker(c: Case): Promise<void> {
       return;
     }
     tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(m.weights[i], v.shape))));
-    const grads = tf.tidy(() => {
+    // The gradients leave tidy as tensors and are read after it: tidy walks whatever its function returns,
+    // element by element through typed arrays (this made the replica 5-8x slower than the same step alone).
+    const tensors = tf.tidy(() => {
       const { value, grads: g } = tf.variableGrads(lossOf(model, x, y), vars);
       value.dispose();
-      return vars.map((v) => g[v.name].dataSync() as Float32Array);
+      return vars.map((v) => g[v.name]);
     });
+    const grads = tensors.map((g) => g.dataSync() as Float32Array);
+    tf.dispose(tensors);
     parentPort!.postMessage(grads, grads.map((g) => g.buffer as ArrayBuffer));
   });
   parentPort!.postMessage([]);
