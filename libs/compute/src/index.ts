@@ -14,6 +14,7 @@ export {
 export type { WasmTrainingKernels } from './register-wasm-training-kernels';
 export { nativeCpuKernels, nativeThreads, setNativeThreads, NATIVE_ADDON_PATH } from './native-cpu-kernels';
 export type { NativeCpuKernels, NativeKernelStatus } from './native-cpu-kernels';
+export { withNativeThreads } from './native-thread-leases';
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './wasm-conv-grad-kernels';
 export { foldBatchNorm } from './fold-batch-norm';
 export { classificationEngine, INFERENCE_ENGINES, type InferenceEngineChoice } from './inference-engine';
