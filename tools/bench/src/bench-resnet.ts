@@ -8,7 +8,7 @@
  * onnxruntime-node, the labeler's and evaluator's engine for classification) on 1 native thread, on 2
  * (oneDNN's team and the batch norm passes inside one step), with BENCH_RESNET_REPLICAS=1 also on 2
  * replicas of 1 thread (half the batch each on a worker thread, gradients summed: how the trainer
- * splits a batch where the convs are not on oneDNN; opt-in, docs/adr/0012), and a per-kernel profile of one training step. Where /usr/bin/python3 has torch (Debian's python3-torch), the
+ * splits a batch; opt-in, docs/adr/0012), and a per-kernel profile of one training step. Where /usr/bin/python3 has torch (Debian's python3-torch), the
  * same nets run in PyTorch in the same run, the engines taking turns, and the ratios are printed; without
  * torch that part is skipped with a note.
  * Standalone: `node tools/bench/dist/bench-resnet.js` (BENCH_RESNET_QUICK=1: 32 px, batch 128 only, shorter
