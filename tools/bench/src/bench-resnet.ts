@@ -20,7 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { foldBatchNorm, initBackend, registerWasmTrainingKernels, setNativeThreads, tf } from '@selftrain/compute';
+import { foldBatchNorm, initBackend, registerWasmTrainingKernels, tf, withNativeThreads } from '@selftrain/compute';
 import { encodeOnnx, exportOnnx, openOnnxSession, runOnnx } from '@selftrain/export';
 import { buildModel } from '@selftrain/models';
 
@@ -125,7 +125,10 @@ async function rate(step: () => Promise<unknown> | unknown, seconds: number): Pr
 
 /** One process, one step at a time: `threads` native threads inside each kernel. */
 async function measureThreads(c: Case, threads: number, seconds: number): Promise<ResnetRun> {
-  setNativeThreads(threads);
+  return withNativeThreads(threads, () => measureStep(c, threads, seconds));
+}
+
+async function measureStep(c: Case, threads: number, seconds: number): Promise<ResnetRun> {
   const model = NETS[c.net].build(c.size);
   const optimizer = tf.train.momentum(0.01, 0.9);
   const [x, y] = randomBatch(c.size, c.batch);
@@ -143,7 +146,6 @@ async function measureThreads(c: Case, threads: number, seconds: number): Promis
     await session.release();
     return { trainImgPerS: +(train * c.batch).toFixed(1), inferImgPerS: +(infer * c.batch).toFixed(1), onnxInferImgPerS: +(onnxInfer * c.batch).toFixed(1) };
   } finally {
-    setNativeThreads(1);
     tf.dispose([x, y]);
     optimizer.dispose();
     if (inference !== model) inference?.dispose();
