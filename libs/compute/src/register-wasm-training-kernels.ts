@@ -15,6 +15,7 @@ import {
 } from './native-batch-norm';
 import { installNativeReluGradient, reluGradKernel, RELU_GRAD, uninstallNativeReluGradient } from './native-relu-grad';
 import { makeNativeBinary, makeNativeRelu } from './native-eltwise';
+import { installMeanGradient, uninstallMeanGradient } from './mean-gradient';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -27,6 +28,8 @@ import { makeNativeBinary, makeNativeRelu } from './native-eltwise';
  * - Tile: stock wasm is element-wise; batch norm's gradient tiles [1,1,1,C] to [B,H,W,C] several times
  *   per layer (28% of a resnet-small step); ours copies blocks.
  * - Identity, Cast to the same dtype: stock wasm copies the whole tensor; ours shares the buffer.
+ * - Mean's gradient (a gradient, not a kernel): TF.js's builds a tensor of ones as large as the input
+ *   in JS (mean-gradient.ts).
  * Found by profiling training steps of every zoo model on wasm (tf.profile). The other backward kernels
  * they use (Step/Mul for ReLU, MaxPoolGrad, AvgPoolGrad, the ops batch norm's gradient is written in)
  * exist in stock wasm and are not a bottleneck; so do ResizeNearestNeighborGrad and ResizeBilinearGrad, which
@@ -134,6 +137,7 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
   wrap('Tile', makeTileWasm);
   wrap('Identity', (k) => makeSharingIdentityWasm(k, 'Identity'));
   wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
+  installMeanGradient();
   registered = status.loaded
     ? {
       kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add', 'Sub', 'Multiply'] : [])],
@@ -156,6 +160,7 @@ export function unregisterWasmTrainingKernels(): void {
   if (registered == null) return;
   uninstallNativeBatchNormLayer();
   uninstallNativeReluGradient();
+  uninstallMeanGradient();
   for (const name of registered.kernels) {
     if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
     const original = stock.get(name);

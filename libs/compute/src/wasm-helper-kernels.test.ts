@@ -38,11 +38,14 @@ for (const mode of kernelModes().filter((m) => m.threads == null)) test(`${mode.
   wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-5, `case ${i}: ${relError(w, cpu[i])}`));
 });
 
-test('Tile (leading repeat fast path and general) matches cpu', async () => {
+test('Tile (repeat fast path, with and without outer axes, and general) matches cpu', async () => {
   const c = randomValues([1, 1, 1, 5], 6);
   const g = randomValues([2, 3], 7);
-  const { wasm, cpu } = await onBothBackends([c, g], (ct, gt) => [
+  const pooled = randomValues([3, 1, 1, 5], 8);
+  const mid = randomValues([2, 3, 1, 1, 1, 2], 9);
+  const { wasm, cpu } = await onBothBackends([c, g, pooled, mid], (ct, gt, pt, mt) => [
     tf.tile(ct, [2, 3, 4, 1]), tf.tile(ct, [3, 1, 1, 1]), tf.tile(gt, [2, 2]), tf.tile(gt, [3, 1]),
+    tf.tile(pt, [1, 4, 3, 1]), tf.tile(mt, [1, 1, 2, 1, 3, 1]), tf.tile(mt, [1, 1, 1, 1, 1, 1]), tf.tile(pt, [2, 4, 3, 1]),
   ]);
   wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-6, `case ${i}: ${relError(w, cpu[i])}`));
 });
