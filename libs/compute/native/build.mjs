@@ -30,7 +30,11 @@ function skip(why) {
 if (process.env.SELFTRAIN_NATIVE_KERNELS === 'off') skip('SELFTRAIN_NATIVE_KERNELS=off');
 if (headers == null) skip("Node's headers (node_api.h) not found");
 const flags = withDnnl ? ['-DSELFTRAIN_WITH_DNNL', '-I', dnnlHeader] : [];
-const upToDate = existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === flags.join(' ') &&
+const cc = process.env.CC ?? 'cc';
+const args = ['-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', headers, ...flags, ...sources, '-o', out, '-ldl', '-lm', '-lpthread'];
+// The stamp is the whole command, so a change of compiler or flags alone rebuilds too.
+const command = [cc, ...args].join(' ');
+const upToDate = existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === command &&
   inputs.every((f) => statSync(out).mtimeMs >= statSync(f).mtimeMs);
 if (upToDate) process.exit(0);
 if (!withDnnl) {
@@ -38,9 +42,7 @@ if (!withDnnl) {
 }
 mkdirSync(dirname(out), { recursive: true });
 rmSync(out, { force: true }); // never leave a stale addon behind a failed build
-const cc = process.env.CC ?? 'cc';
-const args = ['-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-shared', '-fPIC', '-I', headers, ...flags, ...sources, '-o', out, '-ldl', '-lm', '-lpthread'];
 const run = spawnSync(cc, args, { stdio: 'inherit' });
 if (run.error != null) skip(`${cc}: ${run.error.message}`);
 if (run.status !== 0) skip(`${cc} exited with ${run.status}`);
-writeFileSync(stamp, flags.join(' '));
+writeFileSync(stamp, command);
