@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { overrideGradient, restoreGradient } from './gradient-overrides';
 
 /**
  * Mean's gradient without a tensor of ones. TF.js's own is div(mul(dy, ones(x.shape)), n): it fills a
@@ -24,20 +25,12 @@ const meanGradient: tf.GradConfig = {
   },
 };
 
-let stockGradient: tf.GradConfig | undefined;
-
 /** Makes Mean's gradient the one above (on every backend: it gives TF.js's values). */
 export function installMeanGradient(): void {
-  if (stockGradient != null) return;
-  const stock = tf.getGradient('Mean');
-  if (stock == null) return;
-  stockGradient = stock;
-  tf.registerGradient(meanGradient);
+  overrideGradient('Mean', () => meanGradient);
 }
 
 /** Puts TF.js's own Mean gradient back. */
 export function uninstallMeanGradient(): void {
-  if (stockGradient == null) return;
-  tf.registerGradient(stockGradient);
-  stockGradient = undefined;
+  restoreGradient('Mean');
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { overrideGradient, restoreGradient } from './gradient-overrides';
 import type { NativeCpuKernels } from './native-cpu-kernels';
 import type { WasmBackendLike } from './wasm-kernel-runner';
 
@@ -26,15 +27,9 @@ export function reluGradKernel(native: NativeCpuKernels): tf.KernelConfig {
   };
 }
 
-let stockGradient: tf.GradConfig | undefined;
-
 /** Makes Relu's gradient the native kernel where it applies (float32 on wasm). */
 export function installNativeReluGradient(): void {
-  if (stockGradient != null) return;
-  const stock = tf.getGradient('Relu');
-  if (stock == null) return;
-  stockGradient = stock;
-  tf.registerGradient({
+  overrideGradient('Relu', (stock) => ({
     kernelName: 'Relu',
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
@@ -45,12 +40,10 @@ export function installNativeReluGradient(): void {
       }
       return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: d, x }) as tf.Tensor };
     },
-  });
+  }));
 }
 
 /** Puts TF.js's own Relu gradient back. */
 export function uninstallNativeReluGradient(): void {
-  if (stockGradient == null) return;
-  tf.registerGradient(stockGradient);
-  stockGradient = undefined;
+  restoreGradient('Relu');
 }
