@@ -41,11 +41,14 @@ for (const mode of kernelModes().filter((m) => m.threads == null)) test(`${mode.
 test('Tile (repeat fast path, with and without outer axes, and general) matches cpu', async () => {
   const c = randomValues([1, 1, 1, 5], 6);
   const g = randomValues([2, 3], 7);
-  const pooled = randomValues([3, 1, 1, 5], 8);
-  const mid = randomValues([2, 3, 1, 1, 1, 2], 9);
-  const { wasm, cpu } = await onBothBackends([c, g, pooled, mid], (ct, gt, pt, mt) => [
+  const pooled = randomValues([3, 1, 1, 70], 8);
+  const narrow = randomValues([3, 1, 1, 5], 10);
+  const mid = randomValues([2, 3, 1, 1, 1, 64], 9);
+  // the fast path with outer slices of 70, 64 and 5 floats
+  const { wasm, cpu } = await onBothBackends([c, g, pooled, mid, narrow], (ct, gt, pt, mt, nt) => [
     tf.tile(ct, [2, 3, 4, 1]), tf.tile(ct, [3, 1, 1, 1]), tf.tile(gt, [2, 2]), tf.tile(gt, [3, 1]),
     tf.tile(pt, [1, 4, 3, 1]), tf.tile(mt, [1, 1, 2, 1, 3, 1]), tf.tile(mt, [1, 1, 1, 1, 1, 1]), tf.tile(pt, [2, 4, 3, 1]),
+    tf.tile(nt, [1, 4, 3, 1]),
   ]);
   wasm.forEach((w, i) => assert.ok(relError(w, cpu[i]) < 1e-6, `case ${i}: ${relError(w, cpu[i])}`));
 });
