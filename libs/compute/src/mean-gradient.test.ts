@@ -34,7 +34,7 @@ async function multipliesFullSize(): Promise<boolean> {
   await tf.setBackend('wasm');
   const x = tf.randomUniform([4, 6, 6, 8], 0, 1, 'float32', 3);
   const info = await tf.profile(() => tf.grads((a: tf.Tensor) => tf.mean(a, [1, 2]).sum())([x]));
-  x.dispose();
+  tf.dispose([x, info.result as tf.Tensor[]]);
   return info.kernels.some((k) => k.name === 'Multiply' && k.outputShapes.some((s) => tf.util.sizeFromShape(s as number[]) === x.size));
 }
 
