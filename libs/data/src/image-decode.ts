@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '@selftrain/errors';
 import sharp from 'sharp';
+import { jpegReachesEnd } from './jpeg-end';
 import { fitGeometry, isIdentityGeometry, type FitGeometry, type FitPolicy, type ImageSize } from './image-geometry';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
@@ -56,6 +57,7 @@ export async function decodeImage(bytes: Uint8Array, where: string, opts: Decode
   if (bytes.byteLength === 0) throw new InputError(where, 'is empty (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (!format) throw new InputError(where, await notDecodable(bytes));
+  if (format === 'jpeg' && !jpegReachesEnd(bytes)) throw new InputError(where, 'not a valid JPEG: premature end of JPEG image (no end-of-image marker after the first scan)');
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // failOn 'truncated': a cut-off file is an error, while the warnings real-world JPEGs often carry
   // (extraneous bytes before a marker) are not.
@@ -82,7 +84,7 @@ export async function decodeImage(bytes: Uint8Array, where: string, opts: Decode
   try {
     ({ data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }));
   } catch (err) {
-    throw new InputError(where, `not a valid ${format.toUpperCase()}: ${failureReason(err, bytes, format)}`, { cause: err });
+    throw new InputError(where, `not a valid ${format.toUpperCase()}: ${failureReason(err)}`, { cause: err });
   }
   const { height, width } = geometry.target;
   if (info.channels !== channels || info.height !== height || info.width !== width) {
@@ -137,30 +139,12 @@ async function notDecodable(bytes: Uint8Array): Promise<string> {
 
 /**
  * Why decoding failed. libvips keeps one error buffer per process, and a PNG decode running at the same
- * time may clear it, so sharp sometimes reports "Unknown error" for a truncated JPEG (seen with a batch
- * of PNGs and one cut JPEG in flight): then the reason is read from the bytes.
+ * time may clear it, so sharp sometimes reports "Unknown error" for a corrupt file (seen with a batch of
+ * PNGs and one cut JPEG in flight, before truncated JPEGs were caught by jpegReachesEnd).
  */
-function failureReason(err: unknown, bytes: Uint8Array, format: ImageFormat): string {
+function failureReason(err: unknown): string {
   const message = cleanMessage(err);
-  if (!/^unknown error$/i.test(message)) return message;
-  if (format === 'jpeg' && !endsAfterLastScan(bytes)) return 'premature end of JPEG image (no end-of-image marker after the last scan)';
-  return 'corrupt or truncated image data';
-}
-
-/**
- * True when an end-of-image marker (FF D9) follows the last start-of-scan (FF DA). In entropy-coded data
- * FF is always followed by 00 or a restart marker, so FF D9 there is the real end, and an EXIF thumbnail's
- * own FF D9 comes before the main image's scans.
- */
-function endsAfterLastScan(b: Uint8Array): boolean {
-  let sos = -1;
-  let eoi = -1;
-  for (let i = 0; i + 1 < b.length; i++) {
-    if (b[i] !== 0xff) continue;
-    if (b[i + 1] === 0xda) sos = i;
-    else if (b[i + 1] === 0xd9) eoi = i;
-  }
-  return sos >= 0 && eoi > sos;
+  return /^unknown error$/i.test(message) ? 'corrupt or truncated image data' : message;
 }
 
 /** sharp's messages repeat libvips' last line and carry its domain prefix; one clean line reads better. */
