@@ -251,12 +251,17 @@ export async function profileStep(c: Case): Promise<Record<string, number>> {
   };
   try {
     tf.tidy(() => optimizer.minimize(lossOf(model, x, y), true)!.dataSync());
-    let grads: tf.NamedTensorMap = {};
-    const t0 = performance.now();
-    await add(await tf.profile(() => { grads = tf.variableGrads(lossOf(model, x, y)).grads; return []; }));
-    await add(await tf.profile(() => { optimizer.applyGradients(grads as never); return []; }), 'optimizer');
-    groups['step (wall)'] = performance.now() - t0;
-    tf.dispose(Object.values(grads));
+    // Profiled twice, the second kept: the first profiled step in a process showed batch norm's backward
+    // at 52 ms where the addon's own call takes 15 (timed around it); from the second on, the two agree.
+    for (let round = 0; round < 2; round++) {
+      for (const k of Object.keys(groups)) delete groups[k];
+      let grads: tf.NamedTensorMap = {};
+      const t0 = performance.now();
+      await add(await tf.profile(() => { grads = tf.variableGrads(lossOf(model, x, y)).grads; return []; }));
+      await add(await tf.profile(() => { optimizer.applyGradients(grads as never); return []; }), 'optimizer');
+      groups['step (wall)'] = performance.now() - t0;
+      tf.dispose(Object.values(grads));
+    }
   } finally {
     tf.dispose([x, y]);
     optimizer.dispose();
