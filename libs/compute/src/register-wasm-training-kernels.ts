@@ -16,6 +16,7 @@ import {
 import { installNativeReluGradient, reluGradKernel, RELU_GRAD, uninstallNativeReluGradient } from './native-relu-grad';
 import { makeNativeBinary, makeNativeRelu } from './native-eltwise';
 import { installMeanGradient, uninstallMeanGradient } from './mean-gradient';
+import { installUnfusedTrainingConv, uninstallUnfusedTrainingConv } from './unfused-training-conv';
 
 /**
  * Kernels that training needs on wasm and that stock tfjs-backend-wasm 4.22 lacks or runs slowly.
@@ -30,6 +31,8 @@ import { installMeanGradient, uninstallMeanGradient } from './mean-gradient';
  * - Identity, Cast to the same dtype: stock wasm copies the whole tensor; ours shares the buffer.
  * - Mean's gradient (a gradient, not a kernel): TF.js's builds a tensor of ones as large as the input
  *   in JS (mean-gradient.ts).
+ * - tf.fused.conv2d under a gradient tape (an op, not a kernel): its gradient computes the input's
+ *   derivative even where nothing needs it, as for the model's first conv (unfused-training-conv.ts).
  * Found by profiling training steps of every zoo model on wasm (tf.profile). The other backward kernels
  * they use (Step/Mul for ReLU, MaxPoolGrad, AvgPoolGrad, the ops batch norm's gradient is written in)
  * exist in stock wasm and are not a bottleneck; so do ResizeNearestNeighborGrad and ResizeBilinearGrad, which
@@ -138,6 +141,7 @@ export function registerWasmTrainingKernels(opts: { native?: boolean; dnnl?: boo
   wrap('Identity', (k) => makeSharingIdentityWasm(k, 'Identity'));
   wrap('Cast', (k) => makeSharingIdentityWasm(k, 'Cast'));
   installMeanGradient();
+  installUnfusedTrainingConv();
   registered = status.loaded
     ? {
       kernels: [...WASM_TRAINING_KERNELS, 'Conv2D', 'FusedConv2D', ...(batchNorm ? ['FusedBatchNorm', BATCH_NORM_TRAIN, BATCH_NORM_GRAD, RELU_GRAD, 'Relu', 'Add', 'Sub', 'Multiply'] : [])],
@@ -161,6 +165,7 @@ export function unregisterWasmTrainingKernels(): void {
   uninstallNativeBatchNormLayer();
   uninstallNativeReluGradient();
   uninstallMeanGradient();
+  uninstallUnfusedTrainingConv();
   for (const name of registered.kernels) {
     if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
     const original = stock.get(name);
