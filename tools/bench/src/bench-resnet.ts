@@ -400,6 +400,11 @@ export interface ResnetBench {
   load: Record<string, string>;
   /** net -> ms per kernel group in one training step, 32 px, batch 128, 1 thread */
   profile: Record<string, Record<string, number>>;
+  /**
+   * case -> each round's 2-thread over 1-thread training figure, the two measured one after the other: a
+   * slow spell of the shared machine in one round moves the ratio of the best figures more than the median.
+   */
+  roundRatios: Record<string, number[]>;
 }
 
 export const caseKey = (c: Case) => `${c.net} ${c.size}px b${c.batch}`;
@@ -421,7 +426,7 @@ export async function benchResnet(opts: { quick?: boolean; rounds?: number; nets
   const nets = opts.nets ?? Object.keys(NETS);
   const cases: Case[] = nets.flatMap((net) =>
     (opts.quick ? [32] : SIZES).flatMap((size) => (opts.quick ? [128] : BATCHES).map((batch) => ({ net, size, batch }))));
-  const result: ResnetBench = { kernels: kernels.description, seconds, rounds, selftrain: {}, load: {}, profile: {} };
+  const result: ResnetBench = { kernels: kernels.description, seconds, rounds, selftrain: {}, load: {}, profile: {}, roundRatios: {} };
   if (typeof torch === 'string') result.torchSkipped = torch;
   else { result.torch = {}; result.torchVersion = torch.version; }
   const note = (k: string, engine: string, mode: Mode, r: ResnetRun) =>
@@ -434,8 +439,10 @@ export async function benchResnet(opts: { quick?: boolean; rounds?: number; nets
       result.selftrain[k] = {};
       for (let round = 0; round < rounds; round++) {
         load.push(+loadavg()[0].toFixed(1));
+        const train: Partial<Record<Mode, number>> = {};
         for (const mode of MODES) {
           const r = mode === '2 replicas' ? await measureReplicas(c, seconds) : await measureThreads(c, mode === '1 thread' ? 1 : 2, seconds);
+          train[mode] = r.trainImgPerS;
           result.selftrain[k][mode] = best(result.selftrain[k][mode], r);
           note(k, 'selftrain', mode, r);
           if (typeof torch !== 'string' && mode !== '2 replicas') {
@@ -444,6 +451,7 @@ export async function benchResnet(opts: { quick?: boolean; rounds?: number; nets
             note(k, 'PyTorch', mode, t);
           }
         }
+        if (train['1 thread'] && train['2 threads']) (result.roundRatios[k] ??= []).push(+(train['2 threads'] / train['1 thread']).toFixed(3));
       }
       result.load[k] = `${Math.min(...load)}-${Math.max(...load)}`;
     }
@@ -451,6 +459,12 @@ export async function benchResnet(opts: { quick?: boolean; rounds?: number; nets
     if (typeof torch !== 'string') torch.close();
   }
   return result;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Table lines for bench.ts: each case's figures per mode, the PyTorch ratios, the 2-core choice, the step profiles. */
@@ -470,6 +484,8 @@ export function resnetLines(b: ResnetBench): string[][] {
     const two = modes['2 threads'];
     const reps = modes['2 replicas'];
     if (one && two) lines.push(['    2 threads / 1 thread', `train ${ratio(two.trainImgPerS, one.trainImgPerS)}, infer ${ratio(two.inferImgPerS, one.inferImgPerS)}`]);
+    const perRound = b.roundRatios?.[k] ?? [];
+    if (perRound.length > 1) lines.push(['    2 threads / 1 thread, train, each round', `${perRound.map((r) => `x${r.toFixed(2)}`).join(', ')} (median x${median(perRound).toFixed(2)})`]);
     if (one && two && reps) {
       const trainBest = two.trainImgPerS >= reps.trainImgPerS ? '2 threads' : '2 replicas';
       const inferBest = two.inferImgPerS >= reps.inferImgPerS ? '2 threads' : '2 replicas';
